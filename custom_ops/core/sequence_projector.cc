@@ -1,0 +1,229 @@
+#include "sequence_projector.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "hash.h"
+#include "unicode.h"
+
+namespace pqrnn {
+namespace {
+
+// The four ternary features encoded by each byte of a hash word
+// (two bits each, low bits first: 0 -> 0, 1 -> +1, 2 -> -1, 3 -> 0).
+struct TernaryTable {
+  int8_t values[256][4];
+  TernaryTable() {
+    constexpr int8_t kMap[4] = {0, 1, -1, 0};
+    for (int b = 0; b < 256; ++b) {
+      for (int k = 0; k < 4; ++k) values[b][k] = kMap[(b >> (2 * k)) & 3];
+    }
+  }
+};
+
+const TernaryTable& Ternary() {
+  static const TernaryTable* table = new TernaryTable();
+  return *table;
+}
+
+std::string AttrError(const char* name, const std::string& what) {
+  return std::string("Invalid attribute '") + name + "' of " +
+         PQRNN_PROJECTION_OP_NAME + ": " + what;
+}
+
+uint64_t TokenKey(const uint32_t* cps, size_t n, uint64_t domain) {
+  Fnv1a64 h(domain);
+  for (size_t i = 0; i < n; ++i) h.CodePoint(cps[i]);
+  return h.Key();
+}
+
+}  // namespace
+
+Status ProjectionConfig::Validate() const {
+  if (feature_size < 1 || feature_size > kMaxFeatureSize) {
+    return Status::InvalidArgument(AttrError(
+        "feature_size", "must be in [1, " + std::to_string(kMaxFeatureSize) +
+                            "], got " + std::to_string(feature_size)));
+  }
+  if (max_tokens < 0) {
+    return Status::InvalidArgument(AttrError(
+        "max_tokens", "must be >= 0 (0 = no limit), got " +
+                          std::to_string(max_tokens)));
+  }
+  if (max_repeated_chars < 0) {
+    return Status::InvalidArgument(AttrError(
+        "max_repeated_chars", "must be >= 0 (0 = off), got " +
+                                  std::to_string(max_repeated_chars)));
+  }
+  if (char_ngram_size < 0 || char_ngram_size > kMaxCharNgramSize) {
+    return Status::InvalidArgument(AttrError(
+        "char_ngram_size", "must be in [0, " +
+                               std::to_string(kMaxCharNgramSize) + "], got " +
+                               std::to_string(char_ngram_size)));
+  }
+  // Written so that NaN fails too.
+  if (!(distortion_probability >= 0.0f && distortion_probability <= 1.0f)) {
+    return Status::InvalidArgument(AttrError(
+        "distortion_probability",
+        "must be in [0, 1], got " + std::to_string(distortion_probability)));
+  }
+  if (!IsValidUtf8(separators)) {
+    return Status::InvalidArgument(
+        AttrError("separators", "must be valid UTF-8"));
+  }
+  return Status::Ok();
+}
+
+Status SequenceProjector::Create(const ProjectionConfig& config,
+                                 std::unique_ptr<SequenceProjector>* out) {
+  Status status = config.Validate();
+  if (!status.ok()) return status;
+  out->reset(new SequenceProjector(config));
+  return Status::Ok();
+}
+
+SequenceProjector::SequenceProjector(const ProjectionConfig& config)
+    : config_(config), num_words_((config.feature_size + 31) / 32) {
+  DecodeUtf8(config.separators, &separators_);
+  std::sort(separators_.begin(), separators_.end());
+}
+
+bool SequenceProjector::IsSeparator(uint32_t c) const {
+  return !separators_.empty() &&
+         std::binary_search(separators_.begin(), separators_.end(), c);
+}
+
+void SequenceProjector::Tokenize(std::string_view text, uint64_t call,
+                                 int64_t sentence,
+                                 TokenizedSentence* out) const {
+  out->code_points.clear();
+  out->token_ends.clear();
+  std::vector<uint32_t>& cps = out->code_points;
+  DecodeUtf8(text, &cps);
+
+  // Split in place: kept code points are compacted to the front.
+  size_t write = 0;
+  size_t token_start = 0;
+  const size_t max_tokens =
+      config_.max_tokens > 0 ? static_cast<size_t>(config_.max_tokens) : SIZE_MAX;
+  auto end_token = [&]() {
+    if (write > token_start) out->token_ends.push_back(write);
+    token_start = write;
+  };
+  for (size_t i = 0; i < cps.size() && out->token_ends.size() < max_tokens; ++i) {
+    const uint32_t c = config_.lowercase ? SimpleLowercase(cps[i]) : cps[i];
+    if (IsWhitespace(c) || IsSeparator(c)) {
+      end_token();
+      continue;
+    }
+    const int max_run = config_.max_repeated_chars;
+    if (max_run > 0 && write - token_start >= static_cast<size_t>(max_run)) {
+      bool run_full = true;
+      for (int k = 1; k <= max_run && run_full; ++k) run_full = cps[write - k] == c;
+      if (run_full) continue;
+    }
+    if (config_.split_unsegmented_scripts && IsUnsegmentedScript(c)) {
+      end_token();
+      if (out->token_ends.size() >= max_tokens) break;
+      cps[write++] = c;
+      end_token();
+      continue;
+    }
+    cps[write++] = c;
+  }
+  if (out->token_ends.size() < max_tokens) end_token();
+  cps.resize(write);
+
+  if (config_.distortion_probability > 0.0f) {
+    const uint64_t seed = static_cast<uint64_t>(config_.distortion_seed);
+    SplitMix64 rng(Mix64(Mix64(seed + call) + static_cast<uint64_t>(sentence)));
+    const double p = config_.distortion_probability;
+    for (uint32_t& c : cps) {
+      const double u = static_cast<double>(rng.Next() >> 11) * 0x1.0p-53;
+      if (u < p) c = 'a' + static_cast<uint32_t>(rng.Next() % 26);
+    }
+  }
+}
+
+int SequenceProjector::NumRows(const TokenizedSentence& sentence) const {
+  return static_cast<int>(sentence.token_ends.size()) + (config_.add_bos ? 1 : 0) +
+         (config_.add_eos ? 1 : 0);
+}
+
+void SequenceProjector::WriteTernaryRow(uint64_t key, float* row) const {
+  const TernaryTable& table = Ternary();
+  const int f = config_.feature_size;
+  for (int j = 0; j < num_words_; ++j) {
+    uint64_t word = Mix64(key + static_cast<uint64_t>(j + 1) * kGolden);
+    const int base = j * 32;
+    for (int b = 0; b < 8 && base + 4 * b < f; ++b, word >>= 8) {
+      const int8_t* v = table.values[word & 0xFF];
+      const int n = std::min(4, f - (base + 4 * b));
+      for (int k = 0; k < n; ++k) row[base + 4 * b + k] = v[k];
+    }
+  }
+}
+
+void SequenceProjector::AccumulateTernary(uint64_t key, int32_t* sums) const {
+  const TernaryTable& table = Ternary();
+  const int f = config_.feature_size;
+  for (int j = 0; j < num_words_; ++j) {
+    uint64_t word = Mix64(key + static_cast<uint64_t>(j + 1) * kGolden);
+    const int base = j * 32;
+    for (int b = 0; b < 8 && base + 4 * b < f; ++b, word >>= 8) {
+      const int8_t* v = table.values[word & 0xFF];
+      const int n = std::min(4, f - (base + 4 * b));
+      for (int k = 0; k < n; ++k) sums[base + 4 * b + k] += v[k];
+    }
+  }
+}
+
+void SequenceProjector::ProjectWithNgrams(const uint32_t* token, size_t length,
+                                          float* row) const {
+  const int f = config_.feature_size;
+  std::vector<int32_t> sums(f, 0);
+  AccumulateTernary(TokenKey(token, length, kTokenDomain), sums.data());
+
+  // The marked sequence '<' token '>' without copying: index i maps to it.
+  const size_t marked = length + 2;
+  auto at = [&](size_t i) -> uint32_t {
+    return i == 0 ? '<' : (i == marked - 1 ? '>' : token[i - 1]);
+  };
+  const size_t n = static_cast<size_t>(config_.char_ngram_size);
+  const size_t window = std::min(n, marked);
+  const size_t num_ngrams = marked - window + 1;
+  for (size_t start = 0; start < num_ngrams; ++start) {
+    Fnv1a64 h(kNgramDomain);
+    for (size_t i = start; i < start + window; ++i) h.CodePoint(at(i));
+    AccumulateTernary(h.Key(), sums.data());
+  }
+  const float scale = 1.0f / std::sqrt(static_cast<float>(1 + num_ngrams));
+  for (int i = 0; i < f; ++i) row[i] = static_cast<float>(sums[i]) * scale;
+}
+
+void SequenceProjector::Project(const TokenizedSentence& sentence,
+                                float* out) const {
+  const int f = config_.feature_size;
+  float* row = out;
+  if (config_.add_bos) {
+    WriteTernaryRow(Fnv1a64(kBosDomain).Key(), row);
+    row += f;
+  }
+  uint32_t start = 0;
+  for (uint32_t end : sentence.token_ends) {
+    const uint32_t* token = sentence.code_points.data() + start;
+    const size_t length = end - start;
+    if (config_.char_ngram_size > 0) {
+      ProjectWithNgrams(token, length, row);
+    } else {
+      WriteTernaryRow(TokenKey(token, length, kTokenDomain), row);
+    }
+    row += f;
+    start = end;
+  }
+  if (config_.add_eos) WriteTernaryRow(Fnv1a64(kEosDomain).Key(), row);
+}
+
+}  // namespace pqrnn

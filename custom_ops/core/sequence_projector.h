@@ -1,0 +1,56 @@
+// The pQRNN sequence string projection, framework-free (custom_ops/README.md).
+#ifndef PQRNN_CORE_SEQUENCE_PROJECTOR_H_
+#define PQRNN_CORE_SEQUENCE_PROJECTOR_H_
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "projection_config.h"
+#include "status.h"
+
+namespace pqrnn {
+
+// A sentence after decoding, lowercasing, splitting, truncation and
+// distortion: the text tokens' code points, concatenated.
+struct TokenizedSentence {
+  std::vector<uint32_t> code_points;
+  std::vector<uint32_t> token_ends;  // exclusive end offsets into code_points
+};
+
+class SequenceProjector {
+ public:
+  // Validates `config`; on success `*out` holds the projector.
+  static Status Create(const ProjectionConfig& config,
+                       std::unique_ptr<SequenceProjector>* out);
+
+  const ProjectionConfig& config() const { return config_; }
+  int feature_size() const { return config_.feature_size; }
+
+  // Steps 1-4 of the spec. `call` and `sentence` seed the distortion noise.
+  void Tokenize(std::string_view text, uint64_t call, int64_t sentence,
+                TokenizedSentence* out) const;
+
+  // Rows the sentence projects to (text tokens plus BOS/EOS).
+  int NumRows(const TokenizedSentence& sentence) const;
+
+  // Steps 5-7: writes NumRows(sentence) * feature_size() floats to `out`.
+  void Project(const TokenizedSentence& sentence, float* out) const;
+
+ private:
+  explicit SequenceProjector(const ProjectionConfig& config);
+  bool IsSeparator(uint32_t c) const;
+  void WriteTernaryRow(uint64_t key, float* row) const;
+  void AccumulateTernary(uint64_t key, int32_t* sums) const;
+  void ProjectWithNgrams(const uint32_t* token, size_t length,
+                         float* row) const;
+
+  ProjectionConfig config_;
+  std::vector<uint32_t> separators_;  // sorted code points
+  int num_words_;                     // 64-bit hash words per vector
+};
+
+}  // namespace pqrnn
+
+#endif  // PQRNN_CORE_SEQUENCE_PROJECTOR_H_

