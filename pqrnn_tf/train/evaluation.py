@@ -1,0 +1,47 @@
+"""Predictions and metrics of a trained model on a list of examples."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from pqrnn_tf import metrics
+from pqrnn_tf.data.examples import Example, LabelVocab
+from pqrnn_tf.models.heads import INTENT_OUTPUT, SLOTS_OUTPUT
+
+
+def decode_predictions(outputs: dict, examples: Sequence[Example],
+                       intents: LabelVocab, tags: LabelVocab | None):
+  """Model outputs (logits or probabilities) -> intent labels, tag sequences."""
+  pred_intents = intents.decode(np.argmax(outputs[INTENT_OUTPUT], -1).tolist())
+  pred_tags = None
+  if tags is not None and SLOTS_OUTPUT in outputs:
+    ids = np.argmax(outputs[SLOTS_OUTPUT], -1)
+    pred_tags = [tuple(tags.decode(ids[i, :len(e.text.split())].tolist()))
+                 for i, e in enumerate(examples)]
+  return pred_intents, pred_tags
+
+
+def predict(model, examples: Sequence[Example], intents: LabelVocab,
+            tags: LabelVocab | None, batch_size: int = 256):
+  """Runs `model` (a Keras model over raw strings) on `examples`."""
+  pred_intents, pred_tags = [], ([] if tags is not None else None)
+  for start in range(0, len(examples), batch_size):
+    chunk = examples[start:start + batch_size]
+    out = model(tf.constant([e.text for e in chunk]), training=False)
+    chunk_intents, chunk_tags = decode_predictions(
+        {k: v.numpy() for k, v in out.items()}, chunk, intents, tags)
+    pred_intents.extend(chunk_intents)
+    if pred_tags is not None and chunk_tags is not None:
+      pred_tags.extend(chunk_tags)
+  return pred_intents, pred_tags or None
+
+
+def score(examples: Sequence[Example], pred_intents, pred_tags) -> dict:
+  """CoNLL-style metrics (fractions in [0, 1]) against the examples' labels."""
+  has_tags = pred_tags is not None and all(e.tags is not None for e in examples)
+  return metrics.evaluate(
+      gold_intents=[e.intent for e in examples], pred_intents=pred_intents,
+      gold_tags=[e.tags for e in examples] if has_tags else None,
+      pred_tags=pred_tags if has_tags else None)

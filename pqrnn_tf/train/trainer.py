@@ -1,0 +1,221 @@
+"""Training loop: resumable, keeps the best dev epoch, writes metrics.json."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from typing import Sequence
+
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
+
+from pqrnn_tf.data.examples import Example, LabelVocab, build_intent_vocab, build_tag_vocab
+from pqrnn_tf.models import INTENT_OUTPUT, SLOTS_OUTPUT, ModelConfig, build_model
+from pqrnn_tf.train import evaluation
+from pqrnn_tf.train.data import make_dataset
+
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.json"
+TRAIN_TIME_FILE = "train_time.json"
+SAVED_MODEL_DIR = "saved_model"
+BEST_WEIGHTS = os.path.join("best", "weights")
+BEST_STATE = os.path.join("best", "state.json")
+
+
+@dataclasses.dataclass
+class TrainConfig:
+  """Everything a training run depends on; saved as config.json in model_dir."""
+  model: ModelConfig
+  epochs: int = 30
+  batch_size: int = 32
+  learning_rate: float = 1e-3
+  seed: int = 0
+  patience: int = 10
+  intent_labels: list[str] = dataclasses.field(default_factory=list)
+  tag_labels: list[str] = dataclasses.field(default_factory=list)
+  data: dict = dataclasses.field(default_factory=dict)
+
+  def validate(self) -> "TrainConfig":
+    self.model.validate()
+    for name in ("epochs", "batch_size", "patience"):
+      if getattr(self, name) < 1:
+        raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+    if not self.learning_rate > 0:
+      raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
+    if not self.intent_labels:
+      raise ValueError("no intent labels: the training data has no labels")
+    return self
+
+  def save(self, path: str) -> None:
+    data = dataclasses.asdict(self)
+    with open(path, "w", encoding="utf-8") as f:
+      json.dump(data, f, indent=2)
+
+  @classmethod
+  def load(cls, path: str) -> "TrainConfig":
+    with open(path, encoding="utf-8") as f:
+      data = json.load(f)
+    data["model"] = ModelConfig.from_dict(data["model"])
+    return cls(**data)
+
+  def vocabs(self) -> tuple[LabelVocab, LabelVocab | None]:
+    intents = LabelVocab(self.intent_labels)
+    tags = LabelVocab(self.tag_labels, fallback="O") if self.tag_labels else None
+    return intents, tags
+
+
+def dev_score(metrics: dict) -> float:
+  """The number best-epoch selection maximizes."""
+  keys = [k for k in ("intent_accuracy", "slot_f1", "exact_match") if k in metrics]
+  return float(np.mean([metrics[k] for k in keys]))
+
+
+class DevSelection(keras.callbacks.Callback):
+  """Scores dev each epoch, keeps the best weights, stops after `patience`.
+
+  Its state lives in model_dir, so a resumed run continues where it stopped.
+  """
+
+  def __init__(self, model_dir: str, dev: Sequence[Example], intents: LabelVocab,
+               tags: LabelVocab | None, patience: int):
+    super().__init__()
+    self.model_dir, self.dev, self.intents, self.tags = model_dir, dev, intents, tags
+    self.patience = patience
+    self.state = {"best_epoch": -1, "best_score": -1.0, "best_metrics": {}}
+    path = os.path.join(model_dir, BEST_STATE)
+    if os.path.exists(path):
+      with open(path) as f:
+        self.state = json.load(f)
+
+  def on_epoch_end(self, epoch, logs=None):
+    metrics = evaluation.score(self.dev, *evaluation.predict(
+        self.model, self.dev, self.intents, self.tags))
+    score = dev_score(metrics)
+    for k in ("intent_accuracy", "slot_f1", "exact_match"):
+      if k in metrics and logs is not None:
+        logs[f"dev_{k}"] = metrics[k]
+    if score > self.state["best_score"]:
+      self.state = {"best_epoch": epoch, "best_score": score, "best_metrics": metrics}
+      self.model.save_weights(os.path.join(self.model_dir, BEST_WEIGHTS))
+      with open(os.path.join(self.model_dir, BEST_STATE), "w") as f:
+        json.dump(self.state, f, indent=2)
+    print(f" dev: {_fmt(metrics)}  (best epoch {self.state['best_epoch'] + 1})",
+          flush=True)
+    if epoch - self.state["best_epoch"] >= self.patience:
+      print(f"Early stop: no dev gain for {self.patience} epochs.")
+      self.model.stop_training = True
+
+
+class EpochCheckpoint(keras.callbacks.Callback):
+  """Saves model, optimizer and epoch after every epoch, for resuming."""
+
+  def __init__(self, directory: str, model: keras.Model):
+    super().__init__()
+    self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
+    # Training time summed over resumed runs (dev scoring included).
+    self.train_seconds = tf.Variable(0.0, dtype=tf.float64, trainable=False)
+    self.checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer,
+                                          epoch=self.epoch,
+                                          train_seconds=self.train_seconds)
+    self._epoch_start = 0.0
+    self.manager = tf.train.CheckpointManager(self.checkpoint, directory, max_to_keep=2)
+
+  def restore(self) -> int:
+    """Restores the latest checkpoint, if any; returns the epoch to start at."""
+    if self.manager.latest_checkpoint:
+      self.checkpoint.restore(self.manager.latest_checkpoint)
+      print(f"Resuming from {self.manager.latest_checkpoint} (epoch {int(self.epoch)})")
+    return int(self.epoch)
+
+  def on_epoch_begin(self, epoch, logs=None):
+    self._epoch_start = time.time()
+
+  def on_epoch_end(self, epoch, logs=None):
+    self.epoch.assign(epoch + 1)
+    self.train_seconds.assign_add(time.time() - self._epoch_start)
+    self.manager.save()
+
+
+def _fmt(metrics: dict) -> str:
+  return ", ".join(f"{k} {100 * metrics[k]:.2f}" for k in
+                   ("intent_accuracy", "slot_f1", "exact_match") if k in metrics)
+
+
+def make_config(model_config: ModelConfig, train: Sequence[Example], **kwargs) -> TrainConfig:
+  """A TrainConfig whose label lists come from the training data."""
+  has_tags = all(e.tags is not None for e in train)
+  return TrainConfig(
+      model=model_config,
+      intent_labels=build_intent_vocab(train).labels,
+      tag_labels=build_tag_vocab(train).labels if has_tags else [],
+      **kwargs).validate()
+
+
+def compile_model(model: keras.Model, config: TrainConfig) -> None:
+  losses = {INTENT_OUTPUT: keras.losses.SparseCategoricalCrossentropy(from_logits=True)}
+  if SLOTS_OUTPUT in model.output:
+    losses[SLOTS_OUTPUT] = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+  model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=losses)
+
+
+def train(config: TrainConfig, model_dir: str, train_examples: Sequence[Example],
+          dev_examples: Sequence[Example], strategy: tf.distribute.Strategy | None = None,
+          verbose: int = 1) -> keras.Model:
+  """Trains (resuming if model_dir holds an interrupted run); returns the best model."""
+  os.makedirs(model_dir, exist_ok=True)
+  config.save(os.path.join(model_dir, CONFIG_FILE))
+  keras.utils.set_random_seed(config.seed)
+  intents, tags = config.vocabs()
+  strategy = strategy or tf.distribute.get_strategy()
+  with strategy.scope():
+    model = build_model(config.model, len(intents), len(tags) if tags else 0)
+    compile_model(model, config)
+  train_ds = make_dataset(train_examples, intents, tags, config.batch_size,
+                          shuffle=True, seed=config.seed)
+  selection = DevSelection(model_dir, dev_examples, intents, tags, config.patience)
+  checkpoint = EpochCheckpoint(os.path.join(model_dir, "checkpoints"), model)
+  initial_epoch = checkpoint.restore()
+  callbacks = [keras.callbacks.TensorBoard(os.path.join(model_dir, "logs")),
+               selection, checkpoint]
+  stopped_early = initial_epoch - 1 - selection.state["best_epoch"] >= config.patience
+  if initial_epoch < config.epochs and not stopped_early:
+    model.fit(train_ds, epochs=config.epochs, initial_epoch=initial_epoch,
+              callbacks=callbacks, verbose=verbose)
+  with open(os.path.join(model_dir, TRAIN_TIME_FILE), "w") as f:
+    json.dump({"train_seconds": float(checkpoint.train_seconds.numpy())}, f)
+  model.load_weights(os.path.join(model_dir, BEST_WEIGHTS))
+  model.save(os.path.join(model_dir, SAVED_MODEL_DIR), save_format="tf")
+  return model
+
+
+def load_trained(model_dir: str) -> tuple[keras.Model, TrainConfig]:
+  """The best model saved by `train`, with its config."""
+  from pqrnn_tf.ops import _libraries  # pylint: disable=g-import-not-at-top
+  import pqrnn_tf.layers  # pylint: disable=g-import-not-at-top,unused-import  (registers layers)
+  _libraries.tf_ops()  # The SavedModel's graph needs the op registered first.
+  config = TrainConfig.load(os.path.join(model_dir, CONFIG_FILE))
+  model = keras.models.load_model(os.path.join(model_dir, SAVED_MODEL_DIR))
+  return model, config
+
+
+def evaluate_and_save(model: keras.Model, config: TrainConfig, model_dir: str,
+                      splits: dict[str, Sequence[Example]]) -> dict:
+  """Scores each split and writes metrics.json."""
+  intents, tags = config.vocabs()
+  result = {"num_params": int(model.count_params())}
+  for name, examples in splits.items():
+    result[name] = evaluation.score(examples, *evaluation.predict(
+        model, examples, intents, tags))
+  time_path = os.path.join(model_dir, TRAIN_TIME_FILE)
+  if os.path.exists(time_path):
+    with open(time_path) as f:
+      result["train_minutes"] = json.load(f)["train_seconds"] / 60
+  state_path = os.path.join(model_dir, BEST_STATE)
+  if os.path.exists(state_path):
+    with open(state_path) as f:
+      result["best_epoch"] = json.load(f)["best_epoch"] + 1
+  with open(os.path.join(model_dir, METRICS_FILE), "w") as f:
+    json.dump(result, f, indent=2)
+  return result
