@@ -15,7 +15,7 @@ from setuptools.command.build_ext import build_ext
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORE_SOURCES = ["custom_ops/core/sequence_projector.cc", "custom_ops/core/unicode.cc"]
-CXXFLAGS = ["-std=c++17", "-O2", "-fPIC", "-fvisibility=hidden", "-Wall",
+CXXFLAGS = ["-std=c++17", "-O3", "-fPIC", "-fvisibility=hidden", "-Wall",
             "-Icustom_ops"]
 
 

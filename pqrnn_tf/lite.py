@@ -30,3 +30,23 @@ def load_interpreter(model_path: str, num_threads: int = 1,
       custom_op_registerers=[tflite_registerer])
   interpreter.allocate_tensors()
   return interpreter
+
+
+def projection_model(**attributes) -> bytes:
+  """A TFLite model of the projection op alone: `text` string[batch] ->
+  {features, sequence_length}. For tests and benchmarks of the op itself."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from pqrnn_tf import ops  # pylint: disable=g-import-not-at-top
+
+  class Projection(tf.Module):
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    def serve(self, text):
+      features, lengths = ops.sequence_string_projection(text, **attributes)
+      return {"features": features, "sequence_length": lengths}
+
+  module = Projection()
+  converter = tf.lite.TFLiteConverter.from_concrete_functions(
+      [module.serve.get_concrete_function()], module)
+  converter.allow_custom_ops = True
+  return converter.convert()

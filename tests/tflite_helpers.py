@@ -9,21 +9,7 @@ import tensorflow as tf
 from pqrnn_tf import lite, ops
 
 
-def projection_model(**attributes) -> bytes:
-  """A TFLite flatbuffer: string[batch] -> (features, sequence_length)."""
-
-  class Projection(tf.Module):
-
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
-    def serve(self, text):
-      features, lengths = ops.sequence_string_projection(text, **attributes)
-      return {"features": features, "sequence_length": lengths}
-
-  module = Projection()
-  converter = tf.lite.TFLiteConverter.from_concrete_functions(
-      [module.serve.get_concrete_function()], module)
-  converter.allow_custom_ops = True
-  return converter.convert()
+projection_model = lite.projection_model
 
 
 @functools.lru_cache(maxsize=None)

@@ -152,31 +152,33 @@ int SequenceProjector::NumRows(const TokenizedSentence& sentence) const {
          (config_.add_eos ? 1 : 0);
 }
 
-void SequenceProjector::WriteTernaryRow(uint64_t key, float* row) const {
+// The 32 ternary features of one hash word, low bits first.
+inline void ExpandWord(uint64_t word, int8_t out[32]) {
   const TernaryTable& table = Ternary();
+  for (int b = 0; b < 8; ++b, word >>= 8) {
+    std::memcpy(out + 4 * b, table.values[word & 0xFF], 4);
+  }
+}
+
+void SequenceProjector::WriteTernaryRow(uint64_t key, float* row) const {
   const int f = config_.feature_size;
+  int8_t values[32];
   for (int j = 0; j < num_words_; ++j) {
-    uint64_t word = Mix64(key + static_cast<uint64_t>(j + 1) * kGolden);
+    ExpandWord(Mix64(key + static_cast<uint64_t>(j + 1) * kGolden), values);
     const int base = j * 32;
-    for (int b = 0; b < 8 && base + 4 * b < f; ++b, word >>= 8) {
-      const int8_t* v = table.values[word & 0xFF];
-      const int n = std::min(4, f - (base + 4 * b));
-      for (int k = 0; k < n; ++k) row[base + 4 * b + k] = v[k];
-    }
+    const int n = std::min(32, f - base);
+    for (int k = 0; k < n; ++k) row[base + k] = values[k];
   }
 }
 
 void SequenceProjector::AccumulateTernary(uint64_t key, int32_t* sums) const {
-  const TernaryTable& table = Ternary();
   const int f = config_.feature_size;
+  int8_t values[32];
   for (int j = 0; j < num_words_; ++j) {
-    uint64_t word = Mix64(key + static_cast<uint64_t>(j + 1) * kGolden);
+    ExpandWord(Mix64(key + static_cast<uint64_t>(j + 1) * kGolden), values);
     const int base = j * 32;
-    for (int b = 0; b < 8 && base + 4 * b < f; ++b, word >>= 8) {
-      const int8_t* v = table.values[word & 0xFF];
-      const int n = std::min(4, f - (base + 4 * b));
-      for (int k = 0; k < n; ++k) sums[base + 4 * b + k] += v[k];
-    }
+    const int n = std::min(32, f - base);
+    for (int k = 0; k < n; ++k) sums[base + k] += values[k];
   }
 }
 
