@@ -14,7 +14,11 @@ from setuptools import Extension, find_packages, setup
 from setuptools.command.build_ext import build_ext
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-CORE_SOURCES = ["custom_ops/core/sequence_projector.cc", "custom_ops/core/unicode.cc"]
+CORE_SOURCES = ["custom_ops/core/sequence_projector.cc", "custom_ops/core/unicode.cc",
+                "custom_ops/core/fo_pooling.cc"]
+TFLITE_SOURCES = ["custom_ops/tflite/sequence_projection_tflite.cc",
+                  "custom_ops/tflite/fo_pooling_tflite.cc", "custom_ops/tflite/register.cc"]
+TF_SOURCES = ["custom_ops/tf/sequence_projection_op.cc", "custom_ops/tf/fo_pooling_op.cc"]
 CXXFLAGS = ["-std=c++17", "-O3", "-fPIC", "-fvisibility=hidden", "-Wall",
             "-Icustom_ops"]
 
@@ -48,20 +52,21 @@ class BuildOps(build_ext):
       subprocess.run(cmd, check=True, cwd=HERE)
       return obj
 
-    jobs = [(s, []) for s in CORE_SOURCES]
-    jobs.append(("custom_ops/tflite/sequence_projection_tflite.cc", []))
-    jobs.append(("custom_ops/tf/sequence_projection_op.cc", tf_cflags))
+    jobs = [(s, []) for s in CORE_SOURCES + TFLITE_SOURCES]
+    jobs += [(s, tf_cflags) for s in TF_SOURCES]
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
       objs = list(pool.map(lambda j: compile_one(*j), jobs))
-    core, tflite_obj, tf_obj = objs[:len(CORE_SOURCES)], objs[-2], objs[-1]
+    core = objs[:len(CORE_SOURCES)]
+    tflite_objs = objs[len(CORE_SOURCES):len(CORE_SOURCES) + len(TFLITE_SOURCES)]
+    tf_objs = objs[len(CORE_SOURCES) + len(TFLITE_SOURCES):]
 
     for ext in self.extensions:
       out = self.get_ext_fullpath(ext.name)
       os.makedirs(os.path.dirname(out), exist_ok=True)
       if ext.name.endswith("_pqrnn_tf_ops"):
-        cmd = [cxx, "-shared", "-o", out, tf_obj] + core + tf_lflags
+        cmd = [cxx, "-shared", "-o", out] + tf_objs + core + tf_lflags
       else:  # The TFLite kernels link no TensorFlow library at all.
-        cmd = [cxx, "-shared", "-o", out, tflite_obj] + core
+        cmd = [cxx, "-shared", "-o", out] + tflite_objs + core
       subprocess.run(cmd, check=True, cwd=HERE)
 
 

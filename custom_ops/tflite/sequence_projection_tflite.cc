@@ -12,63 +12,18 @@
 #include "core/projection_config.h"
 #include "core/projection_kernel.h"
 #include "core/sequence_projector.h"
+#include "tflite/kernel_util.h"
+#include "tflite/register.h"
 #include "tflite/tflite_abi.h"
 
 namespace pqrnn {
 namespace {
-
-constexpr int32_t kBuiltinCustom = 32;
 
 struct OpData {
   std::unique_ptr<SequenceProjector> projector;
   Status init_status;
   uint64_t calls = 0;
 };
-
-Status Missing(const char* name) {
-  return Status::InvalidArgument(
-      std::string(PQRNN_PROJECTION_OP_NAME) + ": custom option '" + name +
-      "' has the wrong type or is malformed");
-}
-
-Status ReadOption(const FlexMapReader& m, const char* name, int32_t* out) {
-  FlexMapReader::Value v;
-  if (!m.Find(name, &v)) return Status::Ok();  // absent: keep the default
-  int64_t i = 0;
-  if (!m.AsInt(v, &i)) return Missing(name);
-  if (i < INT32_MIN || i > INT32_MAX) {
-    return Status::InvalidArgument(std::string("Invalid attribute '") + name +
-                                   "': out of int32 range");
-  }
-  *out = static_cast<int32_t>(i);
-  return Status::Ok();
-}
-Status ReadOption(const FlexMapReader& m, const char* name, int64_t* out) {
-  FlexMapReader::Value v;
-  if (!m.Find(name, &v)) return Status::Ok();
-  return m.AsInt(v, out) ? Status::Ok() : Missing(name);
-}
-Status ReadOption(const FlexMapReader& m, const char* name, bool* out) {
-  FlexMapReader::Value v;
-  if (!m.Find(name, &v)) return Status::Ok();
-  int64_t i = 0;
-  if (!m.AsInt(v, &i)) return Missing(name);
-  *out = i != 0;
-  return Status::Ok();
-}
-Status ReadOption(const FlexMapReader& m, const char* name, float* out) {
-  FlexMapReader::Value v;
-  if (!m.Find(name, &v)) return Status::Ok();
-  double d = 0;
-  if (!m.AsDouble(v, &d)) return Missing(name);
-  *out = static_cast<float>(d);
-  return Status::Ok();
-}
-Status ReadOption(const FlexMapReader& m, const char* name, std::string* out) {
-  FlexMapReader::Value v;
-  if (!m.Find(name, &v)) return Status::Ok();
-  return m.AsString(v, out) ? Status::Ok() : Missing(name);
-}
 
 Status ReadConfig(const char* buffer, size_t length, ProjectionConfig* config) {
   if (length == 0) return config->Validate();  // no options: all defaults
@@ -85,11 +40,6 @@ Status ReadConfig(const char* buffer, size_t length, ProjectionConfig* config) {
   PQRNN_PROJECTION_ATTRS(PQRNN_READ_OPTION)
 #undef PQRNN_READ_OPTION
   return config->Validate();
-}
-
-TfLiteStatus Report(TfLiteContext* context, const Status& status) {
-  context->ReportError(context, "%s", status.message().c_str());
-  return kTfLiteError;
 }
 
 void* Init(TfLiteContext*, const char* buffer, size_t length) {
@@ -125,16 +75,6 @@ TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
   features.allocation_type = kTfLiteDynamic;
   lengths.allocation_type = kTfLiteDynamic;
   return kTfLiteOk;
-}
-
-TfLiteIntArray* NewDims(std::initializer_list<int> dims) {
-  auto* a = static_cast<TfLiteIntArray*>(
-      malloc(sizeof(TfLiteIntArray) + dims.size() * sizeof(int)));
-  if (a == nullptr) return nullptr;
-  a->size = static_cast<int>(dims.size());
-  int i = 0;
-  for (int d : dims) a->data[i++] = d;
-  return a;
 }
 
 class TfLiteIo {
@@ -224,8 +164,8 @@ TfLiteStatus Invoke(TfLiteContext* context, TfLiteNode* node) {
 
 }  // namespace
 
-// For C++ (e.g. Android) builds: resolver.AddCustom(PQRNN_PROJECTION_OP_NAME,
-// pqrnn::RegisterSequenceStringProjection()).
+
+
 __attribute__((visibility("default"))) TfLiteRegistration*
 RegisterSequenceStringProjection() {
   static TfLiteRegistration registration = [] {
@@ -244,15 +184,3 @@ RegisterSequenceStringProjection() {
 }
 
 }  // namespace pqrnn
-
-// The entry point the Python registerer calls. `add_custom` is the address of
-// the non-virtual tflite::MutableOpResolver::AddCustom(const char*,
-// const TfLiteRegistration*, int, int), called with the resolver as `this`
-// (the Itanium C++ ABI passes `this` as the first argument). Resolving it at
-// run time keeps this library free of any link-time TensorFlow dependency.
-extern "C" __attribute__((visibility("default"))) void PqrnnRegisterTfLiteOps(
-    void* resolver, void (*add_custom)(void*, const char*,
-                                       const TfLiteRegistration*, int, int)) {
-  add_custom(resolver, PQRNN_PROJECTION_OP_NAME,
-             pqrnn::RegisterSequenceStringProjection(), 1, 1);
-}

@@ -33,7 +33,10 @@ def _require(path: str) -> str:
 def tf_ops():
   """The TensorFlow op module (loaded once per process)."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  return tf.load_op_library(_require(TF_OPS_LIBRARY))
+  module = tf.load_op_library(_require(TF_OPS_LIBRARY))
+  # Registers the ops' gradients (a SavedModel may be loaded, then trained).
+  from pqrnn_tf.ops import pooling  # pylint: disable=g-import-not-at-top,unused-import
+  return module
 
 
 @functools.lru_cache(maxsize=None)
