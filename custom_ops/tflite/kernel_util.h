@@ -33,6 +33,17 @@ inline TfLiteIntArray* NewDims(std::initializer_list<int> dims) {
   return a;
 }
 
+// Makes `tensor` runtime-allocated at ResizeTensor time. A pointer the arena
+// planner may have set is dropped, not freed: it belongs to the arena, and
+// ResizeTensor would otherwise realloc() it.
+inline void SetTensorToDynamic(TfLiteTensor* tensor) {
+  if (tensor->allocation_type != kTfLiteDynamic) {
+    tensor->data.raw = nullptr;
+    tensor->bytes = 0;
+    tensor->allocation_type = kTfLiteDynamic;
+  }
+}
+
 // Attribute readers: an absent key keeps the default.
 inline Status Missing(const char* name) {
   return Status::InvalidArgument(

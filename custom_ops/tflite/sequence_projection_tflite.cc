@@ -72,8 +72,8 @@ TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
                                ": expects string input, float32 and int32 outputs"));
   }
   // Output shapes depend on the text, so they are sized in Invoke.
-  features.allocation_type = kTfLiteDynamic;
-  lengths.allocation_type = kTfLiteDynamic;
+  SetTensorToDynamic(&features);
+  SetTensorToDynamic(&lengths);
   return kTfLiteOk;
 }
 

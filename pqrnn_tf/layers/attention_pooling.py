@@ -133,7 +133,7 @@ class AttentionPooling(keras.layers.Layer):
       denominator = tf.reduce_sum(exp, axis=-1, keepdims=True)
       # >= 1 when a step is valid (exp(0) at the maximum); 0 -> 1 otherwise.
       weights = exp / tf.maximum(denominator, 1.0)
-    return tf.reduce_sum(x * weights[:, :, tf.newaxis], axis=1)
+    return tf.reduce_sum(x * tf.expand_dims(weights, -1), axis=1)
 
   def compute_mask(self, inputs, mask=None):
     return None

@@ -131,7 +131,7 @@ class Bottleneck(keras.layers.Layer):
     if self.dropout > 0.0:
       y = self.output_dropout(y, training=training)
     if mask is not None:
-      y = y * tf.cast(mask, y.dtype)[..., tf.newaxis]
+      y = y * tf.expand_dims(tf.cast(mask, y.dtype), -1)
     return y
 
   def compute_mask(self, inputs, mask=None):

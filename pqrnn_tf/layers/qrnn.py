@@ -179,7 +179,7 @@ class QRNN(keras.layers.Layer):
       x = self.input_dropout(x, training=training)
     mask_f = None
     if mask is not None:
-      mask_f = tf.cast(mask, x.dtype)[:, :, tf.newaxis]
+      mask_f = tf.expand_dims(tf.cast(mask, x.dtype), -1)
 
     z_fw, f_fw, o_fw = self._gates(
         x, self.forward_kernel, self.forward_bias, backward=False)
