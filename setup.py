@@ -74,7 +74,9 @@ setup(
     name="pqrnn_tf",
     version="0.1.0",
     description="Tiny on-device text models (pQRNN) for TensorFlow and TFLite",
-    packages=find_packages(include=["pqrnn_tf", "pqrnn_tf.*"]),
+    packages=find_packages(include=["pqrnn_tf", "pqrnn_tf.*"]) + ["pqrnn_tf.export"],
+    # The top-level export/ folder is the pqrnn_tf.export package.
+    package_dir={"pqrnn_tf.export": "export"},
     package_data={"pqrnn_tf": ["models/presets/*.json"]},
     ext_modules=[Extension("pqrnn_tf.ops._pqrnn_tf_ops", sources=[]),
                  Extension("pqrnn_tf.ops._pqrnn_tflite_ops", sources=[])],
@@ -95,6 +97,7 @@ setup(
     entry_points={"console_scripts": [
         "pqrnn-train=pqrnn_tf.train.cli:run",
         "pqrnn-eval=pqrnn_tf.train.eval_cli:run",
+        "pqrnn-export=pqrnn_tf.export.cli:run",
     ]},
     zip_safe=False,
 )

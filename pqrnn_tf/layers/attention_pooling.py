@@ -123,16 +123,17 @@ class AttentionPooling(keras.layers.Layer):
     if mask is None:
       weights = tf.nn.softmax(scores, axis=-1)
     else:
-      mask = tf.cast(mask, tf.bool)
-      # Padded scores -> the row minimum, so the row maximum is a valid score.
+      mask = tf.cast(mask, scores.dtype)
+      # Padded scores -> the row minimum: the score range (and so its int8
+      # scale) stays that of the valid steps. A softmax over all steps, then
+      # renormalized over the valid ones, is the softmax over the valid steps,
+      # and uses TFLite's accurate int8 SOFTMAX rather than EXP and SUM.
       row_min = tf.reduce_min(scores, axis=-1, keepdims=True)
-      scores = tf.where(mask, scores, row_min)
-      row_max = tf.reduce_max(scores, axis=-1, keepdims=True)
-      exp = tf.exp(scores - tf.stop_gradient(row_max))
-      exp = exp * tf.cast(mask, exp.dtype)
-      denominator = tf.reduce_sum(exp, axis=-1, keepdims=True)
-      # >= 1 when a step is valid (exp(0) at the maximum); 0 -> 1 otherwise.
-      weights = exp / tf.maximum(denominator, 1.0)
+      scores = scores * mask + row_min * (1.0 - mask)
+      weights = tf.nn.softmax(scores, axis=-1) * mask
+      total = tf.reduce_sum(weights, axis=-1, keepdims=True)
+      # > 0 when a step is valid; an empty row keeps all-zero weights.
+      weights = weights / tf.maximum(total, 1e-6)
     return tf.reduce_sum(x * tf.expand_dims(weights, -1), axis=1)
 
   def compute_mask(self, inputs, mask=None):

@@ -1,0 +1,1 @@
+"""Export of trained models to TFLite (installed as `pqrnn_tf.export`)."""

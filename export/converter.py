@@ -1,0 +1,118 @@
+"""Keras model -> TFLite flatbuffer that takes raw strings."""
+from __future__ import annotations
+
+import contextlib
+import io
+from collections import Counter
+from typing import Iterable, Sequence
+
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
+
+from pqrnn_tf import ops
+from pqrnn_tf.models import INTENT_OUTPUT, SLOTS_OUTPUT
+
+QUANTIZATIONS = ("int8", "float16", "dynamic", "none")
+SIGNATURE_KEY = "serving_default"
+INPUT_NAME = "text"
+# Output names of the exported signature.
+INTENT_PROBS = "intent_probs"
+SLOT_PROBS = "slot_probs"
+SEQUENCE_LENGTH = "sequence_length"
+
+
+class ExportError(RuntimeError):
+  """The model cannot be exported as asked."""
+
+
+def serving_module(model: keras.Model) -> tf.Module:
+  """Wraps `model` as string[batch] -> probabilities and sequence lengths."""
+
+  class Serving(tf.Module):
+
+    def __init__(self):
+      super().__init__()
+      self.model = model
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=INPUT_NAME)])
+    def serve(self, text):
+      out = self.model(text, training=False)
+      result = {INTENT_PROBS: tf.nn.softmax(out[INTENT_OUTPUT])}
+      if SLOTS_OUTPUT in out:
+        slots = out[SLOTS_OUTPUT]
+        result[SLOT_PROBS] = tf.nn.softmax(slots)
+        result[SEQUENCE_LENGTH] = tf.reduce_sum(
+            tf.cast(slots._keras_mask, tf.int32), axis=1)  # pylint: disable=protected-access
+      return result
+
+  return Serving()
+
+
+def op_counts(flatbuffer: bytes) -> Counter:
+  """How often each op (builtin or custom name) occurs in the model."""
+  buffer = io.StringIO()
+  with contextlib.redirect_stdout(buffer):
+    tf.lite.experimental.Analyzer.analyze(model_content=flatbuffer)
+  names = [line.split("Op#")[1].split("(")[0].split(" ")[1]
+           for line in buffer.getvalue().splitlines() if "Op#" in line]
+  return Counter(names)
+
+
+def check_custom_ops(flatbuffer: bytes) -> Counter:
+  """Fails if the converter left a custom op that pqrnn_tf cannot run.
+
+  `allow_custom_ops` (needed for our ops) also lets unsupported TF ops through
+  as "custom ops", which would only fail on the device.
+  """
+  counts = op_counts(flatbuffer)
+  builtin = {name for name in counts if name.isupper()}  # e.g. FULLY_CONNECTED
+  unknown = sorted(set(counts) - builtin - set(ops.TFLITE_CUSTOM_OPS))
+  if unknown:
+    raise ExportError(
+        f"The converted model contains ops no TFLite runtime here can run: "
+        f"{unknown}. Rewrite the TF code that produces them (see "
+        f"custom_ops/README.md for the ops pqrnn_tf provides).")
+  return counts
+
+
+def convert(model: keras.Model, quantization: str = "int8",
+            representative_texts: Sequence[str] | None = None) -> bytes:
+  """Converts `model` (string in) to TFLite.
+
+  Args:
+    model: a trained model over raw strings.
+    quantization: "int8" (full integer: every builtin compute op int8, the
+      custom ops float), "float16" (float16 weights), "dynamic" (int8
+      weights, float activations), or "none".
+    representative_texts: calibration sentences, required for "int8".
+
+  Returns:
+    The flatbuffer, with one signature `serving_default`.
+  """
+  if quantization not in QUANTIZATIONS:
+    raise ValueError(f"quantization must be one of {QUANTIZATIONS}, got {quantization!r}")
+  module = serving_module(model)
+  converter = tf.lite.TFLiteConverter.from_concrete_functions(
+      [module.serve.get_concrete_function()], module)
+  converter.allow_custom_ops = True
+  if quantization != "none":
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+  if quantization == "float16":
+    converter.target_spec.supported_types = [tf.float16]
+  if quantization == "int8":
+    if not representative_texts:
+      raise ValueError("int8 quantization needs representative_texts for calibration")
+
+    def representative() -> Iterable[dict]:
+      for text in representative_texts:
+        yield {INPUT_NAME: np.array([text.encode("utf-8")], dtype=object)}
+
+    converter.representative_dataset = representative
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    # Calibration runs the model, so it needs our kernels.
+    converter.target_spec._experimental_custom_op_registerers = [  # pylint: disable=protected-access
+        ops.tflite_registerer]
+  flatbuffer = converter.convert()
+  check_custom_ops(flatbuffer)
+  return flatbuffer
