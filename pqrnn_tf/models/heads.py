@@ -9,8 +9,12 @@ INTENT_OUTPUT = "intent"
 SLOTS_OUTPUT = "slots"
 
 
+POOLINGS = ("attention", "mean")
+
+
 def attach_heads(inputs, sequence, num_intents: int, num_tags: int,
-                 dropout: float = 0.0, name: str = "model") -> keras.Model:
+                 dropout: float = 0.0, pooling: str = "attention",
+                 name: str = "model") -> keras.Model:
   """Builds the model: intent logits, plus per-token slot logits if num_tags > 0.
 
   Args:
@@ -19,14 +23,21 @@ def attach_heads(inputs, sequence, num_intents: int, num_tags: int,
     num_intents: intent classes.
     num_tags: slot tags (0 = a classification-only model).
     dropout: dropout before each head.
+    pooling: how the intent head summarizes the sequence: "attention"
+      (learned weights) or "mean" (masked average).
     name: model name.
 
   Returns:
     A model whose outputs are a dict of logits: `intent` `[batch, num_intents]`
     and `slots` `[batch, time, num_tags]`.
   """
+  if pooling not in POOLINGS:
+    raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
   outputs = {}
-  pooled = AttentionPooling(name="intent_pooling")(sequence)
+  if pooling == "attention":
+    pooled = AttentionPooling(name="intent_pooling")(sequence)
+  else:
+    pooled = keras.layers.GlobalAveragePooling1D(name="intent_pooling")(sequence)
   pooled = keras.layers.Dropout(dropout, name="intent_dropout")(pooled)
   outputs[INTENT_OUTPUT] = keras.layers.Dense(num_intents, name=INTENT_OUTPUT)(pooled)
   if num_tags > 0:
