@@ -80,12 +80,17 @@ log "build dir: $BUILD"
 
 CXXFLAGS=(-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
           -std=c++17 -Wall -Wextra -I "$CUSTOM_OPS")
+declare -A BUILD_PIDS
 for name in $FUZZERS; do
   src="$FUZZ_DIR/${name}_fuzzer.cc"
   [ -f "$src" ] || { log "no such fuzzer: $src"; exit 2; }
   log "building ${name}_fuzzer"
-  if ! "$CLANGXX" "${CXXFLAGS[@]}" "$src" "${CORE_SOURCES[@]}" -o "$BUILD/${name}_fuzzer" \
-       > "$BUILD/${name}_build.log" 2>&1; then
+  "$CLANGXX" "${CXXFLAGS[@]}" "$src" "${CORE_SOURCES[@]}" -o "$BUILD/${name}_fuzzer" \
+    > "$BUILD/${name}_build.log" 2>&1 &
+  BUILD_PIDS[$name]=$!
+done
+for name in $FUZZERS; do
+  if ! wait "${BUILD_PIDS[$name]}"; then
     cat "$BUILD/${name}_build.log" >&2
     log "build of ${name}_fuzzer failed (is the libFuzzer runtime, libclang-rt-*-dev, installed?)"
     exit 2

@@ -8,12 +8,10 @@
 //           tensor buffer), bit 1 the small options below (else defaults,
 //           feature_size 512), bits 2-4 rank 0-4 (5-7: dims == nullptr),
 //           bit 5 a wrong input type, bit 6 Invoke twice
-//   [1..8]  four int16 dims (raw mode)
+//   [1..16] four int32 dims (raw mode)
 //   rest    sentences or raw tensor bytes
-// Dims are int16 so that their product cannot overflow int64: TfLiteIo::Parse
-// multiplies all the dims before it checks the rank, so a rank-4 input with
-// dims of 65536 is a signed-overflow UB there (a known finding; once Parse
-// checks the rank first, int32 dims can be fuzzed here).
+// Dims are full int32 values: TfLiteIo::Parse checks the rank before it reads
+// them (a rank-4 product of large dims once overflowed int64 there).
 //
 // Checks: no crash or sanitizer report; a well-formed tensor is accepted;
 // an accepted one gives outputs [batch, max_len >= 1, feature_size] and
@@ -111,15 +109,15 @@ std::string PackStrings(const std::vector<std::string>& texts) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (size < 9) return 0;
+  if (size < 17) return 0;
   const uint8_t flags = data[0];
   const bool well_formed = flags & 1;
   const bool small_options = flags & 2;
   const int rank = (flags >> 2) & 7;
   const bool wrong_type = flags & 32;
   const bool invoke_twice = flags & 64;
-  const char* rest = reinterpret_cast<const char*>(data + 9);
-  const size_t rest_size = size - 9;
+  const char* rest = reinterpret_cast<const char*>(data + 17);
+  const size_t rest_size = size - 17;
 
   std::string buffer;
   std::vector<int> dims;
@@ -137,8 +135,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } else {
     buffer.assign(rest, rest_size);
     for (int i = 0; i < rank && i < 4; ++i) {
-      int16_t d;
-      std::memcpy(&d, data + 1 + 2 * i, 2);
+      int32_t d;
+      std::memcpy(&d, data + 1 + 4 * i, 4);
       dims.push_back(d);
     }
   }

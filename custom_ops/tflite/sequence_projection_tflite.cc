@@ -85,14 +85,11 @@ class TfLiteIo {
   // Parses the string tensor: int32 count N, N + 1 int32 offsets, bytes.
   Status Parse() {
     const TfLiteTensor& input = context_->tensors[node_->inputs->data[0]];
-    int64_t expected = 1;
-    for (int i = 0; input.dims != nullptr && i < input.dims->size; ++i) {
-      expected *= input.dims->data[i];
-    }
     if (input.dims == nullptr || input.dims->size != 1) {
       return Status::InvalidArgument(std::string(PQRNN_PROJECTION_OP_NAME) +
                                      ": input must be a vector [batch] of strings");
     }
+    const int64_t expected = input.dims->data[0];
     const char* raw = input.data.raw_const;
     const size_t bytes = input.bytes;
     int32_t count = 0;

@@ -12,3 +12,17 @@ __all__ = [
     "QRNN",
     "fo_pool",
 ]
+from pqrnn_tf.layers.first_subword_gather import FirstSubwordGather
+from pqrnn_tf.layers.position_embedding import AddPositionEmbedding
+from pqrnn_tf.layers.transformer_encoder_block import TransformerEncoderBlock
+from pqrnn_tf.layers.word_vocab_lookup import WordVocabLookup, build_word_vocabulary
+from pqrnn_tf.layers.wordpiece_tokenizer import WordPieceTokenizer
+
+__all__ += [
+    "AddPositionEmbedding",
+    "FirstSubwordGather",
+    "TransformerEncoderBlock",
+    "WordPieceTokenizer",
+    "WordVocabLookup",
+    "build_word_vocabulary",
+]
