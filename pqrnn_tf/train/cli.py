@@ -4,6 +4,21 @@
   pqrnn-train --train_file=train.jsonl --eval_file=dev.jsonl --model_dir=runs/mine
 
 Re-running with the same --model_dir resumes an interrupted run.
+
+Scaling out: a --train_file glob of shards ('data/train-*.jsonl') is streamed
+through tf.data instead of loaded into memory (dev/test data still are: they
+are scored in Python every epoch). --strategy=mirrored trains on all local
+devices; --strategy=multi_worker runs the same command on every worker, each
+with its own TF_CONFIG, e.g. for worker 1 of 2:
+
+  TF_CONFIG='{"cluster": {"worker": ["host1:2222", "host2:2222"]},
+              "task": {"type": "worker", "index": 1}}' \
+  pqrnn-train --strategy=multi_worker --train_file='data/train-*.jsonl' ...
+
+--batch_size is the global batch, split between the workers; each worker reads
+its own shards (or, with fewer shards than workers, its part of every batch).
+Only the chief (worker 0) writes --model_dir, which must be on a file system
+all workers see (non-chief workers resume from it).
 """
 from __future__ import annotations
 
@@ -17,6 +32,7 @@ import tensorflow as tf
 from pqrnn_tf.data import readers
 from pqrnn_tf.models import load_preset
 from pqrnn_tf.train import trainer
+from pqrnn_tf.train.data import ShardedExamples, is_glob
 
 FLAGS = flags.FLAGS
 DEFAULT_PRESETS = {"pqrnn": "pqrnn_base", "lstm": "lstm_vocab",
@@ -25,14 +41,15 @@ DEFAULT_PRESETS = {"pqrnn": "pqrnn_base", "lstm": "lstm_vocab",
 
 def define_flags() -> None:
   flags.DEFINE_string("dataset", None, "Built-in dataset: 'atis'.")
-  flags.DEFINE_string("train_file", None, "Training data: .tsv/.jsonl/.atis file or glob.")
+  flags.DEFINE_string("train_file", None, "Training data: .tsv/.jsonl/.atis file, or a "
+                      "glob of shards (streamed, not loaded into memory).")
   flags.DEFINE_string("eval_file", None, "Dev data used to pick the best epoch.")
   flags.DEFINE_string("test_file", None, "Optional held-out data, scored at the end.")
   flags.DEFINE_enum("model", "pqrnn", list(DEFAULT_PRESETS), "Model family.")
   flags.DEFINE_string("preset", None, "Preset name or JSON path (default per --model).")
   flags.DEFINE_string("model_dir", None, "Output directory (resumes if it holds a run).")
   flags.DEFINE_integer("epochs", 30, "Maximum epochs.")
-  flags.DEFINE_integer("batch_size", 32, "Batch size.")
+  flags.DEFINE_integer("batch_size", 32, "Global batch size (split between replicas).")
   flags.DEFINE_float("learning_rate", 1e-3, "Adam learning rate.")
   flags.DEFINE_integer("seed", 0, "Random seed.")
   flags.DEFINE_integer("patience", 10, "Early stop after this many epochs without dev gain.")
@@ -49,7 +66,12 @@ def load_splits() -> dict:
     return {s: readers.read_atis(s) for s in ("train", "dev", "test")}
   if not (FLAGS.train_file and FLAGS.eval_file):
     raise app.UsageError("Give --dataset=atis, or --train_file and --eval_file.")
-  splits = {"train": readers.read_examples(FLAGS.train_file),
+  if is_glob(FLAGS.train_file):
+    train = ShardedExamples(FLAGS.train_file)
+    print(f"Streaming --train_file: {len(train.paths)} shards match {FLAGS.train_file!r}")
+  else:
+    train = readers.read_examples(FLAGS.train_file)
+  splits = {"train": train,
             "dev": readers.read_examples(FLAGS.eval_file)}
   if FLAGS.test_file:
     splits["test"] = readers.read_examples(FLAGS.test_file)
@@ -66,6 +88,12 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
 
 def main(argv) -> None:
   del argv
+  # First: MultiWorkerMirroredStrategy must exist before any other TF op runs.
+  strategy = make_strategy(FLAGS.strategy)
+  num_workers, index = trainer.worker_info(strategy)
+  print(f"Strategy {type(strategy).__name__}: {strategy.num_replicas_in_sync} "
+        f"replica(s), worker {index} of {num_workers}"
+        f"{' (chief)' if trainer.is_chief(strategy) else ''}", flush=True)
   splits = load_splits()
   model_config = load_preset(FLAGS.preset or DEFAULT_PRESETS[FLAGS.model])
   if model_config.model != FLAGS.model:
@@ -77,7 +105,10 @@ def main(argv) -> None:
       data={"dataset": FLAGS.dataset, "train_file": FLAGS.train_file,
             "eval_file": FLAGS.eval_file, "test_file": FLAGS.test_file})
   model = trainer.train(config, FLAGS.model_dir, splits["train"], splits["dev"],
-                        strategy=make_strategy(FLAGS.strategy))
+                        strategy=strategy)
+  if not trainer.is_chief(strategy):
+    print(f"Worker {index} done; the chief writes {trainer.METRICS_FILE}.")
+    return
   metrics = trainer.evaluate_and_save(
       model, config, FLAGS.model_dir, {k: v for k, v in splits.items() if k != "train"})
   print(json.dumps(metrics, indent=2))

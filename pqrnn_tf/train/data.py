@@ -1,13 +1,156 @@
-"""tf.data pipelines from `Example`s."""
+"""tf.data pipelines: in memory from `Example`s, or streamed from sharded files.
+
+Small data (ATIS, one file) is read into memory and sliced (`make_dataset`).
+Training data given as a glob of shards (`--train_file='train-*.jsonl'`) is
+never held in memory as a whole: `ShardedExamples` lists the shards and
+`make_streaming_dataset` reads them through tf.data, a few shards at a time
+(`interleave` of per-shard readers). Each shard is parsed by the strict readers
+of `pqrnn_tf.data.readers`, so a malformed line still fails with its file and
+line number. The unit of streaming is the shard: memory holds the examples of
+the few shards being read (about `cycle_length`) plus the shuffle buffer, so
+split big data into many shards (any size that fits in memory a few at a time).
+
+Label vocabularies need one pass over the training labels before the model is
+built: `ShardedExamples.scan` makes it shard by shard (keeping only the label
+sets and counts), which also validates every line before training starts.
+
+Distributed training (more than one replica) goes through
+`distributed_dataset`, i.e. `strategy.distribute_datasets_from_function`: each
+worker builds its own input pipeline, batched per replica, and shards it
+itself, deliberately:
+  * streamed shards, at least as many as workers: by FILE. Worker i reads
+    every num_workers-th shard (`files.shard`).
+  * fewer shards than workers, and the in-memory path: by DATA. Every worker
+    reads all the data in the same order (deterministic interleave, seeded
+    shuffles) and keeps every num_workers-th example (`shard` before batching).
+tf.data's own auto-sharding is set to OFF on these datasets: sharding is done
+already, and its FILE policy could not do it anyway, since it only recognizes
+TF reader ops (TextLineDataset, TFRecordDataset) as file sources, not our
+Python readers ("Found an unshardable source dataset"). Batching per replica
+(rather than a global batch that tf.distribute splits) also keeps each
+replica's slot targets padded to its own longest sentence, the time length
+its model outputs have.
+"""
 from __future__ import annotations
 
-from typing import Sequence
+import dataclasses
+import glob
+import os
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import tensorflow as tf
 
-from pqrnn_tf.data.examples import Example, LabelVocab
+from pqrnn_tf.data import readers
+from pqrnn_tf.data.examples import OUTSIDE_TAG, Example, LabelVocab
 from pqrnn_tf.models.heads import INTENT_OUTPUT, SLOTS_OUTPUT
+
+#: Examples held by the streaming shuffle buffer.
+SHUFFLE_BUFFER = 10_000
+#: Shards read concurrently by the streaming pipeline.
+CYCLE_LENGTH = 4
+_GLOB_CHARS = frozenset("*?[")
+
+
+def is_glob(pattern: str) -> bool:
+  return bool(_GLOB_CHARS & set(pattern))
+
+
+def list_shards(pattern: str) -> list[str]:
+  """The files matching `pattern` (or the file `pattern`), sorted; checks extensions.
+
+  Same rules as `readers.read_examples`, without reading the files.
+  """
+  if is_glob(pattern):
+    paths = sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
+    if not paths:
+      raise FileNotFoundError(f"no files match {pattern!r}")
+  else:
+    if not os.path.isfile(pattern):
+      raise FileNotFoundError(f"no such file: {pattern!r}")
+    paths = [pattern]
+  for p in paths:
+    _reader(p)
+  return paths
+
+
+def _reader(path: str):
+  reader = readers.READERS.get(os.path.splitext(path)[1].lower())
+  if reader is None:
+    raise readers.DataError(path, None, f"unknown extension; expected one of "
+                                        f"{sorted(readers.READERS)}")
+  return reader
+
+
+def read_shard(path: str) -> list[Example]:
+  """All examples of one shard (a .tsv/.jsonl/.atis file), strictly parsed."""
+  return _reader(path)(path)
+
+
+@dataclasses.dataclass
+class LabelScan:
+  """What one pass over the training labels finds."""
+  num_examples: int
+  intent_labels: list[str]
+  tag_labels: list[str]  # Empty unless every example has slot tags.
+
+
+def scan_labels(groups: Iterable[tuple[str, Sequence[Example]]]) -> LabelScan:
+  """Label sets of `(source name, examples)` groups, read one group at a time.
+
+  Raises DataError (naming the source) for training examples without a label,
+  which the model can't learn from.
+  """
+  intents, tags, has_tags, count = set(), set(), True, 0
+  for source, examples in groups:
+    unlabeled = [e for e in examples if e.intent is None]
+    if unlabeled:
+      raise readers.DataError(
+          source, None, f"{len(unlabeled)} training example(s) have no label, "
+                        f"e.g. {unlabeled[0].text!r}")
+    for e in examples:
+      intents.add(e.intent)
+      if e.tags is None:
+        has_tags = False
+      elif has_tags:
+        tags.update(e.tags)
+    count += len(examples)
+  tag_labels = []
+  if has_tags and count:
+    tag_labels = list(LabelVocab.build(tags, fallback=OUTSIDE_TAG).labels)
+  return LabelScan(count, list(LabelVocab.build(intents).labels), tag_labels)
+
+
+class ShardedExamples:
+  """Training examples in shard files, streamed rather than loaded.
+
+  Iterating yields the examples shard by shard; `scan()` is the one pass over
+  the labels (cached); `len()` is the number of examples (it needs the scan).
+  """
+
+  def __init__(self, pattern: str):
+    self.pattern = pattern
+    self.paths = list_shards(pattern)
+    self._scan: LabelScan | None = None
+
+  def __iter__(self) -> Iterator[Example]:
+    for path in self.paths:
+      yield from read_shard(path)
+
+  def __len__(self) -> int:
+    return self.scan().num_examples
+
+  def __repr__(self) -> str:
+    return f"ShardedExamples({self.pattern!r}, {len(self.paths)} shards)"
+
+  def texts(self) -> Iterator[str]:
+    """The training texts, streamed (for models that build a word vocabulary)."""
+    return (e.text for e in self)
+
+  def scan(self) -> LabelScan:
+    if self._scan is None:
+      self._scan = scan_labels((p, read_shard(p)) for p in self.paths)
+    return self._scan
 
 
 def encode_labels(examples: Sequence[Example], intents: LabelVocab,
@@ -23,14 +166,32 @@ def encode_labels(examples: Sequence[Example], intents: LabelVocab,
   return intent_ids, tag_ids
 
 
+def _no_auto_shard(ds: tf.data.Dataset) -> tf.data.Dataset:
+  """`ds`, marked as sharded already (see the module doc)."""
+  options = tf.data.Options()
+  options.experimental_distribute.auto_shard_policy = (
+      tf.data.experimental.AutoShardPolicy.OFF)
+  return ds.with_options(options)
+
+
+def _to_example(text, intent, length, *tag_ids):
+  targets = {INTENT_OUTPUT: intent}
+  if tag_ids:
+    targets[SLOTS_OUTPUT] = tag_ids[0][:tf.maximum(length, 1)]
+  return text, targets
+
+
 def make_dataset(examples: Sequence[Example], intents: LabelVocab,
                  tags: LabelVocab | None, batch_size: int,
                  shuffle: bool = False, seed: int = 0,
-                 labeled: bool = True) -> tf.data.Dataset:
+                 labeled: bool = True, repeat: bool = False,
+                 num_shards: int = 1, shard_index: int = 0) -> tf.data.Dataset:
   """Batches of `text` (and, if `labeled`, {intent, slots} targets).
 
   Slot targets are padded to the longest sentence of each batch, which is the
-  time dimension the model produces for that batch.
+  time dimension the model produces for that batch. `repeat` makes it endless
+  (for distributed training, where the caller gives the steps per epoch).
+  With `num_shards` > 1, keeps the examples of shard `shard_index` (by DATA).
   """
   texts = np.array([e.text.encode("utf-8") for e in examples], dtype=object)
   if not labeled:
@@ -39,14 +200,86 @@ def make_dataset(examples: Sequence[Example], intents: LabelVocab,
   lengths = np.array([len(e.text.split()) for e in examples], np.int32)
   columns = (texts, intent_ids, lengths) + ((tag_ids,) if tags is not None else ())
   ds = tf.data.Dataset.from_tensor_slices(columns)
-  if shuffle:
+  if shuffle:  # Seeded: the same order on every worker, which sharding needs.
     ds = ds.shuffle(len(examples), seed=seed, reshuffle_each_iteration=True)
+  if num_shards > 1:
+    ds = ds.shard(num_shards, shard_index)
+  if repeat:
+    ds = ds.repeat()
+  ds = ds.map(_to_example, num_parallel_calls=tf.data.AUTOTUNE)
+  ds = ds.padded_batch(batch_size).prefetch(tf.data.AUTOTUNE)
+  return _no_auto_shard(ds) if num_shards > 1 else ds
 
-  def to_example(text, intent, length, *tag_ids):
-    targets = {INTENT_OUTPUT: intent}
-    if tag_ids:
-      targets[SLOTS_OUTPUT] = tag_ids[0][:tf.maximum(length, 1)]
-    return text, targets
 
-  ds = ds.map(to_example, num_parallel_calls=tf.data.AUTOTUNE)
-  return ds.padded_batch(batch_size).prefetch(tf.data.AUTOTUNE)
+def make_streaming_dataset(source: ShardedExamples, intents: LabelVocab,
+                           tags: LabelVocab | None, batch_size: int,
+                           shuffle: bool = False, seed: int = 0,
+                           num_workers: int = 1, worker_index: int = 0,
+                           repeat: bool = False,
+                           shuffle_buffer: int = SHUFFLE_BUFFER,
+                           cycle_length: int = CYCLE_LENGTH) -> tf.data.Dataset:
+  """Like `make_dataset`, streaming the shards of `source` (this worker's share).
+
+  With `num_workers` > 1 and at least as many shards as workers, worker
+  `worker_index` reads only its shards (by FILE); with fewer, it reads them all
+  and keeps every `num_workers`-th example (by DATA).
+  """
+  paths = list(source.paths)
+  by_file = num_workers > 1 and len(paths) >= num_workers
+  if by_file:
+    paths = paths[worker_index::num_workers]  # == files.shard(num_workers, worker_index)
+  mode = ("by file" if by_file else "by data" if num_workers > 1 else "single worker")
+  print(f"Streaming training data: worker {worker_index} of {num_workers} reads "
+        f"{len(paths)} of {len(source.paths)} shards ({mode}): "
+        f"{', '.join(os.path.basename(p) for p in paths)}", flush=True)
+
+  def generate(path: bytes):
+    for e in read_shard(path.decode("utf-8")):
+      tag_ids = [tags.index(t) for t in e.tags] if tags is not None else []
+      yield (e.text.encode("utf-8"), np.int32(intents.index(e.intent)),
+             np.int32(len(e.text.split())), np.array(tag_ids, np.int32))
+
+  signature = (tf.TensorSpec((), tf.string), tf.TensorSpec((), tf.int32),
+               tf.TensorSpec((), tf.int32), tf.TensorSpec((None,), tf.int32))
+
+  def read(path):
+    ds = tf.data.Dataset.from_generator(generate, args=(path,),
+                                        output_signature=signature)
+    if tags is None:
+      ds = ds.map(lambda text, intent, length, _: (text, intent, length))
+    return ds
+
+  files = tf.data.Dataset.from_tensor_slices(paths)
+  if shuffle:
+    files = files.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
+  # deterministic=True: the same order on every worker, which DATA sharding needs.
+  ds = files.interleave(read, cycle_length=min(cycle_length, len(paths)),
+                        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+  if shuffle:
+    ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+  if num_workers > 1 and not by_file:
+    ds = ds.shard(num_workers, worker_index)
+  if repeat:
+    ds = ds.repeat()
+  ds = ds.map(_to_example, num_parallel_calls=tf.data.AUTOTUNE)
+  ds = ds.padded_batch(batch_size).prefetch(tf.data.AUTOTUNE)
+  return _no_auto_shard(ds) if num_workers > 1 else ds
+
+
+def distributed_dataset(strategy: tf.distribute.Strategy, global_batch_size: int,
+                        build: Callable[[int, int, int], tf.data.Dataset]):
+  """A distributed dataset whose workers each build their own pipeline.
+
+  `build(num_workers, worker_index, per_replica_batch_size)` returns one
+  worker's dataset, sharded and batched per replica (see the module doc).
+  """
+  replicas = strategy.num_replicas_in_sync
+  if global_batch_size % replicas:
+    raise ValueError(f"the batch size ({global_batch_size}) must be a multiple of "
+                     f"the number of replicas ({replicas})")
+
+  def dataset_fn(context: tf.distribute.InputContext) -> tf.data.Dataset:
+    return build(context.num_input_pipelines, context.input_pipeline_id,
+                 context.get_per_replica_batch_size(global_batch_size))
+
+  return strategy.distribute_datasets_from_function(dataset_fn)

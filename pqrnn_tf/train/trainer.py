@@ -1,9 +1,20 @@
-"""Training loop: resumable, keeps the best dev epoch, writes metrics.json."""
+"""Training loop: resumable, keeps the best dev epoch, writes metrics.json.
+
+Under MultiWorkerMirroredStrategy every worker runs this same loop in lockstep
+(dev scoring, best-weights and checkpoint saves included: saving can involve
+collective ops), but only the chief writes to model_dir; the others write to
+`model_dir/workertemp_<task id>` and delete it at the end, as the Keras
+multi-worker guide recommends. Every worker resumes from the chief's files, so
+model_dir must be on a file system all workers see.
+"""
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
+import shutil
+import sys
 import time
 from typing import Sequence
 
@@ -11,10 +22,11 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
-from pqrnn_tf.data.examples import Example, LabelVocab, build_intent_vocab, build_tag_vocab
+from pqrnn_tf.data.examples import Example, LabelVocab
 from pqrnn_tf.models import INTENT_OUTPUT, SLOTS_OUTPUT, ModelConfig, build_model
 from pqrnn_tf.train import evaluation
-from pqrnn_tf.train.data import make_dataset
+from pqrnn_tf.train.data import (ShardedExamples, distributed_dataset, make_dataset,
+                                 make_streaming_dataset, scan_labels)
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
@@ -76,12 +88,15 @@ class DevSelection(keras.callbacks.Callback):
   """Scores dev each epoch, keeps the best weights, stops after `patience`.
 
   Its state lives in model_dir, so a resumed run continues where it stopped.
+  It is read from `model_dir` and written to `write_dir` (default model_dir;
+  a temporary directory on non-chief workers).
   """
 
   def __init__(self, model_dir: str, dev: Sequence[Example], intents: LabelVocab,
-               tags: LabelVocab | None, patience: int):
+               tags: LabelVocab | None, patience: int, write_dir: str | None = None):
     super().__init__()
     self.model_dir, self.dev, self.intents, self.tags = model_dir, dev, intents, tags
+    self.write_dir = write_dir or model_dir
     self.patience = patience
     self.state = {"best_epoch": -1, "best_score": -1.0, "best_metrics": {}}
     path = os.path.join(model_dir, BEST_STATE)
@@ -98,8 +113,8 @@ class DevSelection(keras.callbacks.Callback):
         logs[f"dev_{k}"] = metrics[k]
     if score > self.state["best_score"]:
       self.state = {"best_epoch": epoch, "best_score": score, "best_metrics": metrics}
-      self.model.save_weights(os.path.join(self.model_dir, BEST_WEIGHTS))
-      with open(os.path.join(self.model_dir, BEST_STATE), "w") as f:
+      self.model.save_weights(os.path.join(self.write_dir, BEST_WEIGHTS))
+      with open(os.path.join(self.write_dir, BEST_STATE), "w") as f:
         json.dump(self.state, f, indent=2)
     print(f" dev: {_fmt(metrics)}  (best epoch {self.state['best_epoch'] + 1})",
           flush=True)
@@ -109,10 +124,17 @@ class DevSelection(keras.callbacks.Callback):
 
 
 class EpochCheckpoint(keras.callbacks.Callback):
-  """Saves model, optimizer and epoch after every epoch, for resuming."""
+  """Saves model, optimizer and epoch after every epoch, for resuming.
 
-  def __init__(self, directory: str, model: keras.Model):
+  Saves to `directory`; restores from `restore_directory` (default the same).
+  """
+
+  def __init__(self, directory: str, model: keras.Model,
+               restore_directory: str | None = None):
     super().__init__()
+    self.restore_directory = restore_directory or directory
+    self._steps = 0
+    self._supports_tf_logs = True  # Its batch hook needs no NumPy copy of the logs.
     self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
     # Training time summed over resumed runs (dev scoring included).
     self.train_seconds = tf.Variable(0.0, dtype=tf.float64, trainable=False)
@@ -124,15 +146,21 @@ class EpochCheckpoint(keras.callbacks.Callback):
 
   def restore(self) -> int:
     """Restores the latest checkpoint, if any; returns the epoch to start at."""
-    if self.manager.latest_checkpoint:
-      self.checkpoint.restore(self.manager.latest_checkpoint)
-      print(f"Resuming from {self.manager.latest_checkpoint} (epoch {int(self.epoch)})")
+    latest = tf.train.latest_checkpoint(self.restore_directory)
+    if latest:
+      self.checkpoint.restore(latest)
+      print(f"Resuming from {latest} (epoch {int(self.epoch)})")
     return int(self.epoch)
 
   def on_epoch_begin(self, epoch, logs=None):
     self._epoch_start = time.time()
+    self._steps = 0
+
+  def on_train_batch_end(self, batch, logs=None):
+    self._steps += 1
 
   def on_epoch_end(self, epoch, logs=None):
+    print(f"Epoch {epoch + 1}: {self._steps} training steps", flush=True)
     self.epoch.assign(epoch + 1)
     self.train_seconds.assign_add(time.time() - self._epoch_start)
     self.manager.save()
@@ -143,14 +171,39 @@ def _fmt(metrics: dict) -> str:
                    ("intent_accuracy", "slot_f1", "exact_match") if k in metrics)
 
 
-def make_config(model_config: ModelConfig, train: Sequence[Example], **kwargs) -> TrainConfig:
-  """A TrainConfig whose label lists come from the training data."""
-  has_tags = all(e.tags is not None for e in train)
-  return TrainConfig(
-      model=model_config,
-      intent_labels=build_intent_vocab(train).labels,
-      tag_labels=build_tag_vocab(train).labels if has_tags else [],
-      **kwargs).validate()
+def make_config(model_config: ModelConfig, train: Sequence[Example] | ShardedExamples,
+                **kwargs) -> TrainConfig:
+  """A TrainConfig whose label lists come from the training data (one pass)."""
+  scan = (train.scan() if isinstance(train, ShardedExamples)
+          else scan_labels([("training data", train)]))
+  return TrainConfig(model=model_config, intent_labels=scan.intent_labels,
+                     tag_labels=scan.tag_labels, **kwargs).validate()
+
+
+def is_chief(strategy: tf.distribute.Strategy | None = None) -> bool:
+  """Whether this worker writes model_dir (always, outside multi-worker training)."""
+  return (strategy or tf.distribute.get_strategy()).extended.should_checkpoint
+
+
+def worker_info(strategy: tf.distribute.Strategy) -> tuple[int, int]:
+  """(number of workers, this worker's index); the chief, if any, is 0."""
+  resolver = getattr(strategy, "cluster_resolver", None)
+  if resolver is None or not resolver.cluster_spec().as_dict():
+    return 1, 0
+  spec = resolver.cluster_spec().as_dict()
+  chiefs, workers = len(spec.get("chief", [])), len(spec.get("worker", []))
+  if chiefs + workers <= 1:
+    return 1, 0
+  if resolver.task_type == "chief":
+    return chiefs + workers, 0
+  return chiefs + workers, chiefs + resolver.task_id
+
+
+def write_dir(model_dir: str, strategy: tf.distribute.Strategy) -> str:
+  """Where this worker writes: model_dir on the chief, a temporary directory elsewhere."""
+  if is_chief(strategy):
+    return model_dir
+  return os.path.join(model_dir, f"workertemp_{strategy.cluster_resolver.task_id}")
 
 
 def compile_model(model: keras.Model, config: TrainConfig) -> None:
@@ -162,31 +215,72 @@ def compile_model(model: keras.Model, config: TrainConfig) -> None:
 
 def train(config: TrainConfig, model_dir: str, train_examples: Sequence[Example],
           dev_examples: Sequence[Example], strategy: tf.distribute.Strategy | None = None,
-          verbose: int = 1) -> keras.Model:
-  """Trains (resuming if model_dir holds an interrupted run); returns the best model."""
-  os.makedirs(model_dir, exist_ok=True)
-  config.save(os.path.join(model_dir, CONFIG_FILE))
+          verbose: int | None = None) -> keras.Model:
+  """Trains (resuming if model_dir holds an interrupted run); returns the best model.
+
+  `train_examples` is a list, or `ShardedExamples` to stream them from shards.
+  `config.batch_size` is the global batch, split between the replicas.
+  """
+  strategy = strategy or tf.distribute.get_strategy()
+  out_dir = write_dir(model_dir, strategy)
+  if out_dir != model_dir:  # A non-chief worker: start its scratch space afresh.
+    shutil.rmtree(out_dir, ignore_errors=True)
+  os.makedirs(out_dir, exist_ok=True)
+  config.save(os.path.join(out_dir, CONFIG_FILE))
   keras.utils.set_random_seed(config.seed)
   intents, tags = config.vocabs()
-  strategy = strategy or tf.distribute.get_strategy()
+  streaming = isinstance(train_examples, ShardedExamples)
   with strategy.scope():
-    model = build_model(config.model, len(intents), len(tags) if tags else 0)
+    model = build_model(config.model, len(intents), len(tags) if tags else 0,
+                        train_texts=(train_examples.texts() if streaming
+                                     else [e.text for e in train_examples]))
     compile_model(model, config)
-  train_ds = make_dataset(train_examples, intents, tags, config.batch_size,
-                          shuffle=True, seed=config.seed)
-  selection = DevSelection(model_dir, dev_examples, intents, tags, config.patience)
-  checkpoint = EpochCheckpoint(os.path.join(model_dir, "checkpoints"), model)
+  distributed = strategy.num_replicas_in_sync > 1
+
+  def build_dataset(num_workers: int, index: int, batch_size: int) -> tf.data.Dataset:
+    # Distributed, the data repeats (an exhausted or uneven input would hand
+    # some replica an empty batch) and fit() counts steps_per_epoch instead.
+    if streaming:
+      return make_streaming_dataset(
+          train_examples, intents, tags, batch_size, shuffle=True, seed=config.seed,
+          num_workers=num_workers, worker_index=index, repeat=distributed)
+    return make_dataset(train_examples, intents, tags, batch_size, shuffle=True,
+                        seed=config.seed, repeat=distributed,
+                        num_shards=num_workers, shard_index=index)
+
+  steps_per_epoch = None
+  if distributed:
+    steps_per_epoch = math.ceil(len(train_examples) / config.batch_size)
+    train_ds = distributed_dataset(strategy, config.batch_size, build_dataset)
+    print(f"{strategy.num_replicas_in_sync} replicas: {steps_per_epoch} steps of "
+          f"{config.batch_size // strategy.num_replicas_in_sync} examples per "
+          f"replica an epoch", flush=True)
+  else:
+    train_ds = build_dataset(1, 0, config.batch_size)
+  selection = DevSelection(model_dir, dev_examples, intents, tags, config.patience,
+                           write_dir=out_dir)
+  checkpoint = EpochCheckpoint(os.path.join(out_dir, "checkpoints"), model,
+                               restore_directory=os.path.join(model_dir, "checkpoints"))
   initial_epoch = checkpoint.restore()
   callbacks = [keras.callbacks.TensorBoard(os.path.join(model_dir, "logs")),
                selection, checkpoint]
   stopped_early = initial_epoch - 1 - selection.state["best_epoch"] >= config.patience
+  if verbose is None:  # A progress bar on a terminal, one line per epoch in logs.
+    verbose = 1 if sys.stdout.isatty() else 2
   if initial_epoch < config.epochs and not stopped_early:
     model.fit(train_ds, epochs=config.epochs, initial_epoch=initial_epoch,
-              callbacks=callbacks, verbose=verbose)
-  with open(os.path.join(model_dir, TRAIN_TIME_FILE), "w") as f:
+              steps_per_epoch=steps_per_epoch, callbacks=callbacks, verbose=verbose)
+  with open(os.path.join(out_dir, TRAIN_TIME_FILE), "w") as f:
     json.dump({"train_seconds": float(checkpoint.train_seconds.numpy())}, f)
-  model.load_weights(os.path.join(model_dir, BEST_WEIGHTS))
-  model.save(os.path.join(model_dir, SAVED_MODEL_DIR), save_format="tf")
+  # A non-chief loads the best weights it saved itself (the chief may still be
+  # writing its copy), or the chief's from an earlier run.
+  best = os.path.join(out_dir, BEST_WEIGHTS)
+  if not tf.io.gfile.exists(best + ".index"):
+    best = os.path.join(model_dir, BEST_WEIGHTS)
+  model.load_weights(best)
+  model.save(os.path.join(out_dir, SAVED_MODEL_DIR), save_format="tf")
+  if out_dir != model_dir:
+    shutil.rmtree(out_dir, ignore_errors=True)
   return model
 
 
