@@ -396,3 +396,10 @@ def test_attention_pooling_empty_rows_have_finite_gradients():
   harness.assert_close(out, 0.0, atol=0)
   for grad in grads:
     assert np.all(np.isfinite(grad.numpy()))
+
+
+@pytest.mark.parametrize("implementation", ["op", "scan"])
+def test_qrnn_accepts_an_empty_batch(implementation):
+  layer = QRNN(4, kernel_width=3, implementation=implementation)
+  out = layer(tf.zeros([0, 5, 6]), mask=tf.zeros([0, 5], tf.bool))
+  assert out.shape == (0, 5, 8)

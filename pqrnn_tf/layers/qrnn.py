@@ -222,8 +222,14 @@ class QRNN(keras.layers.Layer):
         kernel = tf.reverse(kernel, axis=[0])
       else:
         x = tf.pad(x, [[0, 0], [width - 1, 0], [0, 0]])
-    gates = tf.nn.conv1d(x, kernel, stride=1, padding="VALID")
-    gates = tf.nn.bias_add(gates, tf.cast(bias, x.dtype))
+    # The convolution as one matmul over the concatenated shifted windows
+    # (kernel [width, in, out] -> [width * in, out]): it handles an empty
+    # batch, where tf.nn.conv1d returns a wrongly shaped tensor, and becomes a
+    # single FULLY_CONNECTED in TFLite.
+    time = tf.shape(x)[1] - (width - 1)
+    windows = tf.concat([x[:, j:j + time] for j in range(width)], axis=-1)
+    flat_kernel = tf.reshape(kernel, [-1, 3 * self.units])
+    gates = tf.einsum("bti,io->bto", windows, flat_kernel) + tf.cast(bias, x.dtype)
     z, f, o = tf.split(gates, 3, axis=-1)
     return tf.tanh(z), tf.sigmoid(f), tf.sigmoid(o)
 
