@@ -28,6 +28,8 @@ def define_flags() -> None:
   flags.DEFINE_string("output_dir", "out/benchmarks", "Where accuracy.json goes.")
   flags.DEFINE_integer("epochs", 30, "Maximum epochs per run.")
   flags.DEFINE_integer("threads", 0, "TF intra-op threads per run (0 = TF default).")
+  flags.DEFINE_bool("only_finished", False,
+                    "Summarize the runs that have metrics.json; train nothing.")
 
 
 def train_run(preset: str, seed: int, model_dir: str) -> dict:
@@ -74,9 +76,18 @@ def main(argv) -> None:
   del argv
   table = {}
   for preset in FLAGS.models:
-    runs = [train_run(preset, int(s), os.path.join(FLAGS.runs_dir, f"{preset}_s{s}"))
-            for s in FLAGS.seeds]
-    table[preset] = summarize(runs)
+    runs = []
+    for seed in FLAGS.seeds:
+      model_dir = os.path.join(FLAGS.runs_dir, f"{preset}_s{seed}")
+      metrics_path = os.path.join(model_dir, "metrics.json")
+      if FLAGS.only_finished:
+        if os.path.exists(metrics_path):
+          with open(metrics_path) as f:
+            runs.append(json.load(f))
+      else:
+        runs.append(train_run(preset, int(seed), model_dir))
+    if runs:
+      table[preset] = summarize(runs)
   os.makedirs(FLAGS.output_dir, exist_ok=True)
   with open(os.path.join(FLAGS.output_dir, "accuracy.json"), "w") as f:
     json.dump(table, f, indent=2)
