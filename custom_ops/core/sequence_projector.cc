@@ -160,26 +160,29 @@ inline void ExpandWord(uint64_t word, int8_t out[32]) {
   }
 }
 
-void SequenceProjector::WriteTernaryRow(uint64_t key, float* row) const {
-  const int f = config_.feature_size;
+// Calls fn(base, values, n) for each 32-feature block of key's vector: the
+// block starts at feature `base` and its first n of 32 values are in range.
+template <typename Fn>
+inline void ForEachTernaryBlock(uint64_t key, int feature_size, Fn fn) {
   int8_t values[32];
-  for (int j = 0; j < num_words_; ++j) {
-    ExpandWord(Mix64(key + static_cast<uint64_t>(j + 1) * kGolden), values);
-    const int base = j * 32;
-    const int n = std::min(32, f - base);
-    for (int k = 0; k < n; ++k) row[base + k] = values[k];
+  for (int base = 0, j = 1; base < feature_size; base += 32, ++j) {
+    ExpandWord(Mix64(key + static_cast<uint64_t>(j) * kGolden), values);
+    fn(base, values, std::min(32, feature_size - base));
   }
 }
 
+void SequenceProjector::WriteTernaryRow(uint64_t key, float* row) const {
+  ForEachTernaryBlock(key, config_.feature_size,
+                      [row](int base, const int8_t* values, int n) {
+                        for (int k = 0; k < n; ++k) row[base + k] = values[k];
+                      });
+}
+
 void SequenceProjector::AccumulateTernary(uint64_t key, int32_t* sums) const {
-  const int f = config_.feature_size;
-  int8_t values[32];
-  for (int j = 0; j < num_words_; ++j) {
-    ExpandWord(Mix64(key + static_cast<uint64_t>(j + 1) * kGolden), values);
-    const int base = j * 32;
-    const int n = std::min(32, f - base);
-    for (int k = 0; k < n; ++k) sums[base + k] += values[k];
-  }
+  ForEachTernaryBlock(key, config_.feature_size,
+                      [sums](int base, const int8_t* values, int n) {
+                        for (int k = 0; k < n; ++k) sums[base + k] += values[k];
+                      });
 }
 
 void SequenceProjector::ProjectWithNgrams(const uint32_t* token, size_t length,

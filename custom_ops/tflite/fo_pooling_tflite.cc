@@ -78,18 +78,8 @@ TfLiteStatus Invoke(TfLiteContext* context, TfLiteNode* node) {
 }  // namespace
 
 __attribute__((visibility("default"))) TfLiteRegistration* RegisterFoPooling() {
-  static TfLiteRegistration registration = [] {
-    TfLiteRegistration r;
-    std::memset(&r, 0, sizeof(r));
-    r.init = Init;
-    r.free = Free;
-    r.prepare = Prepare;
-    r.invoke = Invoke;
-    r.builtin_code = kBuiltinCustom;
-    r.custom_name = PQRNN_FO_POOLING_OP_NAME;
-    r.version = 1;
-    return r;
-  }();
+  static TfLiteRegistration registration =
+      MakeCustomRegistration(PQRNN_FO_POOLING_OP_NAME, Init, Free, Prepare, Invoke);
   return &registration;
 }
 

@@ -6,6 +6,7 @@
 #include <climits>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <initializer_list>
 #include <string>
 
@@ -31,6 +32,25 @@ inline TfLiteIntArray* NewDims(std::initializer_list<int> dims) {
   int i = 0;
   for (int d : dims) a->data[i++] = d;
   return a;
+}
+
+// A custom-op registration with all other fields zeroed (the runtime copies
+// it by value, so unused fields must be valid).
+inline TfLiteRegistration MakeCustomRegistration(
+    const char* name, void* (*init)(TfLiteContext*, const char*, size_t),
+    void (*free_fn)(TfLiteContext*, void*),
+    TfLiteStatus (*prepare)(TfLiteContext*, TfLiteNode*),
+    TfLiteStatus (*invoke)(TfLiteContext*, TfLiteNode*)) {
+  TfLiteRegistration r;
+  std::memset(&r, 0, sizeof(r));
+  r.init = init;
+  r.free = free_fn;
+  r.prepare = prepare;
+  r.invoke = invoke;
+  r.builtin_code = kBuiltinCustom;
+  r.custom_name = name;
+  r.version = 1;
+  return r;
 }
 
 // Makes `tensor` runtime-allocated at ResizeTensor time. A pointer the arena

@@ -161,22 +161,10 @@ TfLiteStatus Invoke(TfLiteContext* context, TfLiteNode* node) {
 
 }  // namespace
 
-
-
 __attribute__((visibility("default"))) TfLiteRegistration*
 RegisterSequenceStringProjection() {
-  static TfLiteRegistration registration = [] {
-    TfLiteRegistration r;
-    std::memset(&r, 0, sizeof(r));
-    r.init = Init;
-    r.free = Free;
-    r.prepare = Prepare;
-    r.invoke = Invoke;
-    r.builtin_code = kBuiltinCustom;
-    r.custom_name = PQRNN_PROJECTION_OP_NAME;
-    r.version = 1;
-    return r;
-  }();
+  static TfLiteRegistration registration =
+      MakeCustomRegistration(PQRNN_PROJECTION_OP_NAME, Init, Free, Prepare, Invoke);
   return &registration;
 }
 

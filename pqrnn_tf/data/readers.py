@@ -181,13 +181,23 @@ def read_jsonl(path: str | os.PathLike) -> list[Example]:
 READERS = {".tsv": read_tsv, ".jsonl": read_jsonl, ".atis": read_atis_file}
 
 
-def read_examples(path: str | os.PathLike) -> list[Example]:
-    """Read a ``.tsv``/``.jsonl``/``.atis`` file, or all files matching a glob pattern, in sorted order.
+def is_glob(pattern: str) -> bool:
+    """Whether ``pattern`` is a glob pattern rather than a file name."""
+    return bool(_GLOB_CHARS & set(pattern))
 
-    Sharded files may mix formats; each is dispatched on its own extension.
-    """
+
+def reader_for(path: str):
+    """The reader for ``path``'s extension; a DataError for an unknown one."""
+    reader = READERS.get(os.path.splitext(path)[1].lower())
+    if reader is None:
+        raise DataError(path, None, f"unknown extension; expected one of {sorted(READERS)}")
+    return reader
+
+
+def list_files(path: str | os.PathLike) -> list[str]:
+    """The file ``path``, or the files matching a glob, sorted; extensions checked."""
     pattern = os.fspath(path)
-    if _GLOB_CHARS & set(pattern):
+    if is_glob(pattern):
         paths = sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
         if not paths:
             raise FileNotFoundError(f"no files match {pattern!r}")
@@ -195,10 +205,17 @@ def read_examples(path: str | os.PathLike) -> list[Example]:
         if not os.path.isfile(pattern):
             raise FileNotFoundError(f"no such file: {pattern!r}")
         paths = [pattern]
-    examples: list[Example] = []
     for p in paths:
-        reader = READERS.get(os.path.splitext(p)[1].lower())
-        if reader is None:
-            raise DataError(p, None, f"unknown extension; expected one of {sorted(READERS)}")
-        examples.extend(reader(p))
+        reader_for(p)
+    return paths
+
+
+def read_examples(path: str | os.PathLike) -> list[Example]:
+    """Read a ``.tsv``/``.jsonl``/``.atis`` file, or all files matching a glob pattern, in sorted order.
+
+    Sharded files may mix formats; each is dispatched on its own extension.
+    """
+    examples: list[Example] = []
+    for p in list_files(path):
+        examples.extend(reader_for(p)(p))
     return examples

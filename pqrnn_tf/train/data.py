@@ -34,7 +34,6 @@ its model outputs have.
 from __future__ import annotations
 
 import dataclasses
-import glob
 import os
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -49,42 +48,13 @@ from pqrnn_tf.models.heads import INTENT_OUTPUT, SLOTS_OUTPUT
 SHUFFLE_BUFFER = 10_000
 #: Shards read concurrently by the streaming pipeline.
 CYCLE_LENGTH = 4
-_GLOB_CHARS = frozenset("*?[")
-
-
-def is_glob(pattern: str) -> bool:
-  return bool(_GLOB_CHARS & set(pattern))
-
-
-def list_shards(pattern: str) -> list[str]:
-  """The files matching `pattern` (or the file `pattern`), sorted; checks extensions.
-
-  Same rules as `readers.read_examples`, without reading the files.
-  """
-  if is_glob(pattern):
-    paths = sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
-    if not paths:
-      raise FileNotFoundError(f"no files match {pattern!r}")
-  else:
-    if not os.path.isfile(pattern):
-      raise FileNotFoundError(f"no such file: {pattern!r}")
-    paths = [pattern]
-  for p in paths:
-    _reader(p)
-  return paths
-
-
-def _reader(path: str):
-  reader = readers.READERS.get(os.path.splitext(path)[1].lower())
-  if reader is None:
-    raise readers.DataError(path, None, f"unknown extension; expected one of "
-                                        f"{sorted(readers.READERS)}")
-  return reader
+is_glob = readers.is_glob
+list_shards = readers.list_files
 
 
 def read_shard(path: str) -> list[Example]:
   """All examples of one shard (a .tsv/.jsonl/.atis file), strictly parsed."""
-  return _reader(path)(path)
+  return readers.reader_for(path)(path)
 
 
 @dataclasses.dataclass
