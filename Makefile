@@ -22,7 +22,7 @@ $(STAMP): requirements.txt setup.py pyproject.toml
 	touch $@
 
 # Rebuilds the ops in place when a C++ source changes.
-$(OPS): $(STAMP) $(OPS_SOURCES)
+$(OPS): $(OPS_SOURCES) | $(STAMP)
 	$(PY) setup.py -q build_ext --inplace
 	touch $@
 

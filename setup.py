@@ -43,8 +43,9 @@ class BuildOps(build_ext):
     tmp = os.path.join(self.build_temp, "pqrnn_ops")
     os.makedirs(tmp, exist_ok=True)
     tf_cflags, tf_lflags = _tf_flags()
-    # TF's headers trigger these two harmless warnings.
-    tf_cflags += ["-Wno-deprecated-declarations", "-Wno-interference-size"]
+    # TF's headers trigger these harmless warnings.
+    tf_cflags += ["-Wno-deprecated-declarations", "-Wno-interference-size",
+                  "-Wno-sign-compare"]
 
     def compile_one(source, extra):
       obj = os.path.join(tmp, os.path.basename(source) + ".o")
