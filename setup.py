@@ -38,7 +38,20 @@ class BuildOps(build_ext):
   def get_ext_filename(self, ext_name):
     return os.path.join(*ext_name.split(".")) + ".so"
 
+  def _up_to_date(self) -> bool:
+    """Whether every library is newer than every C++ source and setup.py."""
+    sources = [os.path.join(d, f) for sub in ("core", "tf", "tflite")
+               for d, _, files in os.walk(os.path.join(HERE, "custom_ops", sub))
+               for f in files] + [os.path.join(HERE, "setup.py")]
+    outputs = [self.get_ext_fullpath(ext.name) for ext in self.extensions]
+    if not all(os.path.exists(o) for o in outputs):
+      return False
+    return min(map(os.path.getmtime, outputs)) > max(map(os.path.getmtime, sources))
+
   def build_extensions(self):
+    if self._up_to_date():
+      print("pqrnn_tf ops are up to date")
+      return
     cxx = os.environ.get("CXX", "g++")
     tmp = os.path.join(self.build_temp, "pqrnn_ops")
     os.makedirs(tmp, exist_ok=True)
