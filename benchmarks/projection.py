@@ -59,7 +59,7 @@ from pqrnn_tf.data.readers import read_atis
 
 FLAGS = flags.FLAGS
 flags.DEFINE_integer("feature_size", 512, "Projection features per token.")
-flags.DEFINE_list("batch_sizes", ["1", "64"],
+flags.DEFINE_list("batch_sizes", ["1", "64", "256"],
                   "Sentences per call for the TF op and the stock pipeline.")
 flags.DEFINE_integer("repeats", 7, "Timed passes over each data set.")
 flags.DEFINE_integer("tflite_invokes", 2000,
@@ -93,7 +93,7 @@ QUICK_INVOKES = 100
 @dataclasses.dataclass(frozen=True)
 class Config:
   feature_size: int = 512
-  batch_sizes: tuple[int, ...] = (1, 64)
+  batch_sizes: tuple[int, ...] = (1, 64, 256)
   repeats: int = 7
   tflite_invokes: int = 2000
   split: str = "test"
