@@ -30,16 +30,7 @@
 // this translation unit (it has no TensorFlow dependency).
 #include "tflite/sequence_projection_tflite.cc"
 
-#define FUZZ_CHECK(cond, ...)                                              \
-  do {                                                                     \
-    if (!(cond)) {                                                         \
-      std::fprintf(stderr, "\nFUZZ CHECK FAILED at %s:%d: %s\n  ", __FILE__, \
-                   __LINE__, #cond);                                       \
-      std::fprintf(stderr, __VA_ARGS__);                                   \
-      std::fprintf(stderr, "\n");                                          \
-      __builtin_trap();                                                    \
-    }                                                                      \
-  } while (0)
+#include "fuzz/fuzz_check.h"
 
 namespace {
 
