@@ -32,7 +32,7 @@ import tensorflow as tf
 from pqrnn_tf.data import readers
 from pqrnn_tf.models import load_preset
 from pqrnn_tf.train import trainer
-from pqrnn_tf.train.data import ShardedExamples, is_glob
+from pqrnn_tf.train.data import ShardedExamples
 
 FLAGS = flags.FLAGS
 DEFAULT_PRESETS = {"pqrnn": "pqrnn_base", "lstm": "lstm_vocab",
@@ -66,7 +66,7 @@ def load_splits() -> dict:
     return {s: readers.read_atis(s) for s in ("train", "dev", "test")}
   if not (FLAGS.train_file and FLAGS.eval_file):
     raise app.UsageError("Give --dataset=atis, or --train_file and --eval_file.")
-  if is_glob(FLAGS.train_file):
+  if readers.is_glob(FLAGS.train_file):
     train = ShardedExamples(FLAGS.train_file)
     print(f"Streaming --train_file: {len(train.paths)} shards match {FLAGS.train_file!r}")
   else:

@@ -48,8 +48,6 @@ from pqrnn_tf.models.heads import INTENT_OUTPUT, SLOTS_OUTPUT
 SHUFFLE_BUFFER = 10_000
 #: Shards read concurrently by the streaming pipeline.
 CYCLE_LENGTH = 4
-is_glob = readers.is_glob
-list_shards = readers.list_files
 
 
 def read_shard(path: str) -> list[Example]:
@@ -100,7 +98,7 @@ class ShardedExamples:
 
   def __init__(self, pattern: str):
     self.pattern = pattern
-    self.paths = list_shards(pattern)
+    self.paths = readers.list_files(pattern)
     self._scan: LabelScan | None = None
 
   def __iter__(self) -> Iterator[Example]:
