@@ -26,7 +26,7 @@ print(json.dumps({"tensorflow_imported": "tensorflow" in sys.modules,
 
 def test_litert_process_without_tensorflow(tmp_path):
   path = tmp_path / "projection.tflite"
-  path.write_bytes(th.projection_model(feature_size=16))
+  path.write_bytes(lite.projection_model(feature_size=16))
   result = subprocess.run([sys.executable, "-c", LITERT_ONLY, str(path)],
                           capture_output=True, text=True, cwd=ROOT, check=True)
   out = json.loads(result.stdout.strip().splitlines()[-1])
@@ -38,7 +38,7 @@ def test_litert_process_without_tensorflow(tmp_path):
 
 def test_registerer_in_converter_and_unregistered_error(tmp_path):
   path = tmp_path / "projection.tflite"
-  path.write_bytes(th.projection_model(feature_size=8))
+  path.write_bytes(lite.projection_model(feature_size=8))
   from ai_edge_litert import interpreter as litert  # pylint: disable=g-import-not-at-top
   try:
     litert.Interpreter(model_path=str(path)).allocate_tensors()

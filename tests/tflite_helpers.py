@@ -9,14 +9,11 @@ import tensorflow as tf
 from pqrnn_tf import lite, ops
 
 
-projection_model = lite.projection_model
-
-
 @functools.lru_cache(maxsize=None)
 def cached_model_path(tmp_dir: str, key: tuple) -> str:
   path = f"{tmp_dir}/projection_{abs(hash(key))}.tflite"
   with open(path, "wb") as f:
-    f.write(projection_model(**dict(key)))
+    f.write(lite.projection_model(**dict(key)))
   return path
 
 
