@@ -1,0 +1,268 @@
+// Drives pqrnn_tf's TFLite kernels the way the TFLite interpreter does, with
+// no TFLite library: hand-built TfLiteContext / TfLiteNode / TfLiteTensor
+// structs (tflite/tflite_abi.h) and the registrations obtained through the
+// C entry point the Python registerer calls (PqrnnRegisterTfLiteOps). It is
+// built for the host and cross-built for aarch64 (custom_ops/arm/build.sh);
+// tests/test_aarch64_golden.py runs both on the same requests and checks that
+// the outputs are the same bits and match the golden vectors.
+//
+// Requests come on stdin, one per line; every binary payload is the hex of
+// its bytes ("-" for none), numbers are little-endian as in a TFLite buffer:
+//
+//   project <options> <calls> <text>
+//       one sentence (a batch of one) through PqrnnSequenceStringProjection
+//       with the FlexBuffer custom options <options>, invoked <calls> times
+//       (so the last output is that of call index <calls> - 1, which seeds
+//       the distortion noise).
+//   fo_pool <options> <batch> <time> <units> <lengths> <u> <f>
+//       PqrnnFoPooling on int32 <lengths> and float32 [batch, time, units]
+//       <u> and <f>.
+//
+// One line answers each request:
+//   ok <dims>=<hex> ...   every output tensor, dims joined by ',' (e.g.
+//                         "ok 1,3,64=0000803f... 1=03000000")
+//   error <message>       what the kernel reported (init, prepare or invoke)
+// Exit status 0 unless a request line itself is malformed (2).
+#include <cstdarg>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/fo_pooling.h"
+#include "core/projection_config.h"
+#include "tflite/tflite_abi.h"
+
+// Defined in tflite/register.cc; not in a header because only the Python
+// registerer (through dlsym) and this program call it.
+extern "C" void PqrnnRegisterTfLiteOps(
+    void* resolver,
+    void (*add_custom)(void*, const char*, const TfLiteRegistration*, int, int));
+
+namespace {
+
+// Stands in for tflite::MutableOpResolver: op name -> registration (copied,
+// as the real resolver copies it).
+using Resolver = std::map<std::string, TfLiteRegistration>;
+
+void AddCustom(void* resolver, const char* name, const TfLiteRegistration* r,
+               int min_version, int max_version) {
+  (void)min_version;
+  (void)max_version;
+  (*static_cast<Resolver*>(resolver))[name] = *r;
+}
+
+std::string last_error;
+
+void ReportError(TfLiteContext*, const char* format, ...) {
+  char message[1024];
+  va_list args;
+  va_start(args, format);
+  std::vsnprintf(message, sizeof(message), format, args);
+  va_end(args);
+  last_error = message;
+}
+
+TfLiteIntArray* NewIntArray(const std::vector<int>& values) {
+  auto* a = static_cast<TfLiteIntArray*>(
+      std::malloc(sizeof(TfLiteIntArray) + values.size() * sizeof(int)));
+  a->size = static_cast<int>(values.size());
+  for (size_t i = 0; i < values.size(); ++i) a->data[i] = values[i];
+  return a;
+}
+
+size_t ElementSize(TfLiteType type) {
+  return type == kTfLiteFloat32 || type == kTfLiteInt32 ? 4 : 1;
+}
+
+// As the interpreter does for dynamic tensors: takes ownership of new_size
+// and (re)allocates the data.
+TfLiteStatus ResizeTensor(TfLiteContext*, TfLiteTensor* tensor, TfLiteIntArray* new_size) {
+  if (new_size == nullptr) return kTfLiteError;
+  size_t elements = 1;
+  for (int i = 0; i < new_size->size; ++i) {
+    if (new_size->data[i] < 0) {
+      std::free(new_size);
+      return kTfLiteError;
+    }
+    elements *= static_cast<size_t>(new_size->data[i]);
+  }
+  std::free(tensor->dims);
+  std::free(tensor->data.raw);
+  tensor->dims = new_size;
+  tensor->bytes = elements * ElementSize(tensor->type);
+  tensor->data.raw = static_cast<char*>(std::malloc(tensor->bytes == 0 ? 1 : tensor->bytes));
+  return tensor->data.raw == nullptr ? kTfLiteError : kTfLiteOk;
+}
+
+// A request line's payloads; Fail() makes the program exit 2.
+[[noreturn]] void Fail(const std::string& what) {
+  std::cerr << "kernel_runner: " << what << "\n";
+  std::exit(2);
+}
+
+std::string FromHex(const std::string& hex) {
+  if (hex == "-") return "";
+  if (hex.size() % 2 != 0) Fail("odd-length hex payload");
+  std::string out(hex.size() / 2, '\0');
+  for (size_t i = 0; i < out.size(); ++i) {
+    out[i] = static_cast<char>(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
+  }
+  return out;
+}
+
+std::string ToHex(const void* data, size_t size) {
+  static const char kDigits[] = "0123456789abcdef";
+  const auto* bytes = static_cast<const unsigned char*>(data);
+  std::string out;
+  out.reserve(2 * size);
+  for (size_t i = 0; i < size; ++i) {
+    out += kDigits[bytes[i] >> 4];
+    out += kDigits[bytes[i] & 15];
+  }
+  return out;
+}
+
+// A TFLite string tensor buffer: int32 count, count + 1 int32 offsets, bytes.
+std::string PackStrings(const std::vector<std::string>& texts) {
+  const int32_t count = static_cast<int32_t>(texts.size());
+  std::string out(4 + 4 * (texts.size() + 1), '\0');
+  std::memcpy(&out[0], &count, 4);
+  int32_t offset = static_cast<int32_t>(out.size());
+  for (size_t i = 0; i <= texts.size(); ++i) {
+    std::memcpy(&out[4 + 4 * i], &offset, 4);
+    if (i < texts.size()) offset += static_cast<int32_t>(texts[i].size());
+  }
+  for (const std::string& t : texts) out += t;
+  return out;
+}
+
+// A tensor owning a malloc'd copy of `bytes`.
+TfLiteTensor InputTensor(TfLiteType type, const std::vector<int>& dims,
+                         const std::string& bytes) {
+  TfLiteTensor t;
+  std::memset(&t, 0, sizeof(t));
+  t.type = type;
+  t.dims = NewIntArray(dims);
+  t.bytes = bytes.size();
+  t.data.raw = static_cast<char*>(std::malloc(bytes.empty() ? 1 : bytes.size()));
+  std::memcpy(t.data.raw, bytes.data(), bytes.size());
+  t.allocation_type = kTfLiteDynamic;
+  return t;
+}
+
+TfLiteTensor OutputTensor(TfLiteType type) {
+  TfLiteTensor t;
+  std::memset(&t, 0, sizeof(t));
+  t.type = type;
+  t.allocation_type = kTfLiteArenaRw;  // Prepare decides (dynamic or not)
+  return t;
+}
+
+// Runs one node: init with `options`, prepare, invoke `calls` times, free.
+// Tensors [0, num_inputs) are the inputs, the rest the outputs.
+std::string RunNode(const TfLiteRegistration& r, const std::string& options,
+                    std::vector<TfLiteTensor>& tensors, int num_inputs, int calls) {
+  TfLiteContext context;
+  std::memset(&context, 0, sizeof(context));
+  context.tensors = tensors.data();
+  context.tensors_size = tensors.size();
+  context.ResizeTensor = ResizeTensor;
+  context.ReportError = ReportError;
+
+  std::vector<int> inputs, outputs;
+  for (int i = 0; i < static_cast<int>(tensors.size()); ++i) {
+    (i < num_inputs ? inputs : outputs).push_back(i);
+  }
+  TfLiteNode node;
+  std::memset(&node, 0, sizeof(node));
+  node.inputs = NewIntArray(inputs);
+  node.outputs = NewIntArray(outputs);
+  node.custom_initial_data = options.data();
+  node.custom_initial_data_size = static_cast<int>(options.size());
+
+  last_error.clear();
+  node.user_data = r.init(&context, options.data(), options.size());
+  bool ok = r.prepare(&context, &node) == kTfLiteOk;
+  for (int call = 0; ok && call < calls; ++call) {
+    ok = r.invoke(&context, &node) == kTfLiteOk;
+  }
+  r.free(&context, node.user_data);
+
+  std::string answer = ok ? "ok" : "error " + last_error;
+  for (size_t i = num_inputs; ok && i < tensors.size(); ++i) {
+    const TfLiteTensor& t = tensors[i];
+    answer += ' ';
+    for (int d = 0; t.dims != nullptr && d < t.dims->size; ++d) {
+      answer += (d ? "," : "") + std::to_string(t.dims->data[d]);
+    }
+    answer += '=' + ToHex(t.data.raw, t.bytes);
+  }
+  std::free(node.inputs);
+  std::free(node.outputs);
+  for (TfLiteTensor& t : tensors) {
+    std::free(t.dims);
+    std::free(t.data.raw);
+  }
+  return answer;
+}
+
+std::string Project(const TfLiteRegistration& r, std::istringstream& request) {
+  std::string options, text;
+  int calls = 0;
+  if (!(request >> options >> calls >> text) || calls < 1) Fail("bad project request");
+  std::vector<TfLiteTensor> tensors = {
+      InputTensor(kTfLiteString, {1}, PackStrings({FromHex(text)})),
+      OutputTensor(kTfLiteFloat32), OutputTensor(kTfLiteInt32)};
+  return RunNode(r, FromHex(options), tensors, 1, calls);
+}
+
+std::string FoPool(const TfLiteRegistration& r, std::istringstream& request) {
+  std::string options, lengths, u, f;
+  int batch = 0, time = 0, units = 0;
+  if (!(request >> options >> batch >> time >> units >> lengths >> u >> f)) {
+    Fail("bad fo_pool request");
+  }
+  std::vector<TfLiteTensor> tensors = {
+      InputTensor(kTfLiteFloat32, {batch, time, units}, FromHex(u)),
+      InputTensor(kTfLiteFloat32, {batch, time, units}, FromHex(f)),
+      InputTensor(kTfLiteInt32, {batch}, FromHex(lengths)),
+      OutputTensor(kTfLiteFloat32)};
+  return RunNode(r, FromHex(options), tensors, 3, 1);
+}
+
+}  // namespace
+
+int main() {
+  Resolver resolver;
+  PqrnnRegisterTfLiteOps(&resolver, AddCustom);
+  const TfLiteRegistration* projection = nullptr;
+  const TfLiteRegistration* fo_pooling = nullptr;
+  for (const auto& [name, registration] : resolver) {
+    if (name == PQRNN_PROJECTION_OP_NAME) projection = &registration;
+    if (name == PQRNN_FO_POOLING_OP_NAME) fo_pooling = &registration;
+  }
+  if (projection == nullptr || fo_pooling == nullptr) {
+    Fail("PqrnnRegisterTfLiteOps did not register both ops");
+  }
+
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    std::istringstream request(line);
+    std::string op;
+    if (!(request >> op)) continue;
+    if (op == "project") {
+      std::cout << Project(*projection, request) << "\n";
+    } else if (op == "fo_pool") {
+      std::cout << FoPool(*fo_pooling, request) << "\n";
+    } else {
+      Fail("unknown request '" + op + "'");
+    }
+  }
+  return 0;
+}
