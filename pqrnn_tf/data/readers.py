@@ -10,6 +10,7 @@ import glob
 import importlib.util
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from pqrnn_tf.data.examples import Example
@@ -176,6 +177,24 @@ def read_jsonl(path: str | os.PathLike) -> list[Example]:
         examples.append(_example(path, i, text, None if label is None else label.strip(),
                                  None if tags is None else [t.strip() for t in tags]))
     return examples
+
+
+def write_jsonl(examples: Iterable[Example], path: str | os.PathLike) -> int:
+    """Write ``examples`` in the format :func:`read_jsonl` reads; returns the count.
+
+    ``label`` and ``tags`` are written only when present.
+    """
+    count = 0
+    with open(path, "w", encoding="utf-8") as f:
+        for e in examples:
+            obj: dict = {"text": e.text}
+            if e.intent is not None:
+                obj["label"] = e.intent
+            if e.tags is not None:
+                obj["tags"] = list(e.tags)
+            f.write(json.dumps(obj, ensure_ascii=False) + "\n")
+            count += 1
+    return count
 
 
 READERS = {".tsv": read_tsv, ".jsonl": read_jsonl, ".atis": read_atis_file}

@@ -1,0 +1,67 @@
+"""pqrnn-augment: unlabeled variants of the training data, for a teacher to label.
+
+  pqrnn-augment --dataset=atis --output=runs/aug/atis_aug.jsonl --multiplier=4
+  pqrnn-teacher logits --model_dir=runs/teacher --input=runs/aug/atis_aug.jsonl \
+      --output=runs/aug/teacher_aug.npz
+  pqrnn-train --dataset=atis --teacher_logits=runs/teacher/logits_train.npz,runs/aug/teacher_aug.npz ...
+
+Writes JSONL lines {"text": ...} (see pqrnn_tf/data/augment.py for the
+operations) and prints how many variants each operation made.
+"""
+from __future__ import annotations
+
+import collections
+import os
+
+from absl import app, flags
+
+from pqrnn_tf.data import augment, readers
+
+FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+  flags.DEFINE_string("dataset", None, "Built-in dataset 'atis' (augments its train split).")
+  flags.DEFINE_string("train_file", None, "Training data (.atis/.tsv/.jsonl) to augment.")
+  flags.DEFINE_string("output", None, "The .jsonl file to write.")
+  flags.DEFINE_integer("multiplier", 4, "Variants made per training utterance (at most).")
+  flags.DEFINE_list("operations", list(augment.OPERATIONS), "Operations to draw from.")
+  flags.DEFINE_float("substitute_prob", 0.5, "Per-slot-span substitution probability.")
+  flags.DEFINE_float("mask_prob", 0.15, "Per-token masking probability.")
+  flags.DEFINE_float("drop_prob", 0.15, "Per-token drop probability.")
+  flags.DEFINE_string("mask_token", "[MASK]", "The token masked words become.")
+  flags.DEFINE_integer("seed", 0, "Random seed (same seed and data: same output).")
+  flags.mark_flag_as_required("output")
+
+
+def main(argv) -> None:
+  del argv
+  if FLAGS.dataset == "atis":
+    train = readers.read_atis("train")
+  elif FLAGS.train_file and not FLAGS.dataset:
+    train = readers.read_examples(FLAGS.train_file)
+  else:
+    raise app.UsageError("Give --dataset=atis or --train_file.")
+  config = augment.AugmentConfig(
+      multiplier=FLAGS.multiplier, operations=tuple(FLAGS.operations),
+      substitute_prob=FLAGS.substitute_prob, mask_prob=FLAGS.mask_prob,
+      drop_prob=FLAGS.drop_prob, mask_token=FLAGS.mask_token, seed=FLAGS.seed)
+  try:
+    augmenter = augment.Augmenter(train, config)
+  except ValueError as e:
+    raise app.UsageError(str(e)) from None
+  variants = augmenter.augment(train)
+  os.makedirs(os.path.dirname(os.path.abspath(FLAGS.output)), exist_ok=True)
+  readers.write_jsonl(variants, FLAGS.output)
+  print(f"Wrote {len(variants)} variants of {len(train)} utterances to {FLAGS.output}")
+  for op, count in sorted(augmenter.counts.items()):
+    print(f"  {op}: {count}")
+
+
+def run() -> None:
+  define_flags()
+  app.run(main)
+
+
+if __name__ == "__main__":
+  run()
