@@ -112,6 +112,7 @@ setup(
         "pqrnn-train=pqrnn_tf.train.cli:run",
         "pqrnn-eval=pqrnn_tf.train.eval_cli:run",
         "pqrnn-export=pqrnn_tf.export.cli:run",
+        "pqrnn-augment=pqrnn_tf.data.augment_cli:run",
     ]},
     zip_safe=False,
 )
