@@ -3,6 +3,18 @@
 #include <cstring>
 #include <string>
 
+// The spec rounds each step's product and sum separately, which is what makes
+// TF on x86-64 and TFLite on an ARM phone agree bit for bit. Left alone,
+// compilers fuse f * c + u into one multiply-add where the CPU has one: GCC
+// does by default in C++ (-ffp-contract=fast; aarch64 fmadd, x86-64 with
+// -mfma), clang within an expression (-ffp-contract=on, the NDK's default).
+// tests/test_aarch64_golden.py catches it.
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
 namespace pqrnn {
 
 Status ValidateFoPoolingLengths(const int32_t* lengths, int64_t batch,
