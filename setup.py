@@ -88,9 +88,11 @@ setup(
     name="pqrnn_tf",
     version="0.1.0",
     description="Tiny on-device text models (pQRNN) for TensorFlow and TFLite",
-    packages=find_packages(include=["pqrnn_tf", "pqrnn_tf.*"]) + ["pqrnn_tf.export"],
-    # The top-level export/ folder is the pqrnn_tf.export package.
-    package_dir={"pqrnn_tf.export": "export"},
+    packages=find_packages(include=["pqrnn_tf", "pqrnn_tf.*"]) + ["pqrnn_tf.export",
+                                                                  "pqrnn_tf.benchmarks"],
+    # The top-level export/ and benchmarks/ folders are pqrnn_tf.export and
+    # pqrnn_tf.benchmarks.
+    package_dir={"pqrnn_tf.export": "export", "pqrnn_tf.benchmarks": "benchmarks"},
     package_data={"pqrnn_tf": ["models/presets/*.json"]},
     ext_modules=[Extension("pqrnn_tf.ops._pqrnn_tf_ops", sources=[]),
                  Extension("pqrnn_tf.ops._pqrnn_tflite_ops", sources=[])],
@@ -112,6 +114,7 @@ setup(
         "pqrnn-train=pqrnn_tf.train.cli:run",
         "pqrnn-eval=pqrnn_tf.train.eval_cli:run",
         "pqrnn-export=pqrnn_tf.export.cli:run",
+        "pqrnn-benchmark=pqrnn_tf.benchmarks.cli:run",
         "pqrnn-augment=pqrnn_tf.data.augment_cli:run",
     ]},
     zip_safe=False,

@@ -1,0 +1,285 @@
+"""pqrnn-benchmark: exported TFLite models and the teacher, side by side.
+
+  pqrnn-benchmark --models=pqrnn_int8=out/a_int8.tflite,pqrnn_float=out/a.tflite \\
+      [--teacher_dir=runs/teacher] [--output_dir=out/benchmark]
+  python -m benchmarks.cli ...   # the same, from the repository root
+
+For every model (each in its own process, importing only its runtime): p50 /
+p90 / p99 latency at batch 1 and one thread on ATIS test sentences bucketed by
+length, MACs per inference and the achieved rate, file size, peak RSS (and its
+increase over the bare runtime), throughput at batch 32 on all threads, and
+accuracy on the full ATIS test set. The peak int8 rate of one core is measured
+in the same run. Writes `benchmark.md`, `benchmark.json` and `benchmark.png`
+to --output_dir and prints the Markdown.
+
+TFLite models must take string[batch] and return the outputs of
+`pqrnn_tf.export.converter.serving_module`, with pqrnn-export's label files
+(`<name>.intents.txt`, `<name>.slots.txt`) next to them. --teacher_dir is a
+`pqrnn-teacher` model_dir; its PyTorch and ONNX-int8 deployments are timed
+with the same protocol.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+from absl import app, flags
+
+from . import buckets as buckets_lib
+from . import report
+from . import teacher as teacher_lib
+
+FLAGS = flags.FLAGS
+OUTPUT_STEM = "benchmark"
+
+
+def define_flags() -> None:
+  flags.DEFINE_list("models", None, "TFLite models as name=path (or path: the file "
+                    "name is the name), in table order. A name containing 'lstm' is "
+                    "checked against the 'faster than the LSTM' target.")
+  flags.DEFINE_string("teacher_dir", None, "A pqrnn-teacher model_dir: adds its "
+                      "deployments' rows (ONNX files under <dir>/onnx/).")
+  flags.DEFINE_list("teacher_deployments", list(teacher_lib.DEPLOYMENTS),
+                    "Teacher deployments to time.")
+  flags.DEFINE_string("output_dir", "out/benchmark", "Where the table, JSON and plot go.")
+  flags.DEFINE_list("buckets", ["8", "16", "32", "64"], "Sentence lengths in tokens.")
+  flags.DEFINE_integer("sentences_per_bucket", 50, "Distinct sentences per bucket.")
+  flags.DEFINE_integer("num_invokes", 1000, "Timed calls per model and bucket.")
+  flags.DEFINE_integer("warmup", 100, "Untimed calls first, per model and bucket.")
+  flags.DEFINE_bool("throughput", True, "Also measure sentences/s at batch "
+                    "--throughput_batch on all threads.")
+  flags.DEFINE_integer("throughput_batch", 32, "Batch size of the throughput mode.")
+  flags.DEFINE_integer("throughput_threads", 0, "Threads of the throughput mode (0: all cores).")
+  flags.DEFINE_float("throughput_seconds", 2.0, "Minimum timed seconds of the throughput mode.")
+  flags.DEFINE_bool("accuracy", True, "Score every model on the full ATIS test set.")
+  flags.DEFINE_bool("peak_int8", True, "Measure the peak int8 rate of one core.")
+  flags.DEFINE_list("peak_shape", ["3", "1024", "64"],
+                    "layers,units,batch of the int8 fully-connected peak model.")
+  flags.DEFINE_string("reference", None, "The row the others are compared with "
+                      "(default: the first model).")
+  flags.DEFINE_integer("ratio_bucket", 16, "Bucket of the ratios, targets and plot.")
+  flags.DEFINE_integer("seed", 0, "Seed of the joined long sentences.")
+  flags.mark_flag_as_required("models")
+
+
+@dataclasses.dataclass
+class Settings:
+  """Everything that decides what is measured, for reuse outside the CLI."""
+
+  lengths: tuple[int, ...] = (8, 16, 32, 64)
+  sentences_per_bucket: int = 50
+  num_invokes: int = 1000
+  warmup: int = 100
+  throughput_batch: int | None = 32  # None: no throughput mode
+  throughput_threads: int = 0
+  throughput_seconds: float = 2.0
+  accuracy: bool = True
+  peak_shape: tuple[int, int, int] | None = (3, 1024, 64)  # None: no peak
+  reference: str | None = None
+  ratio_bucket: int = 16
+  seed: int = 0
+  teacher_deployments: tuple[str, ...] = teacher_lib.DEPLOYMENTS
+  teacher_factory: str | None = None  # "module:function" in place of pqrnn_tf.teacher
+
+
+def settings_from_flags() -> Settings:
+  return Settings(
+      lengths=tuple(int(b) for b in FLAGS.buckets),
+      sentences_per_bucket=FLAGS.sentences_per_bucket, num_invokes=FLAGS.num_invokes,
+      warmup=FLAGS.warmup,
+      throughput_batch=FLAGS.throughput_batch if FLAGS.throughput else None,
+      throughput_threads=FLAGS.throughput_threads,
+      throughput_seconds=FLAGS.throughput_seconds, accuracy=FLAGS.accuracy,
+      peak_shape=tuple(int(x) for x in FLAGS.peak_shape) if FLAGS.peak_int8 else None,
+      reference=FLAGS.reference, ratio_bucket=FLAGS.ratio_bucket, seed=FLAGS.seed,
+      teacher_deployments=tuple(FLAGS.teacher_deployments))
+
+
+def parse_models(entries: list[str]) -> dict[str, str]:
+  """["name=path" or "path", ...] -> {name: path}, in order."""
+  models = {}
+  for entry in entries:
+    name, sep, path = entry.partition("=")
+    if not sep:
+      name, path = os.path.splitext(os.path.basename(entry))[0], entry
+    if name in models:
+      raise ValueError(f"two models are named {name!r}; name them with name=path")
+    if not os.path.isfile(path):
+      raise FileNotFoundError(f"no TFLite model at {path}")
+    models[name] = path
+  return models
+
+
+def run_worker(job: dict, workdir: str) -> dict:
+  """Runs `job` in a fresh `latency` process (only the model's runtime is
+  imported there) and returns its result."""
+  job_path = os.path.join(workdir, "job.json")
+  result_path = os.path.join(workdir, "result.json")
+  with open(job_path, "w") as f:
+    json.dump(job, f)
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+  if __package__ == "benchmarks":  # run from the repository root, not installed
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+  cmd = [sys.executable, "-m", f"{__package__}.latency", f"--job={job_path}",
+         f"--result={result_path}"]
+  proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+  if proc.returncode != 0:
+    raise RuntimeError(f"benchmark worker failed for {job.get('path') or job.get('deployment')}"
+                       f" (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+  with open(result_path) as f:
+    return json.load(f)
+
+
+def measure_peak(shape: tuple[int, int, int], settings: Settings, output_dir: str,
+                 workdir: str) -> dict:
+  """Peak int8 GMAC/s of one core (LiteRT, one thread, int8 fully-connected)."""
+  from . import peak  # pylint: disable=g-import-not-at-top
+  layers, units, batch = shape
+  path = os.path.join(output_dir, f"peak_int8_fc_{layers}x{units}_b{batch}.tflite")
+  if not os.path.exists(path):  # conversion takes a while; the model never changes
+    with open(path, "wb") as f:
+      f.write(peak.fc_int8_model(layers, units, batch))
+  result = run_worker({"kind": "raw_tflite", "path": path,
+                       "num_invokes": max(50, settings.num_invokes // 10),
+                       "warmup": max(5, settings.warmup // 10)}, workdir)
+  return {"layers": layers, "units": units, "batch": batch, "path": path,
+          "analytic_macs": peak.fc_macs(layers, units, batch),
+          "gmacs": result["macs"] / (result["p50_us"] * 1e3), **result}
+
+
+def label_vocabs(path: str):
+  """The intent and tag vocabularies pqrnn-export wrote next to `path`."""
+  from pqrnn_tf.data.examples import LabelVocab, OUTSIDE_TAG  # pylint: disable=g-import-not-at-top
+  from pqrnn_tf.export import cli as export_cli  # pylint: disable=g-import-not-at-top
+  paths = export_cli.label_paths(path)
+  if not os.path.exists(paths["intents"]):
+    raise FileNotFoundError(f"{paths['intents']} is missing: accuracy needs the label "
+                            f"files pqrnn-export writes next to the model")
+  with open(paths["intents"]) as f:
+    intents = LabelVocab(f.read().split())
+  tags = None
+  if os.path.exists(paths["slots"]):
+    with open(paths["slots"]) as f:
+      tags = LabelVocab(f.read().split(), fallback=OUTSIDE_TAG)
+  return intents, tags
+
+
+def tflite_accuracy(path: str, examples) -> dict:
+  """ATIS test metrics of a TFLite model in LiteRT, one sentence per invoke."""
+  from pqrnn_tf.export import verify  # pylint: disable=g-import-not-at-top
+  from pqrnn_tf.train import evaluation  # pylint: disable=g-import-not-at-top
+  intents, tags = label_vocabs(path)
+  pred_intents, pred_tags = verify.tflite_predict(path, examples, intents, tags)
+  return evaluation.score(examples, pred_intents, pred_tags)
+
+
+def finish_row(row: dict, result: dict) -> dict:
+  """Merges a worker result into a table row."""
+  row.update(result)
+  row["rss_model_kb"] = row["rss_peak_kb"] - row["rss_runtime_kb"]
+  return row
+
+
+def benchmark(models: dict[str, str], settings: Settings, output_dir: str,
+              teacher_dir: str | None = None) -> dict:
+  """Measures every model and the teacher's deployments; returns the results
+  (what benchmark.json holds)."""
+  from pqrnn_tf.data.readers import read_atis  # pylint: disable=g-import-not-at-top
+  if teacher_dir:  # fail before minutes of timing, not after
+    for deployment in settings.teacher_deployments:
+      teacher_lib.check_available(teacher_dir, deployment, settings.teacher_factory)
+  test = read_atis("test")
+  texts = [e.text for e in test]
+  buckets = buckets_lib.make_buckets(texts, settings.lengths,
+                                     settings.sentences_per_bucket, settings.seed)
+  threads = settings.throughput_threads or os.cpu_count() or 1
+  common = {"buckets": [b.to_dict() for b in buckets], "num_invokes": settings.num_invokes,
+            "warmup": settings.warmup,
+            "throughput": settings.throughput_batch and {
+                "texts": texts, "batch_size": settings.throughput_batch, "threads": threads,
+                "min_seconds": settings.throughput_seconds}}
+  os.makedirs(output_dir, exist_ok=True)
+  rows = []
+  with tempfile.TemporaryDirectory() as workdir:
+    peak = measure_peak(settings.peak_shape, settings, output_dir, workdir) \
+        if settings.peak_shape else None
+    for name, path in models.items():
+      print(f"benchmarking {name} ({path})", flush=True)
+      row = finish_row({"name": name, "kind": "tflite", "path": path,
+                        "bytes": os.path.getsize(path)},
+                       run_worker({"kind": "tflite", "path": path, **common}, workdir))
+      if settings.accuracy:
+        row["accuracy"] = tflite_accuracy(path, test)
+      rows.append(row)
+    for deployment in (settings.teacher_deployments if teacher_dir else ()):
+      print(f"benchmarking teacher {deployment} ({teacher_dir})", flush=True)
+      job = {"kind": "teacher", "teacher_dir": teacher_dir, "deployment": deployment,
+             "teacher_factory": settings.teacher_factory,
+             "predict_texts": texts if settings.accuracy else None, **common}
+      row = finish_row({"name": teacher_lib.DISPLAY_NAMES[deployment], "kind": "teacher",
+                        "deployment": deployment, "path": teacher_dir},
+                       run_worker(job, workdir))
+      predictions = row.pop("predictions", None)
+      if predictions:
+        from pqrnn_tf.train import evaluation  # pylint: disable=g-import-not-at-top
+        row["accuracy"] = evaluation.score(
+            test, predictions["intents"], [tuple(t) for t in predictions["tags"]])
+      rows.append(row)
+  for row in rows:
+    report.add_rates(row, peak and peak["gmacs"])
+    row["linear_fit"] = report.linear_fit(row)
+  reference = settings.reference or rows[0]["name"]
+  if reference not in {r["name"] for r in rows}:
+    raise ValueError(f"--reference={reference!r} is not a benchmarked row")
+  if settings.ratio_bucket not in settings.lengths:
+    raise ValueError(f"--ratio_bucket={settings.ratio_bucket} is not one of the buckets")
+  from importlib import metadata  # pylint: disable=g-import-not-at-top
+  config = dataclasses.asdict(settings) | {
+      "runtime_note": f"LiteRT {metadata.version('ai-edge-litert')} (ai_edge_litert) for "
+                      f"TFLite models, the teacher's own runtimes for the teacher",
+      "throughput": settings.throughput_batch and {"batch_size": settings.throughput_batch,
+                                                   "threads": threads},
+      "cpu_count": os.cpu_count()}
+  return {"config": config,
+          "buckets": [b.to_dict() | {"description": b.describe()} for b in buckets],
+          "peak_int8": peak, "rows": rows, "reference": reference,
+          "ratios": report.ratios(rows, reference, settings.ratio_bucket),
+          "claims": report.claims(rows, reference, settings.ratio_bucket)}
+
+
+def write_outputs(results: dict, output_dir: str) -> str:
+  """Writes benchmark.png, benchmark.json and benchmark.md; returns the Markdown."""
+  os.makedirs(output_dir, exist_ok=True)
+  results["plot"] = os.path.join(output_dir, OUTPUT_STEM + ".png")
+  results["plot_metric"] = report.plot(results, results["plot"])
+  with open(os.path.join(output_dir, OUTPUT_STEM + ".json"), "w") as f:
+    json.dump(results, f, indent=2, ensure_ascii=False)
+  text = report.markdown(results)
+  with open(os.path.join(output_dir, OUTPUT_STEM + ".md"), "w") as f:
+    f.write(text)
+  return text
+
+
+def main(argv) -> None:
+  del argv
+  try:
+    results = benchmark(parse_models(FLAGS.models), settings_from_flags(),
+                        FLAGS.output_dir, FLAGS.teacher_dir)
+  except (teacher_lib.TeacherUnavailable, FileNotFoundError, ValueError) as e:
+    sys.exit(f"pqrnn-benchmark: {e}")
+  print("\n" + write_outputs(results, FLAGS.output_dir))
+  print(f"Wrote {OUTPUT_STEM}.md, .json and .png to {FLAGS.output_dir}")
+
+
+def run() -> None:
+  define_flags()
+  app.run(main)
+
+
+if __name__ == "__main__":
+  run()

@@ -1,0 +1,212 @@
+"""pqrnn-benchmark's derived numbers (ratios, linear fits, claims), Markdown
+table and accuracy-vs-latency plot, all computed from the results dict."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+ACCURACY_KEYS = ("intent_accuracy", "slot_f1", "exact_match")
+PLOT_METRIC = "exact_match"  # the strictest of the three: intent and every slot right
+
+
+def bucket_row(row: dict, length: int) -> dict | None:
+  return next((b for b in row["buckets"] if b["length"] == length), None)
+
+
+def linear_fit(row: dict) -> dict | None:
+  """p50 ≈ a + b * tokens over the buckets, with R² (None below 2 buckets)."""
+  x = np.array([b["length"] for b in row["buckets"]], dtype=float)
+  y = np.array([b["p50_us"] for b in row["buckets"]])
+  if len(x) < 2:
+    return None
+  slope, intercept = np.polyfit(x, y, 1)
+  residual = y - (intercept + slope * x)
+  total = float(np.sum((y - y.mean()) ** 2))
+  r2 = 1.0 - float(np.sum(residual ** 2)) / total if total > 0 else 1.0
+  return {"intercept_us": float(intercept), "us_per_token": float(slope), "r2": r2,
+          "p50_longest_over_shortest": float(y[np.argmax(x)] / y[np.argmin(x)]),
+          "longest_over_shortest_tokens": float(x.max() / x.min())}
+
+
+def add_rates(row: dict, peak_gmacs: float | None) -> None:
+  """Achieved GMAC/s at p50 per bucket, and its share of the int8 peak."""
+  for b in row["buckets"]:
+    b["gmacs_at_p50"] = b["macs"] / (b["p50_us"] * 1e3) if b.get("macs") else None
+    b["fraction_of_int8_peak"] = (b["gmacs_at_p50"] / peak_gmacs
+                                  if b["gmacs_at_p50"] and peak_gmacs else None)
+
+
+def ratios(rows: list[dict], reference: str, length: int) -> list[dict]:
+  """Every row against the reference row at one bucket (ratios > 1: the
+  reference is faster / smaller)."""
+  ref = next(r for r in rows if r["name"] == reference)
+  ref_bucket = bucket_row(ref, length)
+  out = []
+  for row in rows:
+    b = bucket_row(row, length)
+    entry = {"name": row["name"], "length": length,
+             "p50_over_reference": b["p50_us"] / ref_bucket["p50_us"] if b else None,
+             "bytes_over_reference": row["bytes"] / ref["bytes"]}
+    for key in ACCURACY_KEYS:
+      mine, theirs = row.get("accuracy", {}).get(key), ref.get("accuracy", {}).get(key)
+      entry[f"{key}_minus_reference"] = (
+          mine - theirs if mine is not None and theirs is not None else None)
+    out.append(entry)
+  return out
+
+
+def claims(rows: list[dict], reference: str, length: int) -> list[dict]:
+  """The targets of issue #6, each with its measured value (None: a row it
+  needs was not benchmarked). LSTM rows are those whose name contains "lstm"."""
+  by_name = {r["name"]: r for r in rows}
+  ref = by_name[reference]
+  ratio = {r["name"]: r for r in ratios(rows, reference, length)}
+  teachers = {r.get("deployment"): r["name"] for r in rows if r["kind"] == "teacher"}
+
+  def target(text, name, key, threshold):
+    value = ratio[name][key] if name in ratio else None
+    return {"claim": text, "value": value, "threshold": threshold,
+            "met": None if value is None else bool(value >= threshold)}
+
+  out = [
+      target(f"{length}-token p50: {reference} ≥ 50x faster than the PyTorch teacher",
+             teachers.get("torch_fp32"), "p50_over_reference", 50),
+      target(f"{length}-token p50: {reference} ≥ 10x faster than the ONNX-int8 teacher",
+             teachers.get("onnx_int8"), "p50_over_reference", 10),
+      target(f"file: {reference} ≥ 60x smaller than the fp32 teacher",
+             teachers.get("torch_fp32"), "bytes_over_reference", 60),
+      target(f"file: {reference} ≥ 15x smaller than the ONNX-int8 teacher",
+             teachers.get("onnx_int8"), "bytes_over_reference", 15),
+  ]
+  for row in rows:
+    if "lstm" in row["name"].lower() and row["name"] != reference:
+      faster = ratio[row["name"]]["p50_over_reference"]
+      better = ratio[row["name"]]["exact_match_minus_reference"]
+      met = None if faster is None or better is None else bool(faster > 1 and better <= 0)
+      out.append({"claim": f"{reference} faster than {row['name']} at equal or better "
+                           f"exact match", "value": faster, "threshold": 1,
+                  "exact_match_minus_reference": better, "met": met})
+  fit = linear_fit(ref)
+  if fit is not None and len(ref["buckets"]) >= 3:
+    out.append({"claim": f"{reference} p50 grows roughly linearly with length (R² ≥ 0.9)",
+                "value": fit["r2"], "threshold": 0.9, "met": bool(fit["r2"] >= 0.9)})
+  return out
+
+
+def _size(n: float) -> str:
+  return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n / 2**10:.0f} KB"
+
+
+def _pct(x: float | None) -> str:
+  return "–" if x is None else f"{100 * x:.2f}"
+
+
+def _num(x: float | None, fmt: str = "{:.0f}") -> str:
+  return "–" if x is None else fmt.format(x)
+
+
+def _macs(row: dict, b: dict) -> str:
+  if not b.get("macs"):
+    return "–"
+  prefix = "≥ " if b.get("macs_uncounted_ops") else ""
+  kind = "analytic" if row["kind"] == "teacher" else "counted"
+  return f"{prefix}{b['macs'] / 1e6:.2f}M ({kind})"
+
+
+def markdown(results: dict) -> str:
+  """The report: models, latency per bucket, ratios, linear fits, claims."""
+  cfg, rows = results["config"], results["rows"]
+  ref, length = results["reference"], cfg["ratio_bucket"]
+  lines = ["# pqrnn-benchmark", "",
+           f"Latency: {cfg['runtime_note']}, batch 1, one thread; {cfg['warmup']} "
+           f"warm-up then {cfg['num_invokes']} timed calls per bucket, each call string "
+           f"in -> outputs out. Sentences per bucket (ATIS test):", ""]
+  lines += [f"- {b['description']}" for b in results["buckets"]]
+  peak = results.get("peak_int8")
+  if peak:
+    lines += ["", f"Peak int8 rate of one core: **{peak['gmacs']:.1f} GMAC/s** "
+                  f"({peak['layers']} int8 FULLY_CONNECTED {peak['units']}x{peak['units']}, "
+                  f"batch {peak['batch']}, LiteRT one thread, p50 {peak['p50_us']:.0f} µs)."]
+  tp = cfg.get("throughput")
+  lines += ["", "## Models", "",
+            "| model | runtime | file | peak RSS | RSS over bare runtime | intent acc | "
+            "slot F1 | exact match | " + (f"sentences/s (batch {tp['batch_size']}, "
+                                          f"{tp['threads']} threads) |" if tp else ""),
+            "|---|---|---|---|---|---|---|---|" + ("---|" if tp else "")]
+  for r in rows:
+    acc = r.get("accuracy", {})
+    cells = [r["name"], r["runtime"], _size(r["bytes"]), _size(1024 * r["rss_peak_kb"]),
+             _size(1024 * r["rss_model_kb"])] + [_pct(acc.get(k)) for k in ACCURACY_KEYS]
+    if tp:
+      cells.append(_num(r.get("throughput", {}).get("sentences_per_s")))
+    lines.append("| " + " | ".join(cells) + " |")
+  lines += ["", "Accuracy: full ATIS test set, one sentence per call in the model's "
+                "runtime; percentages.", "",
+            "## Latency per bucket (batch 1, one thread)", "",
+            "| model | tokens | p50 µs | p90 µs | p99 µs | MACs | GMAC/s at p50 | "
+            "% of int8 peak |", "|---|---|---|---|---|---|---|---|"]
+  for r in rows:
+    for b in r["buckets"]:
+      frac = b.get("fraction_of_int8_peak")
+      lines.append(f"| {r['name']} | {b['length']} | {b['p50_us']:.0f} | {b['p90_us']:.0f} | "
+                   f"{b['p99_us']:.0f} | {_macs(r, b)} | {_num(b.get('gmacs_at_p50'), '{:.2f}')} | "
+                   f"{_num(None if frac is None else 100 * frac, '{:.1f}')} |")
+  lines += ["", "MACs: multiply-accumulates of matrix products per inference, mean over the "
+                "bucket's sentences (TFLite: counted from the interpreter's ops and tensor "
+                "shapes; teacher: analytic from its config and word-piece length; "
+                "\"≥\": the model has control flow whose ops are not counted).", "",
+            f"## vs {ref} ({length}-token bucket)", "",
+            f"| model | p50 / {ref} p50 | file / {ref} file | intent acc Δ | slot F1 Δ | "
+            "exact match Δ |", "|---|---|---|---|---|---|"]
+  for e in results["ratios"]:
+    lines.append(f"| {e['name']} | {_num(e['p50_over_reference'], '{:.1f}x')} | "
+                 f"{e['bytes_over_reference']:.1f}x | "
+                 + " | ".join(_num(None if e[f'{k}_minus_reference'] is None
+                                   else 100 * e[f'{k}_minus_reference'], '{:+.2f}')
+                              for k in ACCURACY_KEYS) + " |")
+  lines += ["", "## Latency against length (p50 ≈ a + b · tokens)", "",
+            "| model | a µs | b µs/token | R² | p50 longest / shortest | tokens longest / "
+            "shortest |", "|---|---|---|---|---|---|"]
+  for r in rows:
+    fit = r.get("linear_fit")
+    if fit:
+      lines.append(f"| {r['name']} | {fit['intercept_us']:.0f} | {fit['us_per_token']:.2f} | "
+                   f"{fit['r2']:.3f} | {fit['p50_longest_over_shortest']:.1f}x | "
+                   f"{fit['longest_over_shortest_tokens']:.0f}x |")
+  lines += ["", "## Targets", ""]
+  for c in results["claims"]:
+    status = {True: "met", False: "NOT met", None: "not measured"}[c["met"]]
+    value = "" if c["value"] is None else f": {c['value']:.3g} (target {c['threshold']})"
+    lines.append(f"- {c['claim']}{value}: **{status}**")
+  if results.get("plot"):
+    lines += ["", f"Plot: `{os.path.basename(results['plot'])}` ({results['plot_metric']} "
+                  f"against {length}-token p50)."]
+  return "\n".join(lines) + "\n"
+
+
+def plot(results: dict, path: str) -> str:
+  """Accuracy (exact match) against p50 at the ratio bucket, log x, marker
+  area proportional to file size. Returns the metric plotted."""
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use("Agg")
+  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
+  length = results["config"]["ratio_bucket"]
+  points = [(r["name"], bucket_row(r, length)["p50_us"], 100 * r["accuracy"][PLOT_METRIC],
+             r["bytes"]) for r in results["rows"]
+            if bucket_row(r, length) and r.get("accuracy", {}).get(PLOT_METRIC) is not None]
+  fig, ax = plt.subplots(figsize=(7, 4.5))
+  biggest = max((p[3] for p in points), default=1)
+  for name, x, y, size in points:
+    ax.scatter([x], [y], s=max(25.0, 2500.0 * size / biggest), alpha=0.6)
+    ax.annotate(f"{name}\n{_size(size)}", (x, y), textcoords="offset points",
+                xytext=(6, 6), fontsize=8)
+  ax.set_xscale("log")
+  ax.set_xlabel(f"p50 latency at {length} tokens, µs (log scale; batch 1, one thread)")
+  ax.set_ylabel("ATIS test exact match, %")
+  ax.set_title("Accuracy against latency (marker area ∝ file size)")
+  ax.grid(True, which="both", alpha=0.3)
+  fig.tight_layout()
+  fig.savefig(path, dpi=120)
+  plt.close(fig)
+  return PLOT_METRIC
