@@ -31,6 +31,9 @@ def define_flags() -> None:
                       "run's dev data, i.e. ATIS dev for --dataset=atis).")
   flags.DEFINE_integer("num_calibration", 300, "Training sentences used for int8 calibration.")
   flags.DEFINE_float("min_agreement", 0.99, "Refuse below this intent agreement with Keras.")
+  flags.DEFINE_bool("qat", False, "Export the quantization-aware model (trained with "
+                    "pqrnn-train --qat_epochs) instead of the float one; agreement is "
+                    "then measured against the QAT Keras model.")
   flags.mark_flags_as_required(["model_dir", "output"])
 
 
@@ -54,7 +57,7 @@ def data_for(config: trainer.TrainConfig):
 
 def main(argv) -> None:
   del argv
-  model, config = trainer.load_trained(FLAGS.model_dir)
+  model, config = (trainer.load_qat if FLAGS.qat else trainer.load_trained)(FLAGS.model_dir)
   calibration, dev = data_for(config)
   flatbuffer = converter.convert(model, FLAGS.quantization, calibration)
   os.makedirs(os.path.dirname(os.path.abspath(FLAGS.output)), exist_ok=True)
@@ -67,7 +70,7 @@ def main(argv) -> None:
   if tags is not None:
     with open(paths["slots"], "w") as f:
       f.write("\n".join(tags.labels) + "\n")
-  report = {"quantization": FLAGS.quantization, "bytes": len(flatbuffer),
+  report = {"quantization": FLAGS.quantization, "qat": FLAGS.qat, "bytes": len(flatbuffer),
             "ops": dict(converter.op_counts(flatbuffer)),
             "verification": verify.compare(model, FLAGS.output, dev, intents, tags)}
   with open(paths["report"], "w") as f:

@@ -5,6 +5,16 @@
 
 Re-running with the same --model_dir resumes an interrupted run.
 
+Distillation: --teacher_logits=teacher_train.npz[,teacher_augmented.npz]
+(written by `pqrnn-teacher logits`, format in docs/teacher_logits.md) mixes the
+gold-label loss with the teacher's softened outputs (--temperature,
+--hard_weight, --teacher_scale); texts found only in the teacher files (e.g.
+from `pqrnn-augment`) become extra examples labeled by the teacher alone.
+
+Quantization-aware training: --qat_epochs=N fine-tunes a fake-quantized copy of
+the best float model for N more epochs into <model_dir>/qat/; export it with
+`pqrnn-export --qat`.
+
 Scaling out: a --train_file glob of shards ('data/train-*.jsonl') is streamed
 through tf.data instead of loaded into memory (dev/test data still are: they
 are scored in Python every epoch). --strategy=mirrored trains on all local
@@ -55,6 +65,17 @@ def define_flags() -> None:
   flags.DEFINE_integer("patience", 10, "Early stop after this many epochs without dev gain.")
   flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"],
                     "tf.distribute strategy (multi_worker reads TF_CONFIG).")
+  flags.DEFINE_list("teacher_logits", [], "Distill from these teacher logits files "
+                    "(docs/teacher_logits.md): every training text needs a row; "
+                    "extra texts (e.g. augmented) are added as teacher-labeled examples.")
+  flags.DEFINE_float("temperature", 2.0, "Distillation temperature.")
+  flags.DEFINE_float("hard_weight", 0.5, "Weight of the gold-label loss when "
+                     "distilling (the teacher's soft loss gets the rest).")
+  flags.DEFINE_float("teacher_scale", 1.0, "Multiplies the teacher's logits before "
+                     "the temperature (>1 sharpens, <1 flattens the teacher).")
+  flags.DEFINE_integer("qat_epochs", 0, "Quantization-aware fine-tuning epochs after "
+                       "float training (pqrnn models; export with pqrnn-export --qat).")
+  flags.DEFINE_float("qat_learning_rate", 1e-4, "Learning rate of the QAT epochs.")
   flags.mark_flag_as_required("model_dir")
 
 
@@ -102,6 +123,10 @@ def main(argv) -> None:
       model_config, splits["train"], epochs=FLAGS.epochs,
       batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate,
       seed=FLAGS.seed, patience=FLAGS.patience,
+      qat_epochs=FLAGS.qat_epochs, qat_learning_rate=FLAGS.qat_learning_rate,
+      distill=({"teacher_logits": FLAGS.teacher_logits, "temperature": FLAGS.temperature,
+                "hard_weight": FLAGS.hard_weight, "teacher_scale": FLAGS.teacher_scale}
+               if FLAGS.teacher_logits else {}),
       data={"dataset": FLAGS.dataset, "train_file": FLAGS.train_file,
             "eval_file": FLAGS.eval_file, "test_file": FLAGS.test_file})
   model = trainer.train(config, FLAGS.model_dir, splits["train"], splits["dev"],

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -43,6 +43,9 @@ import tensorflow as tf
 from pqrnn_tf.data import readers
 from pqrnn_tf.data.examples import OUTSIDE_TAG, Example, LabelVocab
 from pqrnn_tf.models.heads import INTENT_OUTPUT, SLOTS_OUTPUT
+
+if TYPE_CHECKING:
+  from pqrnn_tf.train.distillation import TeacherTargets
 
 #: Examples held by the streaming shuffle buffer.
 SHUFFLE_BUFFER = 10_000
@@ -123,14 +126,20 @@ class ShardedExamples:
 
 def encode_labels(examples: Sequence[Example], intents: LabelVocab,
                   tags: LabelVocab | None):
-  """Intent ids `[N]` and, with `tags`, padded tag ids `[N, max_tokens]`."""
-  intent_ids = np.array([intents.index(e.intent) for e in examples], np.int32)
+  """Intent ids `[N]` and, with `tags`, padded tag ids `[N, max_tokens]`.
+
+  An example without an intent (or without tags) gets id -1 there: the
+  teacher-only examples of distillation, which have no gold labels.
+  """
+  intent_ids = np.array([-1 if e.intent is None else intents.index(e.intent)
+                         for e in examples], np.int32)
   if tags is None:
     return intent_ids, None
-  width = max([len(e.tags or ()) for e in examples] + [1])
+  width = max([len(e.tokens) for e in examples] + [1])
   tag_ids = np.zeros((len(examples), width), np.int32)
   for i, e in enumerate(examples):
-    tag_ids[i, :len(e.tags)] = [tags.index(t) for t in e.tags]
+    tag_ids[i, :len(e.tokens)] = ([tags.index(t) for t in e.tags] if e.tags is not None
+                                  else -1)
   return intent_ids, tag_ids
 
 
@@ -149,24 +158,48 @@ def _to_example(text, intent, length, *tag_ids):
   return text, targets
 
 
+def _to_distillation_example(text, intent, length, teacher_intent, *slot_columns):
+  """Targets as `DistillationLoss` reads them: [gold id | teacher probabilities]."""
+  targets = {INTENT_OUTPUT: tf.concat(
+      [tf.cast(intent, tf.float32)[None], teacher_intent], axis=0)}
+  if slot_columns:
+    tag_ids, teacher_slots = slot_columns
+    n = tf.maximum(length, 1)
+    targets[SLOTS_OUTPUT] = tf.concat(
+        [tf.cast(tag_ids[:n], tf.float32)[:, None], teacher_slots[:n]], axis=1)
+  return text, targets
+
+
 def make_dataset(examples: Sequence[Example], intents: LabelVocab,
                  tags: LabelVocab | None, batch_size: int,
                  shuffle: bool = False, seed: int = 0,
                  labeled: bool = True, repeat: bool = False,
-                 num_shards: int = 1, shard_index: int = 0) -> tf.data.Dataset:
+                 num_shards: int = 1, shard_index: int = 0,
+                 teacher: "TeacherTargets | None" = None) -> tf.data.Dataset:
   """Batches of `text` (and, if `labeled`, {intent, slots} targets).
 
   Slot targets are padded to the longest sentence of each batch, which is the
   time dimension the model produces for that batch. `repeat` makes it endless
   (for distributed training, where the caller gives the steps per epoch).
   With `num_shards` > 1, keeps the examples of shard `shard_index` (by DATA).
+  With `teacher` (the teacher's probabilities for each of `examples`), the
+  targets are those of `distillation.DistillationLoss`.
   """
   texts = np.array([e.text.encode("utf-8") for e in examples], dtype=object)
   if not labeled:
     return tf.data.Dataset.from_tensor_slices(texts).batch(batch_size)
   intent_ids, tag_ids = encode_labels(examples, intents, tags)
   lengths = np.array([len(e.text.split()) for e in examples], np.int32)
-  columns = (texts, intent_ids, lengths) + ((tag_ids,) if tags is not None else ())
+  columns = (texts, intent_ids, lengths)
+  if teacher is not None:
+    if len(teacher.intent_probs) != len(examples):
+      raise ValueError(f"{len(teacher.intent_probs)} teacher rows for {len(examples)} examples")
+    columns += (teacher.intent_probs,)
+  if tags is not None:
+    columns += (tag_ids,)
+    if teacher is not None:  # Ragged: one row per token, padded per batch below.
+      columns += (tf.RaggedTensor.from_row_lengths(
+          np.concatenate(teacher.slot_probs), [len(p) for p in teacher.slot_probs]),)
   ds = tf.data.Dataset.from_tensor_slices(columns)
   if shuffle:  # Seeded: the same order on every worker, which sharding needs.
     ds = ds.shuffle(len(examples), seed=seed, reshuffle_each_iteration=True)
@@ -174,7 +207,8 @@ def make_dataset(examples: Sequence[Example], intents: LabelVocab,
     ds = ds.shard(num_shards, shard_index)
   if repeat:
     ds = ds.repeat()
-  ds = ds.map(_to_example, num_parallel_calls=tf.data.AUTOTUNE)
+  ds = ds.map(_to_example if teacher is None else _to_distillation_example,
+              num_parallel_calls=tf.data.AUTOTUNE)
   ds = ds.padded_batch(batch_size).prefetch(tf.data.AUTOTUNE)
   return _no_auto_shard(ds) if num_shards > 1 else ds
 

@@ -24,7 +24,7 @@ import tf_keras as keras
 
 from pqrnn_tf.data.examples import Example, LabelVocab
 from pqrnn_tf.models import INTENT_OUTPUT, SLOTS_OUTPUT, ModelConfig, build_model
-from pqrnn_tf.train import evaluation
+from pqrnn_tf.train import distillation, evaluation
 from pqrnn_tf.train.data import (ShardedExamples, distributed_dataset, make_dataset,
                                  make_streaming_dataset, scan_labels)
 
@@ -34,6 +34,7 @@ TRAIN_TIME_FILE = "train_time.json"
 SAVED_MODEL_DIR = "saved_model"
 BEST_WEIGHTS = os.path.join("best", "weights")
 BEST_STATE = os.path.join("best", "state.json")
+QAT_DIR = "qat"
 
 
 @dataclasses.dataclass
@@ -48,9 +49,22 @@ class TrainConfig:
   intent_labels: list[str] = dataclasses.field(default_factory=list)
   tag_labels: list[str] = dataclasses.field(default_factory=list)
   data: dict = dataclasses.field(default_factory=dict)
+  # Distillation (empty teacher_logits: none); see distillation.DistillConfig.
+  distill: dict = dataclasses.field(default_factory=dict)
+  # Quantization-aware fine-tuning epochs after float training (0: none).
+  qat_epochs: int = 0
+  qat_learning_rate: float = 1e-4
 
   def validate(self) -> "TrainConfig":
     self.model.validate()
+    self.distill_config()  # Raises on bad values.
+    if self.qat_epochs < 0:
+      raise ValueError(f"qat_epochs must be >= 0, got {self.qat_epochs}")
+    if self.qat_epochs and self.model.model != "pqrnn":
+      raise ValueError(f"quantization-aware training supports pqrnn models, not "
+                       f"{self.model.model!r}")
+    if not self.qat_learning_rate > 0:
+      raise ValueError(f"qat_learning_rate must be > 0, got {self.qat_learning_rate}")
     for name in ("epochs", "batch_size", "patience"):
       if getattr(self, name) < 1:
         raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -71,6 +85,13 @@ class TrainConfig:
       data = json.load(f)
     data["model"] = ModelConfig.from_dict(data["model"])
     return cls(**data)
+
+  def distill_config(self) -> distillation.DistillConfig | None:
+    """The distillation settings, or None when training on gold labels only."""
+    if not self.distill.get("teacher_logits"):
+      return None
+    d = dict(self.distill, teacher_logits=tuple(self.distill["teacher_logits"]))
+    return distillation.DistillConfig(**d).validate()
 
   def vocabs(self) -> tuple[LabelVocab, LabelVocab | None]:
     intents = LabelVocab(self.intent_labels)
@@ -206,11 +227,18 @@ def write_dir(model_dir: str, strategy: tf.distribute.Strategy) -> str:
   return os.path.join(model_dir, f"workertemp_{strategy.cluster_resolver.task_id}")
 
 
-def compile_model(model: keras.Model, config: TrainConfig) -> None:
-  losses = {INTENT_OUTPUT: keras.losses.SparseCategoricalCrossentropy(from_logits=True)}
+def compile_model(model: keras.Model, config: TrainConfig,
+                  learning_rate: float | None = None) -> None:
+  distill = config.distill_config()
+  if distill is None:
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+  else:
+    loss = distillation.DistillationLoss(distill.temperature, distill.hard_weight)
+  losses = {INTENT_OUTPUT: loss}
   if SLOTS_OUTPUT in model.output:
-    losses[SLOTS_OUTPUT] = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-  model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=losses)
+    losses[SLOTS_OUTPUT] = loss
+  model.compile(optimizer=keras.optimizers.Adam(learning_rate or config.learning_rate),
+                loss=losses)
 
 
 def train(config: TrainConfig, model_dir: str, train_examples: Sequence[Example],
@@ -230,6 +258,14 @@ def train(config: TrainConfig, model_dir: str, train_examples: Sequence[Example]
   keras.utils.set_random_seed(config.seed)
   intents, tags = config.vocabs()
   streaming = isinstance(train_examples, ShardedExamples)
+  teacher = None
+  if config.distill_config() is not None:
+    if streaming:
+      raise ValueError("distillation needs the training data in memory: give "
+                       "--train_file as one file, not a glob of shards")
+    teacher = distillation.teacher_targets(train_examples, config.distill_config(),
+                                           intents, tags)
+    train_examples = teacher.examples
   with strategy.scope():
     model = build_model(config.model, len(intents), len(tags) if tags else 0,
                         train_texts=(train_examples.texts() if streaming
@@ -246,7 +282,7 @@ def train(config: TrainConfig, model_dir: str, train_examples: Sequence[Example]
           num_workers=num_workers, worker_index=index, repeat=distributed)
     return make_dataset(train_examples, intents, tags, batch_size, shuffle=True,
                         seed=config.seed, repeat=distributed,
-                        num_shards=num_workers, shard_index=index)
+                        num_shards=num_workers, shard_index=index, teacher=teacher)
 
   steps_per_epoch = None
   if distributed:
@@ -279,9 +315,53 @@ def train(config: TrainConfig, model_dir: str, train_examples: Sequence[Example]
     best = os.path.join(model_dir, BEST_WEIGHTS)
   model.load_weights(best)
   model.save(os.path.join(out_dir, SAVED_MODEL_DIR), save_format="tf")
+  if config.qat_epochs:
+    quantization_aware_training(model, config, model_dir, train_ds, dev_examples,
+                                steps_per_epoch, verbose, strategy)
   if out_dir != model_dir:
     shutil.rmtree(out_dir, ignore_errors=True)
   return model
+
+
+def quantization_aware_training(float_model: keras.Model, config: TrainConfig,
+                                model_dir: str, train_ds, dev_examples: Sequence[Example],
+                                steps_per_epoch: int | None, verbose: int,
+                                strategy: tf.distribute.Strategy) -> keras.Model:
+  """Fine-tunes a fake-quantized copy of `float_model`; its best dev weights
+  go to `model_dir/qat/` (load it with `load_qat`). Not resumable mid-way: an
+  interrupted stage starts again from the float model."""
+  from pqrnn_tf.export import qat  # pylint: disable=g-import-not-at-top (tfmot is heavy)
+  qat_dir = os.path.join(model_dir, QAT_DIR)
+  out_dir = write_dir(qat_dir, strategy)
+  os.makedirs(out_dir, exist_ok=True)
+  intents, tags = config.vocabs()
+  print(f"Quantization-aware training: {config.qat_epochs} epoch(s) at learning "
+        f"rate {config.qat_learning_rate}", flush=True)
+  with strategy.scope():
+    model = qat.quantize_model(float_model)
+    compile_model(model, config, learning_rate=config.qat_learning_rate)
+  selection = DevSelection(qat_dir, dev_examples, intents, tags,
+                           patience=config.qat_epochs, write_dir=out_dir)
+  selection.state = {"best_epoch": -1, "best_score": -1.0, "best_metrics": {}}
+  model.fit(train_ds, epochs=config.qat_epochs, steps_per_epoch=steps_per_epoch,
+            callbacks=[selection], verbose=verbose)
+  model.load_weights(os.path.join(out_dir, BEST_WEIGHTS))
+  if out_dir != qat_dir:
+    shutil.rmtree(out_dir, ignore_errors=True)
+  return model
+
+
+def load_qat(model_dir: str) -> tuple[keras.Model, TrainConfig]:
+  """The quantization-aware model of `model_dir/qat/`, with its config."""
+  from pqrnn_tf.export import qat  # pylint: disable=g-import-not-at-top
+  float_model, config = load_trained(model_dir)
+  weights = os.path.join(model_dir, QAT_DIR, BEST_WEIGHTS)
+  if not tf.io.gfile.exists(weights + ".index"):
+    raise FileNotFoundError(f"{model_dir} has no quantization-aware model "
+                            f"({weights}); train with --qat_epochs")
+  model = qat.quantize_model(float_model)
+  model.load_weights(weights).expect_partial()
+  return model, config
 
 
 def load_trained(model_dir: str) -> tuple[keras.Model, TrainConfig]:
@@ -310,6 +390,10 @@ def evaluate_and_save(model: keras.Model, config: TrainConfig, model_dir: str,
   if os.path.exists(state_path):
     with open(state_path) as f:
       result["best_epoch"] = json.load(f)["best_epoch"] + 1
+  if config.qat_epochs:
+    qat_model, _ = load_qat(model_dir)
+    result["qat"] = {name: evaluation.score(examples, *evaluation.predict(
+        qat_model, examples, intents, tags)) for name, examples in splits.items()}
   with open(os.path.join(model_dir, METRICS_FILE), "w") as f:
     json.dump(result, f, indent=2)
   return result
