@@ -152,30 +152,10 @@ def measure_peak(shape: tuple[int, int, int], settings: Settings, output_dir: st
           "gmacs": result["macs"] / (result["p50_us"] * 1e3), **result}
 
 
-def label_vocabs(path: str):
-  """The intent and tag vocabularies pqrnn-export wrote next to `path`."""
-  from pqrnn_tf.data.examples import LabelVocab, OUTSIDE_TAG  # pylint: disable=g-import-not-at-top
-  from pqrnn_tf.export import cli as export_cli  # pylint: disable=g-import-not-at-top
-  paths = export_cli.label_paths(path)
-  if not os.path.exists(paths["intents"]):
-    raise FileNotFoundError(f"{paths['intents']} is missing: accuracy needs the label "
-                            f"files pqrnn-export writes next to the model")
-  with open(paths["intents"]) as f:
-    intents = LabelVocab(f.read().split())
-  tags = None
-  if os.path.exists(paths["slots"]):
-    with open(paths["slots"]) as f:
-      tags = LabelVocab(f.read().split(), fallback=OUTSIDE_TAG)
-  return intents, tags
-
-
 def tflite_accuracy(path: str, examples) -> dict:
   """ATIS test metrics of a TFLite model in LiteRT, one sentence per invoke."""
   from pqrnn_tf.export import verify  # pylint: disable=g-import-not-at-top
-  from pqrnn_tf.train import evaluation  # pylint: disable=g-import-not-at-top
-  intents, tags = label_vocabs(path)
-  pred_intents, pred_tags = verify.tflite_predict(path, examples, intents, tags)
-  return evaluation.score(examples, pred_intents, pred_tags)
+  return verify.tflite_score(path, examples)
 
 
 def finish_row(row: dict, result: dict) -> dict:

@@ -94,21 +94,6 @@ def student(name: str, logits: dict[str, str]) -> str:
                 f"--output={tflite}", "--quantization=int8")
 
 
-def tflite_test_metrics(path: str) -> dict:
-  """ATIS test metrics of an exported model, run in LiteRT."""
-  from pqrnn_tf.data import readers  # pylint: disable=g-import-not-at-top
-  from pqrnn_tf.data.examples import LabelVocab  # pylint: disable=g-import-not-at-top
-  from pqrnn_tf.export import cli as export_cli, verify  # pylint: disable=g-import-not-at-top
-  from pqrnn_tf.train import evaluation  # pylint: disable=g-import-not-at-top
-  labels = export_cli.label_paths(path)
-  with open(labels["intents"]) as f:
-    intents = LabelVocab(f.read().split())
-  with open(labels["slots"]) as f:
-    tags = LabelVocab(f.read().split(), fallback="O")
-  test = readers.read_atis("test")
-  return evaluation.score(test, *verify.tflite_predict(path, test, intents, tags))
-
-
 def teacher_row() -> dict:
   with open(os.path.join(FLAGS.teacher_dir, "metrics.json")) as f:
     metrics = json.load(f)
@@ -135,6 +120,8 @@ def markdown(rows: list[dict]) -> str:
 
 def main(argv) -> None:
   del argv
+  from pqrnn_tf.data import readers  # pylint: disable=g-import-not-at-top (TF is slow to import)
+  from pqrnn_tf.export import verify  # pylint: disable=g-import-not-at-top
   os.makedirs(FLAGS.runs_dir, exist_ok=True)
   logits = teacher_files()
   rows = [teacher_row()]
@@ -143,7 +130,7 @@ def main(argv) -> None:
     if os.path.exists(tflite):
       keras_metrics = json.load(open(os.path.join(os.path.dirname(tflite), "metrics.json")))
       rows.append({"name": f"{STUDENTS[name]} (int8 TFLite)", "bytes": os.path.getsize(tflite),
-                   "test": tflite_test_metrics(tflite),
+                   "test": verify.tflite_score(tflite, readers.read_atis("test")),
                    "keras_test": {k: keras_metrics["test"][k] for k in METRICS}})
   os.makedirs(FLAGS.output_dir, exist_ok=True)
   with open(os.path.join(FLAGS.output_dir, "distillation.json"), "w") as f:

@@ -37,12 +37,6 @@ def define_flags() -> None:
   flags.mark_flags_as_required(["model_dir", "output"])
 
 
-def label_paths(output: str) -> dict[str, str]:
-  stem = output[:-len(".tflite")] if output.endswith(".tflite") else output
-  return {"intents": stem + ".intents.txt", "slots": stem + ".slots.txt",
-          "report": stem + ".export.json"}
-
-
 def data_for(config: trainer.TrainConfig):
   """(calibration texts, verification examples) from the training run's data."""
   if config.data.get("dataset") == "atis":
@@ -63,7 +57,7 @@ def main(argv) -> None:
   os.makedirs(os.path.dirname(os.path.abspath(FLAGS.output)), exist_ok=True)
   with open(FLAGS.output, "wb") as f:
     f.write(flatbuffer)
-  paths = label_paths(FLAGS.output)
+  paths = verify.label_paths(FLAGS.output)
   intents, tags = config.vocabs()
   with open(paths["intents"], "w") as f:
     f.write("\n".join(intents.labels) + "\n")
