@@ -57,6 +57,8 @@ def define_flags() -> None:
   flags.DEFINE_string("output", None, "logits: output .npz path.")
   # export
   flags.DEFINE_string("output_dir", None, "export: output directory (default model_dir/onnx).")
+  flags.DEFINE_float("min_agreement", 0.95, "export: fail if an ONNX model's dev intent "
+                     "agreement with PyTorch is below this.")
   flags.mark_flag_as_required("model_dir")
 
 
@@ -138,7 +140,7 @@ def cmd_logits() -> None:
                                  source=source, batch_size=FLAGS.batch_size,
                                  num_threads=FLAGS.num_threads)
   print(f"Wrote {FLAGS.output}: {len(examples)} texts, {meta['num_tokens']} tokens"
-        f"{'; ' + str(meta['num_uncovered_tokens']) + ' token(s) beyond the length limit got zero logits' if meta['num_uncovered_tokens'] else ''}")
+        f"{'; ' + str(meta['num_uncovered_tokens']) + ' token(s) with no sub-word within the length limit got zero logits' if meta['num_uncovered_tokens'] else ''}")
 
 
 def cmd_export() -> None:
@@ -146,7 +148,7 @@ def cmd_export() -> None:
   from pqrnn_tf.teacher import export as export_lib  # pylint: disable=g-import-not-at-top
   output_dir = FLAGS.output_dir or os.path.join(FLAGS.model_dir, "onnx")
   report = export_lib.export(FLAGS.model_dir, output_dir, num_threads=FLAGS.num_threads,
-                             batch_size=FLAGS.batch_size)
+                             batch_size=FLAGS.batch_size, min_agreement=FLAGS.min_agreement)
   print(json.dumps(report, indent=2))
   print(f"Wrote {output_dir}")
 
