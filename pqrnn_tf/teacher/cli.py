@@ -139,8 +139,11 @@ def cmd_logits() -> None:
   meta = logits_lib.write_logits(FLAGS.model_dir, [e.text for e in examples], FLAGS.output,
                                  source=source, batch_size=FLAGS.batch_size,
                                  num_threads=FLAGS.num_threads)
-  print(f"Wrote {FLAGS.output}: {len(examples)} texts, {meta['num_tokens']} tokens"
-        f"{'; ' + str(meta['num_uncovered_tokens']) + ' token(s) with no sub-word within the length limit got zero logits' if meta['num_uncovered_tokens'] else ''}")
+  print(f"Wrote {FLAGS.output}: {len(examples)} texts, {meta['num_tokens']} tokens")
+  if meta["num_uncovered_tokens"]:
+    print(f"Warning: {meta['num_uncovered_tokens']} token(s) had no sub-word within the "
+          f"{meta['max_length']}-sub-word limit and got all-zero slot logits "
+          "(see docs/teacher_logits.md)")
 
 
 def cmd_export() -> None:
