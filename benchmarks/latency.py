@@ -39,7 +39,18 @@ def define_flags() -> None:
 
 
 def peak_rss_kb() -> int:
-  """Peak resident set size of this process so far (KiB; Linux ru_maxrss)."""
+  """Peak resident set size of this process so far, KiB.
+
+  Linux's VmHWM, not getrusage's ru_maxrss: ru_maxrss survives exec, so a
+  worker started by a big parent would report the parent's peak.
+  """
+  try:
+    with open("/proc/self/status") as f:
+      for line in f:
+        if line.startswith("VmHWM:"):
+          return int(line.split()[1])
+  except OSError:
+    pass
   return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
@@ -108,8 +119,11 @@ class TfliteCaller:
 
 def run_tflite(job: dict) -> dict:
   """Latency per bucket, MACs per bucket, memory and throughput of a TFLite model."""
-  import ai_edge_litert  # pylint: disable=g-import-not-at-top,unused-import
-  from pqrnn_tf import lite  # pylint: disable=g-import-not-at-top,unused-import
+  from ai_edge_litert import interpreter  # pylint: disable=g-import-not-at-top,unused-import
+  from pqrnn_tf.ops import _libraries  # pylint: disable=g-import-not-at-top
+  # The bare runtime: LiteRT and our op libraries loaded, no model yet.
+  _libraries.tflite_ops()
+  _libraries.add_custom_address()
   result = {"runtime": f"LiteRT {metadata.version('ai-edge-litert')}",
             "rss_runtime_kb": peak_rss_kb()}
   caller = TfliteCaller(job["path"], num_threads=1, batch_size=1)
