@@ -197,11 +197,16 @@ def plot(results: dict, path: str) -> str:
             if bucket_row(r, length) and r.get("accuracy", {}).get(PLOT_METRIC) is not None]
   fig, ax = plt.subplots(figsize=(7, 4.5))
   biggest = max((p[3] for p in points), default=1)
-  for name, x, y, size in points:
+  for i, (name, x, y, size) in enumerate(sorted(points, key=lambda p: p[1])):
     ax.scatter([x], [y], s=max(25.0, 2500.0 * size / biggest), alpha=0.6)
-    ax.annotate(f"{name}\n{_size(size)}", (x, y), textcoords="offset points",
-                xytext=(6, 6), fontsize=8)
+    # Alternate labels above and below: neighbouring points are often close.
+    ax.annotate(f"{name} ({_size(size)})", (x, y), textcoords="offset points",
+                xytext=(8, 8 if i % 2 == 0 else -16), fontsize=8)
   ax.set_xscale("log")
+  if points:  # room for the largest markers and the labels
+    xs, ys = [p[1] for p in points], [p[2] for p in points]
+    ax.set_xlim(min(xs) / 2, max(xs) * 4)
+    ax.set_ylim(max(-8.0, min(ys) - 10), min(105.0, max(ys) + 8))
   ax.set_xlabel(f"p50 latency at {length} tokens, µs (log scale; batch 1, one thread)")
   ax.set_ylabel("ATIS test exact match, %")
   ax.set_title("Accuracy against latency (marker area ∝ file size)")
