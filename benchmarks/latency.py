@@ -99,12 +99,30 @@ def _string_batches(texts: Sequence[str], batch_size: int) -> list[np.ndarray]:
           for i in range(0, len(texts) - batch_size + 1, batch_size)]
 
 
+def interpreter_for(path: str, num_threads: int, delegates: bool = True):
+  """A LiteRT interpreter with pqrnn_tf's ops; without `delegates`, no XNNPACK.
+
+  Counting MACs needs the latter: inside an XNNPACK partition the TFLite
+  tensors keep the shapes of allocation time (the delegate never writes them
+  back), so only an undelegated interpreter shows every op's invoked shapes.
+  """
+  if delegates:
+    from pqrnn_tf import lite  # pylint: disable=g-import-not-at-top
+    return lite.load_interpreter(path, num_threads=num_threads)
+  from ai_edge_litert import interpreter as litert  # pylint: disable=g-import-not-at-top
+  from pqrnn_tf.ops import tflite_registerer  # pylint: disable=g-import-not-at-top
+  interpreter = litert.InterpreterWithCustomOps(
+      model_path=path, num_threads=num_threads, custom_op_registerers=[tflite_registerer],
+      experimental_op_resolver_type=litert.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+  interpreter.allocate_tensors()
+  return interpreter
+
+
 class TfliteCaller:
   """string[batch] in, every output read back: one call of a TFLite model."""
 
-  def __init__(self, path: str, num_threads: int, batch_size: int):
-    from pqrnn_tf import lite  # pylint: disable=g-import-not-at-top
-    self.interpreter = lite.load_interpreter(path, num_threads=num_threads)
+  def __init__(self, path: str, num_threads: int, batch_size: int, delegates: bool = True):
+    self.interpreter = interpreter_for(path, num_threads, delegates)
     self.input = self.interpreter.get_input_details()[0]["index"]
     self.outputs = [d["index"] for d in self.interpreter.get_output_details()]
     # Batch size is fixed per run, so allocation happens once, not per call.
@@ -127,6 +145,7 @@ def run_tflite(job: dict) -> dict:
   result = {"runtime": f"LiteRT {metadata.version('ai-edge-litert')}",
             "rss_runtime_kb": peak_rss_kb()}
   caller = TfliteCaller(job["path"], num_threads=1, batch_size=1)
+  counter = TfliteCaller(job["path"], num_threads=1, batch_size=1, delegates=False)
   result["buckets"] = []
   for bucket in job["buckets"]:
     inputs = _string_batches(bucket["sentences"], 1)
@@ -134,8 +153,8 @@ def run_tflite(job: dict) -> dict:
            **summarize(time_calls(caller, inputs, job["num_invokes"], job["warmup"]))}
     counts = []
     for x in inputs:  # after each invoke the tensors have that sentence's shapes
-      caller(x)
-      counts.append(macs_lib.count_tflite(caller.interpreter))
+      counter(x)
+      counts.append(macs_lib.count_tflite(counter.interpreter))
     row["macs"] = float(np.mean([c.total for c in counts]))
     row["macs_by_op"] = {k: float(np.mean([c.by_op[k] for c in counts]))
                          for k in sorted(set().union(*(c.by_op for c in counts)))}
@@ -165,7 +184,10 @@ def run_raw_tflite(job: dict) -> dict:
   interpreter.set_tensor(detail["index"], x)
   result = summarize(time_calls(lambda _: interpreter.invoke(), [None],
                                 job["num_invokes"], job["warmup"]))
-  count = macs_lib.count_tflite(interpreter)
+  counter = interpreter_for(job["path"], 1, delegates=False)
+  counter.set_tensor(detail["index"], x)
+  counter.invoke()
+  count = macs_lib.count_tflite(counter)
   return {"runtime": f"LiteRT {metadata.version('ai-edge-litert')}", **result,
           "macs": count.total, "macs_by_op": dict(count.by_op)}
 
