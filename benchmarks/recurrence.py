@@ -16,6 +16,11 @@ three exports of the fo-pooling recurrence:
   **truncated** to their first `L` tokens: their intent and the tags of their
   first `L` tokens may change, and tags past `L` are missing (counted as
   disagreements).
+* ``padded_op_L`` (control, `--padded_op`): padded to `L` steps like
+  ``unrolled_L`` but fo-pooling still the op. Every layer but the recurrence
+  then runs over `L` steps in both, so ``unrolled_L`` vs ``padded_op_L`` is the
+  cost of the recurrence form alone, and ``padded_op_L`` vs ``op`` the cost of
+  padding.
 * ``scan``: `implementation="scan"` (a `WHILE` loop). Only its conversion is
   attempted and the converter's error recorded.
 
@@ -81,6 +86,9 @@ def define_flags() -> None:
   flags.DEFINE_integer("warmup", 20, "Untimed calls per variant and bucket.")
   flags.DEFINE_integer("num_calibration", 300, "ATIS train sentences for int8 calibration "
                        "(as pqrnn-export).")
+  flags.DEFINE_bool("padded_op", True, "Also measure padded_op_L: padded to L steps like "
+                    "unrolled_L, fo-pooling still the op (separates the cost of the "
+                    "recurrence form from that of padding).")
   flags.DEFINE_bool("check_scan", True, "Also try to convert the scan (WHILE) form.")
   flags.mark_flags_as_required(["model_dir"])
 
@@ -147,6 +155,20 @@ def with_recurrence(model: keras.Model, implementation: str,
 def fixed_length_model(model: keras.Model, length: int) -> keras.Model:
   """`model` over `length` padded steps with unrolled fo-pooling (see above)."""
   return with_recurrence(model, "unrolled", length)
+
+
+def size_breakdown(flatbuffer: bytes) -> dict:
+  """Bytes of the flatbuffer spent on constant data and on tensor names.
+
+  Names are not needed to run the model, but the int8 converter gives each
+  unrolled step's tensors the joined names of all steps (quadratic in L), which
+  dominates the file size of long unrolled int8 models.
+  """
+  from tensorflow.lite.python import schema_py_generated as schema  # pylint: disable=g-import-not-at-top
+  model = schema.ModelT.InitFromPackedBuf(flatbuffer, 0)
+  return {"constant_bytes": sum(len(b.data) for b in model.buffers if b.data is not None),
+          "tensor_name_bytes": sum(len(t.name or b"") for g in model.subgraphs
+                                   for t in g.tensors)}
 
 
 def serve(model: keras.Model, texts: Sequence[str], batch_size: int = 250) -> dict:
@@ -328,7 +350,7 @@ def markdown(report: dict) -> str:
       f"Model: `{report['model_dir']}` ({report['num_params']:,} parameters); "
       f"LiteRT {report['litert']}, 1 thread, batch 1, {report['repeats']} interleaved "
       f"passes per bucket.", "",
-      "| variant | quant | bytes | ops | " +
+      "| variant | quant | bytes (weights / names) | ops | " +
       " | ".join(f"p50 µs @{n} tok" for n in buckets) + " | " +
       " | ".join(f"× op @{n}" for n in buckets) +
       " | intent agr. dev (≤ L) | tag agr. dev (≤ L) | max Δ intent prob, dev ≤ L |",
@@ -350,7 +372,8 @@ def markdown(report: dict) -> str:
       return f"{100 * every:.1f}%" + (f" ({100 * within:.1f}%)" if v["length"] else "")
 
     lines.append(
-        f"| {v['variant']} | {v['quantization']} | {v['bytes']:,} | "
+        f"| {v['variant']} | {v['quantization']} | {v['bytes']:,} "
+        f"({v['constant_bytes'] // 1000} K / {v['tensor_name_bytes'] // 1000} K) | "
         f"{sum(v['ops'].values())} ({ops_shown}) | " +
         " | ".join(f"{p:.0f}{t}" for p, t in zip(p50, trunc)) + " | " +
         " | ".join(f"{p / baseline[n]:.2f}" for p, n in zip(p50, buckets)) + " | " +
@@ -404,6 +427,12 @@ def main(argv) -> None:
         "max_abs_diff_within_L": max_abs_diff(reference_out, got, within),
         "max_abs_diff_all": max_abs_diff(reference_out, got, range(len(dev)))})
     keras_variants[f"unrolled_{length}"] = (fixed, length)
+    if FLAGS.padded_op:
+      # Control: padded to L like unrolled_L, but fo-pooling still the op
+      # (which skips the padding). unrolled_L vs padded_op_L isolates the cost
+      # of the recurrence form; padded_op_L vs op the cost of padding the
+      # rest of the network to L steps.
+      keras_variants[f"padded_op_{length}"] = (with_recurrence(model, "op", length), length)
 
   callers = {}
   for variant, (keras_model, length) in keras_variants.items():
@@ -419,7 +448,7 @@ def main(argv) -> None:
       within = np.flatnonzero(true_lengths <= length) if length else every
       report["variants"].append({
           "name": name, "variant": variant, "quantization": quantization,
-          "length": length, "bytes": len(flatbuffer),
+          "length": length, "bytes": len(flatbuffer), **size_breakdown(flatbuffer),
           "ops": dict(sorted(converter.op_counts(flatbuffer).items())),
           "vs_keras_op": {
               "agreement": agreement(reference, predicted, every),
