@@ -213,6 +213,13 @@ def test_onnx_export_agrees(trained, tmp_path):
   np.testing.assert_allclose(intent, ref_intent, atol=1e-4)
   for a, b in zip(slots, ref_slots):
     np.testing.assert_allclose(a, b, atol=1e-4)
+  # The ONNX deployment loads neither torch nor transformers (nor TensorFlow).
+  code = ("import sys; from pqrnn_tf.teacher.predictor import load_onnx; "
+          f"p = load_onnx({os.path.join(out, export_lib.INT8_FILE)!r}); p.predict(['show me']); "
+          "print(sorted(m for m in ('torch', 'transformers', 'tensorflow') if m in sys.modules))")
+  r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+  assert r.returncode == 0, r.stderr
+  assert r.stdout.strip() == "[]"
 
 
 def test_cli_user_errors_are_messages(trained, tmp_path):

@@ -91,6 +91,7 @@ def teacher_name(pretrained: str, default_dir: str | None) -> str:
 def cmd_train() -> None:
   """`pqrnn-teacher train`."""
   from pqrnn_tf.teacher import model as model_lib  # pylint: disable=g-import-not-at-top
+  from pqrnn_tf.teacher import scoring  # pylint: disable=g-import-not-at-top
   from pqrnn_tf.teacher import train as train_lib  # pylint: disable=g-import-not-at-top
   default_dir = None
   if FLAGS.pretrained is None:
@@ -114,8 +115,8 @@ def cmd_train() -> None:
       num_threads=FLAGS.num_threads)
   for name in ("dev", "test"):
     if name in metrics:
-      print(f"{name}: {train_lib.fmt(metrics[name])}")
-  print(f"Wrote {os.path.join(FLAGS.model_dir, train_lib.METRICS_FILE)}")
+      print(f"{name}: {scoring.fmt(metrics[name])}")
+  print(f"Wrote {os.path.join(FLAGS.model_dir, scoring.METRICS_FILE)}")
 
 
 def logits_examples() -> tuple[list, str]:

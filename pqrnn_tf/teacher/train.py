@@ -20,15 +20,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from pqrnn_tf import metrics as metrics_lib
 from pqrnn_tf.data.examples import Example, build_intent_vocab, build_tag_vocab
 from pqrnn_tf.teacher import model as model_lib
 from pqrnn_tf.teacher import predictor as predictor_lib
+from pqrnn_tf.teacher.scoring import (  # noqa: F401  (re-exported)
+    CONFIG_FILE, DEV_KEYS, METRICS_FILE, dev_score, evaluate, fmt, score)
 
-CONFIG_FILE = "config.json"
-METRICS_FILE = "metrics.json"
 HISTORY_FILE = "history.json"
-DEV_KEYS = ("intent_accuracy", "slot_f1", "exact_match")
 
 
 @dataclass
@@ -56,38 +54,6 @@ class TeacherConfig:
     if self.max_length < 0 or 0 < self.max_length < 3:
       raise ValueError(f"max_length must be 0 (encoder limit) or >= 3, got {self.max_length}")
     return self
-
-
-def dev_score(metrics: dict) -> float:
-  """The number best-epoch selection maximizes (as pqrnn_tf.train.trainer.dev_score)."""
-  keys = [k for k in DEV_KEYS if k in metrics]
-  return float(np.mean([metrics[k] for k in keys])) if keys else 0.0
-
-
-def score(examples: Sequence[Example], pred_intents: Sequence[str],
-          pred_tags: Sequence[Sequence[str]]) -> dict:
-  """pqrnn_tf.metrics.evaluate on what the examples are labeled with."""
-  has_intents = all(e.intent is not None for e in examples)
-  has_tags = all(e.tags is not None for e in examples)
-  if not examples or not (has_intents or has_tags):
-    return {}
-  return metrics_lib.evaluate(
-      gold_intents=[e.intent for e in examples] if has_intents else None,
-      pred_intents=list(pred_intents) if has_intents else None,
-      gold_tags=[e.tags for e in examples] if has_tags else None,
-      pred_tags=list(pred_tags) if has_tags else None)
-
-
-def evaluate(predictor: predictor_lib.TeacherPredictor, examples: Sequence[Example],
-             batch_size: int = 64) -> dict:
-  """Predicts `examples` and scores them like the student."""
-  intent, slots, _ = predictor_lib.predict_all(predictor, [e.text for e in examples], batch_size)
-  return score(examples, *predictor_lib.decode(predictor.intent_labels, predictor.tag_labels,
-                                               intent, slots))
-
-
-def fmt(metrics: dict) -> str:
-  return ", ".join(f"{k} {100 * metrics[k]:.2f}" for k in DEV_KEYS if k in metrics)
 
 
 def _optimizer(model: nn.Module, config: TeacherConfig, total_steps: int):
@@ -141,8 +107,9 @@ def train(config: TeacherConfig, model_dir: str, train_examples: Sequence[Exampl
   steps_per_epoch = math.ceil(len(train_examples) / config.batch_size)
   optimizer, scheduler = _optimizer(model, config, steps_per_epoch * config.epochs)
   loss_fn = nn.CrossEntropyLoss(ignore_index=model_lib.IGNORE_INDEX)
+  word_tokenizer = model_lib.WordTokenizer.from_transformers(tokenizer, max_length)
   torch_predictor = predictor_lib.TorchPredictor(model_lib.Loaded(
-      model, tokenizer, list(intents.labels), list(tags.labels), max_length))
+      model, word_tokenizer, list(intents.labels), list(tags.labels), max_length))
   rng = np.random.default_rng(config.seed)
   best = {"epoch": 0, "score": -1.0, "dev": {}}
   history = []
@@ -154,7 +121,7 @@ def train(config: TeacherConfig, model_dir: str, train_examples: Sequence[Exampl
     for step in range(steps_per_epoch):
       chunk = [train_examples[i] for i in order[step * config.batch_size:
                                                  (step + 1) * config.batch_size]]
-      batch = model_lib.encode(tokenizer, [e.text for e in chunk], max_length)
+      batch = word_tokenizer.encode([e.text for e in chunk])
       intent_ids = torch.tensor([intents.index(e.intent) if e.intent is not None
                                  else model_lib.IGNORE_INDEX for e in chunk])
       tag_ids = model_lib.subword_tag_ids(batch, [

@@ -1,0 +1,46 @@
+"""Scoring a teacher exactly like the student (pqrnn_tf.metrics), without torch."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from pqrnn_tf import metrics as metrics_lib
+from pqrnn_tf.data.examples import Example
+from pqrnn_tf.teacher import predictor as predictor_lib
+
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.json"
+DEV_KEYS = ("intent_accuracy", "slot_f1", "exact_match")
+
+
+def dev_score(metrics: dict) -> float:
+  """The number best-epoch selection maximizes (as pqrnn_tf.train.trainer.dev_score)."""
+  keys = [k for k in DEV_KEYS if k in metrics]
+  return float(np.mean([metrics[k] for k in keys])) if keys else 0.0
+
+
+def score(examples: Sequence[Example], pred_intents: Sequence[str],
+          pred_tags: Sequence[Sequence[str]]) -> dict:
+  """pqrnn_tf.metrics.evaluate on what the examples are labeled with."""
+  has_intents = all(e.intent is not None for e in examples)
+  has_tags = all(e.tags is not None for e in examples)
+  if not examples or not (has_intents or has_tags):
+    return {}
+  return metrics_lib.evaluate(
+      gold_intents=[e.intent for e in examples] if has_intents else None,
+      pred_intents=list(pred_intents) if has_intents else None,
+      gold_tags=[e.tags for e in examples] if has_tags else None,
+      pred_tags=list(pred_tags) if has_tags else None)
+
+
+def evaluate(predictor: predictor_lib.TeacherPredictor, examples: Sequence[Example],
+             batch_size: int = 64) -> dict:
+  """Predicts `examples` and scores them like the student."""
+  intent, slots, _ = predictor_lib.predict_all(predictor, [e.text for e in examples], batch_size)
+  return score(examples, *predictor_lib.decode(predictor.intent_labels, predictor.tag_labels,
+                                               intent, slots))
+
+
+def fmt(metrics: dict) -> str:
+  return ", ".join(f"{k} {100 * metrics[k]:.2f}" for k in DEV_KEYS if k in metrics)
