@@ -24,6 +24,8 @@ import sys
 
 from absl import app, flags
 
+from pqrnn_tf.teacher import logits_format
+
 FLAGS = flags.FLAGS
 METRICS = ("intent_accuracy", "slot_f1", "exact_match")
 STUDENTS = {"plain": "student, gold labels only",
@@ -38,7 +40,9 @@ def define_flags() -> None:
   flags.DEFINE_string("output_dir", "out/benchmarks", "Where the table goes.")
   flags.DEFINE_string("preset", "pqrnn_base", "Student preset.")
   flags.DEFINE_integer("seed", 0, "Student seed.")
-  flags.DEFINE_integer("epochs", 30, "Student epochs (at most; early stopping).")
+  flags.DEFINE_integer("epochs", 30, "Student epochs (at most; early stopping). The "
+                       "student with augmented data gets proportionally fewer, so "
+                       "every student gets the same number of training steps.")
   flags.DEFINE_integer("augment_multiplier", 2, "Variants per training utterance.")
   flags.DEFINE_float("temperature", 2.0, "Distillation temperature.")
   flags.DEFINE_float("hard_weight", 0.5, "Weight of the gold-label loss.")
@@ -83,8 +87,13 @@ def student(name: str, logits: dict[str, str]) -> str:
   model_dir = os.path.join(FLAGS.runs_dir, f"{name}_{FLAGS.preset}_s{FLAGS.seed}")
   teacher_logits = {"plain": [], "distilled": [logits["train"]],
                     "distilled_augmented": [logits["train"], logits["augmented"]]}[name]
+  epochs = FLAGS.epochs
+  if name == "distilled_augmented":
+    train_size = len(logits_format.load_teacher_logits(logits["train"]))
+    extra = len(logits_format.load_teacher_logits(logits["augmented"]))
+    epochs = max(1, round(FLAGS.epochs * train_size / (train_size + extra)))
   args = ["--dataset=atis", "--model=pqrnn", f"--preset={FLAGS.preset}",
-          f"--seed={FLAGS.seed}", f"--epochs={FLAGS.epochs}", f"--model_dir={model_dir}"]
+          f"--seed={FLAGS.seed}", f"--epochs={epochs}", f"--model_dir={model_dir}"]
   if teacher_logits:
     args += [f"--teacher_logits={','.join(teacher_logits)}",
              f"--temperature={FLAGS.temperature}", f"--hard_weight={FLAGS.hard_weight}"]
