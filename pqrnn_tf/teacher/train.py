@@ -57,8 +57,9 @@ class TeacherConfig:
 
 
 def _optimizer(model: nn.Module, config: TeacherConfig, total_steps: int):
-  no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
-  decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
+  """AdamW (no weight decay on biases and LayerNorm) with linear warm-up and decay."""
+  no_decay = [p for p in model.parameters() if p.ndim < 2]
+  decay = [p for p in model.parameters() if p.ndim >= 2]
   optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
                                  {"params": no_decay, "weight_decay": 0.0}],
                                 lr=config.learning_rate)
@@ -73,6 +74,7 @@ def _optimizer(model: nn.Module, config: TeacherConfig, total_steps: int):
 
 
 def seed_everything(seed: int) -> None:
+  """Seeds Python, numpy and torch."""
   random.seed(seed)
   np.random.seed(seed)
   torch.manual_seed(seed)
@@ -147,7 +149,7 @@ def train(config: TeacherConfig, model_dir: str, train_examples: Sequence[Exampl
     model.eval()
     dev = evaluate(torch_predictor, dev_examples) if dev_examples else {}
     s = dev_score(dev)
-    improved = s > best["score"]
+    improved = s > best["score"] or not dev_examples  # no dev data: keep the last epoch
     if improved:
       best = {"epoch": epoch, "score": s, "dev": dev}
       model_lib.save(model, tokenizer, intents.labels, tags.labels,
