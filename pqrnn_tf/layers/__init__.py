@@ -12,6 +12,7 @@ __all__ = [
     "QRNN",
     "fo_pool",
 ]
+from pqrnn_tf.layers.bidirectional_lstm import BidirectionalLSTM
 from pqrnn_tf.layers.first_subword_gather import FirstSubwordGather
 from pqrnn_tf.layers.position_embedding import AddPositionEmbedding
 from pqrnn_tf.layers.transformer_encoder_block import TransformerEncoderBlock
@@ -20,6 +21,7 @@ from pqrnn_tf.layers.wordpiece_tokenizer import WordPieceTokenizer
 
 __all__ += [
     "AddPositionEmbedding",
+    "BidirectionalLSTM",
     "FirstSubwordGather",
     "TransformerEncoderBlock",
     "WordPieceTokenizer",

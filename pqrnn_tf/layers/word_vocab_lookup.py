@@ -10,6 +10,11 @@ import tf_keras as keras
 
 PAD_ID = 0
 OOV_ID = 1
+_PAD_TOKEN = " [pad]"
+_OOV_TOKEN = " [oov]"
+_SUFFIX_INDICATOR = " ##"
+# Longer words are OOV (tensorflow_text's default is 100 bytes).
+_MAX_BYTES_PER_WORD = 1000
 
 
 def split_words(texts, lowercase: bool = True) -> tf.RaggedTensor:
@@ -107,12 +112,21 @@ class WordVocabLookup(keras.layers.Layer):
       raise ValueError("vocabulary is empty")
     if "" in vocabulary:
       raise ValueError("vocabulary must not contain the empty string")
+    if any(word.startswith(" ") for word in vocabulary):
+      raise ValueError("vocabulary words must not start with a space (no "
+                       "whitespace-split word does)")
     self.vocabulary = vocabulary
     self.lowercase = bool(lowercase)
-    # OOV -> 0, vocabulary[i] -> i + 1 here; +1 below leaves 0 for padding.
-    self.lookup = keras.layers.StringLookup(
-        vocabulary=vocabulary, mask_token=None, num_oov_indices=1,
-        output_mode="int", name="string_lookup")
+    # A word-piece tokenizer whose pieces are whole words is an exact word
+    # lookup with a TFLite kernel (`tensorflow_text`); a Keras StringLookup
+    # would become a hash table resource that the TFLite converter drops. The
+    # suffix indicator, padding and OOV tokens all contain a space, which no
+    # whitespace-split word does: every word is one piece or unknown.
+    self.wordpiece = tf_text.FastWordpieceTokenizer(
+        vocab=[_PAD_TOKEN, _OOV_TOKEN] + vocabulary,
+        suffix_indicator=_SUFFIX_INDICATOR, unknown_token=_OOV_TOKEN,
+        max_bytes_per_word=_MAX_BYTES_PER_WORD, token_out_type=tf.int32,
+        no_pretokenization=True, support_detokenization=False)
 
   @property
   def vocabulary_size(self) -> int:
@@ -121,8 +135,13 @@ class WordVocabLookup(keras.layers.Layer):
 
   def call(self, inputs):
     words = split_words(inputs, lowercase=self.lowercase)
-    ids = tf.cast(self.lookup(words.flat_values), tf.int32) + 1
-    dense = words.with_flat_values(ids).to_tensor(default_value=PAD_ID)
+    # [words, (0 or 1)] ids; a word normalized to "" gives no piece -> OOV.
+    pieces = self.wordpiece.tokenize(words.flat_values)
+    ids = pieces.to_tensor(default_value=OOV_ID, shape=[None, 1])[:, 0]
+    # A static batch size stays static (the TFLite converter fuses an LSTM
+    # only if it knows the batch size).
+    dense = words.with_flat_values(ids).to_tensor(
+        default_value=PAD_ID, shape=[inputs.shape[0], None])
     # At least one (padding) column, also for a batch of empty sentences.
     pad = tf.maximum(1 - tf.shape(dense)[1], 0)
     return tf.pad(dense, [[0, 0], [0, pad]], constant_values=PAD_ID)

@@ -17,6 +17,7 @@ from typing import Sequence
 import tensorflow as tf
 import tf_keras as keras
 
+from pqrnn_tf.layers.bidirectional_lstm import BidirectionalLSTM
 from pqrnn_tf.layers.first_subword_gather import FirstSubwordGather
 from pqrnn_tf.models import word_inputs
 from pqrnn_tf.models.config import ModelConfig
@@ -46,9 +47,7 @@ def build_lstm(config: ModelConfig, num_intents: int, num_tags: int,
     x, word_starts = word_inputs.minilm_wordpiece_embeddings(
         texts, config.projection)
   for i in range(num_layers):
-    x = keras.layers.Bidirectional(
-        keras.layers.LSTM(units, return_sequences=True, dropout=dropout),
-        name=f"bilstm_{i}")(x)
+    x = BidirectionalLSTM(units, dropout=dropout, name=f"bilstm_{i}")(x)
   if word_starts is not None:
     x = FirstSubwordGather(name="first_subword")([x, word_starts])
   return attach_heads(texts, x, num_intents, num_tags, name="lstm",
