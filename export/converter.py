@@ -10,7 +10,8 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
-from pqrnn_tf import ops
+from pqrnn_tf import lite, ops
+from pqrnn_tf.layers.bidirectional_lstm import BidirectionalLSTM
 from pqrnn_tf.models import INTENT_OUTPUT, SLOTS_OUTPUT
 
 QUANTIZATIONS = ("int8", "float16", "dynamic", "none")
@@ -26,8 +27,11 @@ class ExportError(RuntimeError):
   """The model cannot be exported as asked."""
 
 
-def serving_module(model: keras.Model) -> tf.Module:
-  """Wraps `model` as string[batch] -> probabilities and sequence lengths."""
+def serving_module(model: keras.Model, batch_size: int | None = None) -> tf.Module:
+  """Wraps `model` as string[batch] -> probabilities and sequence lengths.
+
+  `batch_size` fixes the batch dimension of the signature (None: any).
+  """
 
   class Serving(tf.Module):
 
@@ -35,7 +39,7 @@ def serving_module(model: keras.Model) -> tf.Module:
       super().__init__()
       self.model = model
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=INPUT_NAME)])
+    @tf.function(input_signature=[tf.TensorSpec([batch_size], tf.string, name=INPUT_NAME)])
     def serve(self, text):
       out = self.model(text, training=False)
       result = {INTENT_PROBS: tf.nn.softmax(out[INTENT_OUTPUT])}
@@ -47,6 +51,19 @@ def serving_module(model: keras.Model) -> tf.Module:
       return result
 
   return Serving()
+
+
+def export_batch_size(model: keras.Model) -> int | None:
+  """The batch size an exported `model` takes: any (None), but 1 with LSTMs.
+
+  The converter fuses a Keras LSTM into one UNIDIRECTIONAL_SEQUENCE_LSTM op
+  only if its batch size is static; otherwise the LSTM becomes a while loop
+  over TensorLists, which TFLite cannot convert. One sentence per invoke is
+  how an app runs it anyway.
+  """
+  if any(isinstance(layer, BidirectionalLSTM) for layer in model.submodules):
+    return 1
+  return None
 
 
 def op_counts(flatbuffer: bytes) -> Counter:
@@ -62,12 +79,14 @@ def op_counts(flatbuffer: bytes) -> Counter:
 def check_custom_ops(flatbuffer: bytes) -> Counter:
   """Fails if the converter left a custom op that pqrnn_tf cannot run.
 
-  `allow_custom_ops` (needed for our ops) also lets unsupported TF ops through
-  as "custom ops", which would only fail on the device.
+  `allow_custom_ops` (needed for our ops and tensorflow-text's tokenizer ops,
+  both registered by `lite.load_interpreter`) also lets unsupported TF ops
+  through as "custom ops", which would only fail on the device.
   """
   counts = op_counts(flatbuffer)
   builtin = {name for name in counts if name.isupper()}  # e.g. FULLY_CONNECTED
-  unknown = sorted(set(counts) - builtin - set(ops.TFLITE_CUSTOM_OPS))
+  unknown = sorted(set(counts) - builtin - set(ops.TFLITE_CUSTOM_OPS)
+                   - set(lite.TFTEXT_CUSTOM_OPS))
   if unknown:
     raise ExportError(
         f"The converted model contains ops no TFLite runtime here can run: "
@@ -88,11 +107,12 @@ def convert(model: keras.Model, quantization: str = "int8",
     representative_texts: calibration sentences, required for "int8".
 
   Returns:
-    The flatbuffer, with one signature `serving_default`.
+    The flatbuffer, with one signature `serving_default` (batch size: see
+    `export_batch_size`).
   """
   if quantization not in QUANTIZATIONS:
     raise ValueError(f"quantization must be one of {QUANTIZATIONS}, got {quantization!r}")
-  module = serving_module(model)
+  module = serving_module(model, export_batch_size(model))
   converter = tf.lite.TFLiteConverter.from_concrete_functions(
       [module.serve.get_concrete_function()], module)
   converter.allow_custom_ops = True
@@ -115,7 +135,7 @@ def convert(model: keras.Model, quantization: str = "int8",
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     # Calibration runs the model, so it needs our kernels.
     converter.target_spec._experimental_custom_op_registerers = [  # pylint: disable=protected-access
-        ops.tflite_registerer]
+        ops.tflite_registerer, *lite.tftext_registerers()]
   flatbuffer = converter.convert()
   check_custom_ops(flatbuffer)
   return flatbuffer

@@ -1,12 +1,43 @@
 """Running pqrnn_tf TFLite models."""
 from __future__ import annotations
 
+import functools
+import importlib.util
+import os
+
+from pqrnn_tf.ops import _libraries
 from pqrnn_tf.ops.tflite import tflite_registerer
+
+# The tensorflow-text TFLite ops that the baselines' tokenizers
+# (WordVocabLookup, WordPieceTokenizer) convert to.
+TFTEXT_CUSTOM_OPS = ("TFText>WhitespaceTokenizeWithOffsetsV2",
+                     "FastBertNormalize", "FastWordpieceTokenizeWithOffsets",
+                     "RaggedTensorToTensor")
+
+
+@functools.lru_cache(maxsize=None)
+def tftext_registerers() -> tuple:
+  """tensorflow-text's TFLite kernel registerers (`SELECT_TFTEXT_OPS`).
+
+  Its registrar extension is loaded by path: importing `tensorflow_text`
+  would import TensorFlow, which a LiteRT app does not need. The extension
+  needs libtensorflow_framework, which `add_custom_address` loads.
+  """
+  _libraries.add_custom_address()
+  path = os.path.join(_libraries._package_dir("tensorflow_text"),  # pylint: disable=protected-access
+                      "core", "pybinds", "tflite_registrar.so")
+  spec = importlib.util.spec_from_file_location(
+      "tensorflow_text.core.pybinds.tflite_registrar", path)
+  registrar = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(registrar)
+  return (registrar.AddFastBertNormalize, registrar.AddFastWordpieceTokenize,
+          registrar.AddRaggedTensorToTensor, registrar.AddWhitespaceTokenize)
 
 
 def load_interpreter(model_path: str, num_threads: int = 1,
                      runtime: str = "litert"):
-  """Returns an interpreter for `model_path` with pqrnn_tf's ops registered.
+  """Returns an interpreter for `model_path` with pqrnn_tf's ops registered,
+  and the tensorflow-text ops of the baselines' tokenizers.
 
   Args:
     model_path: a `.tflite` file.
@@ -27,7 +58,7 @@ def load_interpreter(model_path: str, num_threads: int = 1,
     raise ValueError(f"runtime must be 'litert' or 'tf', got {runtime!r}")
   interpreter = interpreter_cls(
       model_path=model_path, num_threads=num_threads,
-      custom_op_registerers=[tflite_registerer])
+      custom_op_registerers=[tflite_registerer, *tftext_registerers()])
   interpreter.allocate_tensors()
   return interpreter
 
