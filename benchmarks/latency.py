@@ -70,9 +70,10 @@ def time_calls(call: Callable, inputs: Sequence, num_invokes: int, warmup: int) 
 
 
 def summarize(micros: np.ndarray) -> dict:
-  """p50 / p90 / p99 / mean in µs."""
+  """p50 / p90 / p99 / mean / min in µs."""
   p = np.percentile(micros, PERCENTILES)
   return {"invokes": int(len(micros)), "mean_us": float(np.mean(micros)),
+          "min_us": float(np.min(micros)),
           **{f"p{q}_us": float(v) for q, v in zip(PERCENTILES, p)}}
 
 
