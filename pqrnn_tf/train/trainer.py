@@ -35,6 +35,8 @@ SAVED_MODEL_DIR = "saved_model"
 BEST_WEIGHTS = os.path.join("best", "weights")
 BEST_STATE = os.path.join("best", "state.json")
 QAT_DIR = "qat"
+#: Training sentences whose activation ranges start quantization-aware training.
+QAT_CALIBRATION = 1000
 
 
 @dataclasses.dataclass
@@ -316,8 +318,10 @@ def train(config: TrainConfig, model_dir: str, train_examples: Sequence[Example]
   model.load_weights(best)
   model.save(os.path.join(out_dir, SAVED_MODEL_DIR), save_format="tf")
   if config.qat_epochs:
-    quantization_aware_training(model, config, model_dir, train_ds, dev_examples,
-                                steps_per_epoch, verbose, strategy)
+    quantization_aware_training(
+        model, config, model_dir, train_ds, dev_examples, steps_per_epoch, verbose,
+        strategy, calibration_texts=[e.text for _, e in zip(range(QAT_CALIBRATION),
+                                                            train_examples)])
   if out_dir != model_dir:
     shutil.rmtree(out_dir, ignore_errors=True)
   return model
@@ -326,9 +330,11 @@ def train(config: TrainConfig, model_dir: str, train_examples: Sequence[Example]
 def quantization_aware_training(float_model: keras.Model, config: TrainConfig,
                                 model_dir: str, train_ds, dev_examples: Sequence[Example],
                                 steps_per_epoch: int | None, verbose: int,
-                                strategy: tf.distribute.Strategy) -> keras.Model:
-  """Fine-tunes a fake-quantized copy of `float_model`; its best dev weights
-  go to `model_dir/qat/` (load it with `load_qat`). Not resumable mid-way: an
+                                strategy: tf.distribute.Strategy,
+                                calibration_texts: Sequence[str]) -> keras.Model:
+  """Fine-tunes a fake-quantized copy of `float_model`, its activation ranges
+  first calibrated on `calibration_texts`; the best dev weights go to
+  `model_dir/qat/` (load it with `load_qat`). Not resumable mid-way: an
   interrupted stage starts again from the float model."""
   from pqrnn_tf.export import qat  # pylint: disable=g-import-not-at-top (tfmot is heavy)
   qat_dir = os.path.join(model_dir, QAT_DIR)
@@ -338,7 +344,7 @@ def quantization_aware_training(float_model: keras.Model, config: TrainConfig,
   print(f"Quantization-aware training: {config.qat_epochs} epoch(s) at learning "
         f"rate {config.qat_learning_rate}", flush=True)
   with strategy.scope():
-    model = qat.quantize_model(float_model)
+    model = qat.quantize_model(float_model, calibration_texts=calibration_texts)
     compile_model(model, config, learning_rate=config.qat_learning_rate)
   selection = DevSelection(qat_dir, dev_examples, intents, tags,
                            patience=config.qat_epochs, write_dir=out_dir)
