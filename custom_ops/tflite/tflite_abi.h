@@ -2,7 +2,9 @@
 // (tensorflow/lite/core/c/common.h, "semi-ABI stable": fields are only ever
 // appended). No pip wheel ships TFLite's headers, so the Python build uses
 // these; an Android/C++ build defines PQRNN_USE_TFLITE_HEADERS and gets the
-// real ones. tests/test_tflite_op.py checks them against both Python runtimes.
+// real ones. tests/test_tflite_registration.py runs the kernels in both Python
+// runtimes (LiteRT and tf.lite), and tests/test_aarch64_golden.py drives them
+// with structs built from these declarations.
 #ifndef PQRNN_TFLITE_TFLITE_ABI_H_
 #define PQRNN_TFLITE_TFLITE_ABI_H_
 
