@@ -91,12 +91,16 @@ class WordPieceTokenizer(keras.layers.Layer):
     word_splits = tf.cast(words.row_splits, tf.int64)
     piece_splits = pieces.row_splits  # Global piece index of each word start.
     sentence_splits = tf.gather(piece_splits, word_splits)
+    # A static batch size stays static (see WordVocabLookup).
+    batch_shape = [inputs.shape[0], None]
     piece_ids = tf.RaggedTensor.from_row_splits(
-        pieces.flat_values, sentence_splits).to_tensor(default_value=0)
+        pieces.flat_values, sentence_splits).to_tensor(default_value=0,
+                                                       shape=batch_shape)
     local_starts = piece_splits[:-1] - tf.gather(
         sentence_splits, words.value_rowids())
     word_starts = tf.RaggedTensor.from_row_splits(
-        tf.cast(local_starts, tf.int32), word_splits).to_tensor(default_value=-1)
+        tf.cast(local_starts, tf.int32), word_splits).to_tensor(
+            default_value=-1, shape=batch_shape)
     return [_at_least_one_column(piece_ids, 0),
             _at_least_one_column(word_starts, -1)]
 
