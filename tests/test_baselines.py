@@ -15,7 +15,8 @@ import tensorflow as tf
 import tf_keras as keras
 
 import pqrnn_tf.layers  # noqa: F401  (registers the layers for load_model)
-from pqrnn_tf.layers import FirstSubwordGather, WordPieceTokenizer, WordVocabLookup
+from pqrnn_tf.layers import BidirectionalLSTM, FirstSubwordGather
+from pqrnn_tf.layers import WordPieceTokenizer, WordVocabLookup
 from pqrnn_tf.layers import build_word_vocabulary
 from pqrnn_tf.models import INTENT_OUTPUT, SLOTS_OUTPUT, build_model, load_preset
 from pqrnn_tf.models import pretrained
@@ -179,6 +180,22 @@ def test_pretrained_first_subword_gives_per_word_outputs():
   np.testing.assert_allclose(words[1, 0], states[1, 0])
   assert not words[1, 1:].numpy().any()
   assert run(model, texts)[SLOTS_OUTPUT].shape == (2, 4, NUM_TAGS)
+
+
+def test_bidirectional_lstm_equals_keras_bidirectional_with_mask():
+  x = tf.random.stateless_normal([3, 5, 4], seed=[1, 2])
+  mask = tf.sequence_mask([5, 2, 0], 5)
+  ours = BidirectionalLSTM(6)
+  want_layer = keras.layers.Bidirectional(
+      keras.layers.LSTM(6, return_sequences=True))
+  out = ours(x, mask=mask)
+  want_layer(x, mask=mask)
+  want_layer.set_weights(ours.get_weights())  # forward, then backward LSTM.
+  want = want_layer(x, mask=mask)
+  np.testing.assert_allclose(out, want, atol=1e-5)
+  np.testing.assert_array_equal(ours.compute_mask(x, mask), mask)
+  # Without a mask every step is valid.
+  np.testing.assert_allclose(ours(x), want_layer(x), atol=1e-5)
 
 
 def test_first_subword_gather_mask():
