@@ -161,3 +161,13 @@ def evaluate(gold_intents: Sequence[str] | None = None,
         out["exact_match"] = _ratio(correct, len(gold_intents))
         out["exact_match_correct"] = correct
     return out
+
+
+#: The three numbers reported for joint intent + slot models.
+HEADLINE_METRICS = ("intent_accuracy", "slot_f1", "exact_match")
+
+
+def dev_score(metrics: dict) -> float:
+    """What best-epoch selection maximizes: the mean of the headline metrics present."""
+    values = [metrics[k] for k in HEADLINE_METRICS if k in metrics]
+    return sum(values) / len(values) if values else 0.0

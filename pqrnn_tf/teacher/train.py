@@ -21,10 +21,11 @@ import torch
 from torch import nn
 
 from pqrnn_tf.data.examples import Example, build_intent_vocab, build_tag_vocab
+from pqrnn_tf.metrics import dev_score
 from pqrnn_tf.teacher import model as model_lib
 from pqrnn_tf.teacher import predictor as predictor_lib
 from pqrnn_tf.teacher.scoring import (  # noqa: F401  (re-exported)
-    CONFIG_FILE, DEV_KEYS, METRICS_FILE, dev_score, evaluate, fmt, score)
+    CONFIG_FILE, DEV_KEYS, METRICS_FILE, evaluate, fmt, score)
 
 HISTORY_FILE = "history.json"
 

@@ -18,11 +18,11 @@ import sys
 import time
 from typing import Sequence
 
-import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
 from pqrnn_tf.data.examples import Example, LabelVocab
+from pqrnn_tf.metrics import dev_score
 from pqrnn_tf.models import INTENT_OUTPUT, SLOTS_OUTPUT, ModelConfig, build_model
 from pqrnn_tf.train import distillation, evaluation
 from pqrnn_tf.train.data import (ShardedExamples, distributed_dataset, make_dataset,
@@ -99,12 +99,6 @@ class TrainConfig:
     intents = LabelVocab(self.intent_labels)
     tags = LabelVocab(self.tag_labels, fallback="O") if self.tag_labels else None
     return intents, tags
-
-
-def dev_score(metrics: dict) -> float:
-  """The number best-epoch selection maximizes."""
-  keys = [k for k in ("intent_accuracy", "slot_f1", "exact_match") if k in metrics]
-  return float(np.mean([metrics[k] for k in keys]))
 
 
 class DevSelection(keras.callbacks.Callback):
