@@ -19,7 +19,8 @@ from tests.test_train_cli import make_examples, write_jsonl
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NUM_SHARDS, SHARD_SIZE, BATCH = 4, 40, 16
 STEPS = math.ceil(NUM_SHARDS * SHARD_SIZE / BATCH)  # 10 steps of 16 an epoch
-WORKER_TIMEOUT = 200  # Seconds for the two-worker run (25-75 here, on 2 busy cores).
+WORKER_TIMEOUT = 600  # Seconds for the two-worker run: a guard against hangs (25-75 s on
+# 2 idle cores; over 200 s with the cores shared by training jobs).
 STREAM_RE = re.compile(r"worker (\d) of (\d) reads (\d+) of (\d+) shards \(([^)]*)\): (.*)")
 
 
@@ -51,7 +52,7 @@ def base_env(**extra) -> dict:
   return dict(env, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="", **extra)
 
 
-def run(command, timeout=120, **env) -> str:
+def run(command, timeout=600, **env) -> str:
   result = subprocess.run(command, cwd=REPO, env=base_env(**env), stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, timeout=timeout, check=False)
   assert result.returncode == 0, f"exit {result.returncode}:\n{result.stdout[-6000:]}"
