@@ -107,16 +107,8 @@ def interpreter_for(path: str, num_threads: int, delegates: bool = True):
   tensors keep the shapes of allocation time (the delegate never writes them
   back), so only an undelegated interpreter shows every op's invoked shapes.
   """
-  if delegates:
-    from pqrnn_tf import lite  # pylint: disable=g-import-not-at-top
-    return lite.load_interpreter(path, num_threads=num_threads)
-  from ai_edge_litert import interpreter as litert  # pylint: disable=g-import-not-at-top
-  from pqrnn_tf.ops import tflite_registerer  # pylint: disable=g-import-not-at-top
-  interpreter = litert.InterpreterWithCustomOps(
-      model_path=path, num_threads=num_threads, custom_op_registerers=[tflite_registerer],
-      experimental_op_resolver_type=litert.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-  interpreter.allocate_tensors()
-  return interpreter
+  from pqrnn_tf import lite  # pylint: disable=g-import-not-at-top
+  return lite.load_interpreter(path, num_threads=num_threads, delegates=delegates)
 
 
 class TfliteCaller:

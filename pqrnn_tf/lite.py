@@ -35,7 +35,7 @@ def tftext_registerers() -> tuple:
 
 
 def load_interpreter(model_path: str, num_threads: int = 1,
-                     runtime: str = "litert"):
+                     runtime: str = "litert", delegates: bool = True):
   """Returns an interpreter for `model_path` with pqrnn_tf's ops registered,
   and the tensorflow-text ops of the baselines' tokenizers.
 
@@ -44,21 +44,26 @@ def load_interpreter(model_path: str, num_threads: int = 1,
     num_threads: interpreter threads.
     runtime: "litert" (the standalone `ai_edge_litert` runtime, what apps ship)
       or "tf" (TensorFlow's bundled `tf.lite` interpreter).
+    delegates: apply the runtime's default delegates (XNNPACK); False gives
+      plain builtin kernels (e.g. to read every op's invoked tensor shapes).
 
   Returns:
     An `InterpreterWithCustomOps` with tensors allocated.
   """
   if runtime == "litert":
-    from ai_edge_litert import interpreter as litert  # pylint: disable=g-import-not-at-top
-    interpreter_cls = litert.InterpreterWithCustomOps
+    from ai_edge_litert import interpreter as interpreter_module  # pylint: disable=g-import-not-at-top
   elif runtime == "tf":
-    from tensorflow.lite.python import interpreter as tfl  # pylint: disable=g-import-not-at-top
-    interpreter_cls = tfl.InterpreterWithCustomOps
+    from tensorflow.lite.python import interpreter as interpreter_module  # pylint: disable=g-import-not-at-top
   else:
     raise ValueError(f"runtime must be 'litert' or 'tf', got {runtime!r}")
+  interpreter_cls = interpreter_module.InterpreterWithCustomOps
+  kwargs = {}
+  if not delegates:
+    kwargs["experimental_op_resolver_type"] = (
+        interpreter_module.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
   interpreter = interpreter_cls(
       model_path=model_path, num_threads=num_threads,
-      custom_op_registerers=[tflite_registerer, *tftext_registerers()])
+      custom_op_registerers=[tflite_registerer, *tftext_registerers()], **kwargs)
   interpreter.allocate_tensors()
   return interpreter
 
