@@ -342,6 +342,7 @@ def quantization_aware_training(float_model: keras.Model, config: TrainConfig,
     compile_model(model, config, learning_rate=config.qat_learning_rate)
   selection = DevSelection(qat_dir, dev_examples, intents, tags,
                            patience=config.qat_epochs, write_dir=out_dir)
+  # The stage starts afresh, so a previous QAT run's best must not count.
   selection.state = {"best_epoch": -1, "best_score": -1.0, "best_metrics": {}}
   model.fit(train_ds, epochs=config.qat_epochs, steps_per_epoch=steps_per_epoch,
             callbacks=[selection], verbose=verbose)
