@@ -36,6 +36,7 @@
 
 #include "core/fo_pooling.h"
 #include "core/projection_config.h"
+#include "tflite/string_tensor.h"
 #include "tflite/tflite_abi.h"
 
 // Defined in tflite/register.cc; not in a header because only the Python
@@ -128,20 +129,6 @@ std::string ToHex(const void* data, size_t size) {
   return out;
 }
 
-// A TFLite string tensor buffer: int32 count, count + 1 int32 offsets, bytes.
-std::string PackStrings(const std::vector<std::string>& texts) {
-  const int32_t count = static_cast<int32_t>(texts.size());
-  std::string out(4 + 4 * (texts.size() + 1), '\0');
-  std::memcpy(&out[0], &count, 4);
-  int32_t offset = static_cast<int32_t>(out.size());
-  for (size_t i = 0; i <= texts.size(); ++i) {
-    std::memcpy(&out[4 + 4 * i], &offset, 4);
-    if (i < texts.size()) offset += static_cast<int32_t>(texts[i].size());
-  }
-  for (const std::string& t : texts) out += t;
-  return out;
-}
-
 // A tensor owning a malloc'd copy of `bytes`.
 TfLiteTensor InputTensor(TfLiteType type, const std::vector<int>& dims,
                          const std::string& bytes) {
@@ -217,7 +204,7 @@ std::string Project(const TfLiteRegistration& r, std::istringstream& request) {
   int calls = 0;
   if (!(request >> options >> calls >> text) || calls < 1) Fail("bad project request");
   std::vector<TfLiteTensor> tensors = {
-      InputTensor(kTfLiteString, {1}, PackStrings({FromHex(text)})),
+      InputTensor(kTfLiteString, {1}, pqrnn::PackStrings({FromHex(text)})),
       OutputTensor(kTfLiteFloat32), OutputTensor(kTfLiteInt32)};
   return RunNode(r, FromHex(options), tensors, 1, calls);
 }

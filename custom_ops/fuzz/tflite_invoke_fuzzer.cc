@@ -30,6 +30,7 @@
 #include "tflite/sequence_projection_tflite.cc"
 
 #include "fuzz/fuzz_check.h"
+#include "tflite/string_tensor.h"
 
 namespace {
 
@@ -83,20 +84,6 @@ TfLiteStatus ResizeTensor(TfLiteContext*, TfLiteTensor* tensor,
   return kTfLiteOk;
 }
 
-// A TFLite string tensor buffer holding `texts`.
-std::string PackStrings(const std::vector<std::string>& texts) {
-  const int32_t count = static_cast<int32_t>(texts.size());
-  std::string out(4 + 4 * (texts.size() + 1), '\0');
-  std::memcpy(&out[0], &count, 4);
-  int32_t offset = static_cast<int32_t>(out.size());
-  for (size_t i = 0; i <= texts.size(); ++i) {
-    std::memcpy(&out[4 + 4 * i], &offset, 4);
-    if (i < texts.size()) offset += static_cast<int32_t>(texts[i].size());
-  }
-  for (const std::string& t : texts) out += t;
-  return out;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -121,7 +108,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         texts.back() += rest[i];
       }
     }
-    buffer = PackStrings(texts);
+    buffer = pqrnn::PackStrings(texts);
     dims = {static_cast<int>(texts.size())};
   } else {
     buffer.assign(rest, rest_size);
