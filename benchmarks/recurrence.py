@@ -36,8 +36,8 @@ agreement, max abs probability difference); (4) prints a Markdown table and
 writes `recurrence.json` and `recurrence.md` to `--output_dir`.
 
 ATIS test has no 32-token sentence (at most 30), so buckets that the test set
-cannot fill are topped up with two real test sentences joined with a space
-(see :func:`length_buckets`; the JSON records how many).
+cannot fill are topped up with real test sentences joined (the buckets of
+pqrnn-benchmark, `benchmarks/buckets.py`; the JSON records how many).
 """
 from __future__ import annotations
 
@@ -67,6 +67,8 @@ from pqrnn_tf.layers.projection import Projection
 from pqrnn_tf.layers.qrnn import QRNN
 from pqrnn_tf.models import INTENT_OUTPUT, SLOTS_OUTPUT
 from pqrnn_tf.train import evaluation, trainer
+
+from . import buckets, latency
 
 FLAGS = flags.FLAGS
 QUANTIZATIONS = ("none", "int8")
@@ -250,54 +252,6 @@ def agreement(reference: tuple, candidate: tuple, rows: Sequence[int]) -> dict:
   return result
 
 
-def length_buckets(texts: Sequence[str], lengths: Sequence[int],
-                   per_bucket: int) -> list[dict]:
-  """Sentences of exactly `n` whitespace tokens for each `n` in `lengths`.
-
-  Real sentences first (in data order); if fewer than `per_bucket` exist, the
-  bucket is topped up with two real sentences of lengths `a + b = n` joined
-  with a space, pairing the shortest remaining sentences deterministically.
-  """
-  by_length: dict[int, list[str]] = {}
-  for text in texts:
-    tokens = text.split()
-    by_length.setdefault(len(tokens), []).append(" ".join(tokens))
-  buckets = []
-  for n in lengths:
-    real = by_length.get(n, [])[:per_bucket]
-    joined = []
-    pairs = [(a, n - a) for a in sorted(by_length) if 0 < a <= n - a and n - a in by_length]
-    k = 0
-    while len(real) + len(joined) < per_bucket and pairs:
-      a, b = pairs[k % len(pairs)]
-      first, second = by_length[a], by_length[b]
-      i = k // len(pairs)
-      if i >= min(len(first), len(second)):
-        break
-      joined.append(f"{first[i]} {second[-1 - i]}")
-      k += 1
-    buckets.append({"tokens": n, "sentences": real + joined, "num_real": len(real),
-                    "num_joined": len(joined)})
-  return buckets
-
-
-class Caller:
-  """One LiteRT interpreter, one thread, batch 1: set string, invoke, read outputs."""
-
-  def __init__(self, path: str):
-    self.interpreter = lite.load_interpreter(path, num_threads=1)
-    self.input = self.interpreter.get_input_details()[0]["index"]
-    self.outputs = [d["index"] for d in self.interpreter.get_output_details()]
-    self.interpreter.resize_tensor_input(self.input, [1])
-    self.interpreter.allocate_tensors()
-
-  def __call__(self, text: np.ndarray) -> None:
-    self.interpreter.set_tensor(self.input, text)
-    self.interpreter.invoke()
-    for i in self.outputs:
-      self.interpreter.get_tensor(i)
-
-
 def time_interleaved(callers: dict[str, Callable], sentences: Sequence[str], repeats: int,
                      warmup: int) -> dict[str, np.ndarray]:
   """µs per call of each caller on each sentence, `repeats` passes.
@@ -454,20 +408,20 @@ def main(argv) -> None:
               "agreement": agreement(reference, predicted, every),
               "agreement_within_L": agreement(reference, predicted, within),
               "max_abs_diff_within_L": max_abs_diff(reference_out, got, within)}})
-      callers[name] = Caller(str(path))
+      callers[name] = latency.TfliteCaller(str(path), num_threads=1, batch_size=1)
 
   if FLAGS.check_scan:
     print("trying the scan form", flush=True)
     report["scan"] = try_scan_conversion(model, calibration)
 
   report["buckets"] = []
-  for bucket in length_buckets([e.text for e in test], [int(n) for n in FLAGS.buckets],
-                               FLAGS.per_bucket):
-    print(f"timing {bucket['tokens']}-token bucket", flush=True)
-    micros = time_interleaved(callers, bucket["sentences"], FLAGS.repeats, FLAGS.warmup)
+  for bucket in buckets.make_buckets([e.text for e in test], [int(n) for n in FLAGS.buckets],
+                                     FLAGS.per_bucket):
+    print(f"timing {bucket.length}-token bucket", flush=True)
+    micros = time_interleaved(callers, bucket.sentences, FLAGS.repeats, FLAGS.warmup)
     report["buckets"].append({
-        "tokens": bucket["tokens"], "num_real": bucket["num_real"],
-        "num_joined": bucket["num_joined"], "calls_per_variant": len(micros["op/none"]),
+        "tokens": bucket.length, "num_real": bucket.num_real,
+        "num_joined": bucket.num_joined, "calls_per_variant": len(micros["op/none"]),
         "p50_us": {k: float(np.median(v)) for k, v in micros.items()},
         "p90_us": {k: float(np.percentile(v, 90)) for k, v in micros.items()}})
 
