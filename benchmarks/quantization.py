@@ -68,12 +68,13 @@ def main(argv) -> None:
   from pqrnn_tf.train import evaluation, trainer  # pylint: disable=g-import-not-at-top
   test = readers.read_atis("test")
   has_qat = os.path.exists(os.path.join(FLAGS.model_dir, trainer.QAT_DIR))
+  float_model, config = trainer.load_trained(FLAGS.model_dir)
+  intents, tags = config.vocabs()
+  models = {"float": float_model}
+  if has_qat:
+    models["qat"] = trainer.qat_model_of(float_model, FLAGS.model_dir)
   keras = {}
-  for kind, load in (("float", trainer.load_trained), ("qat", trainer.load_qat)):
-    if kind == "qat" and not has_qat:
-      continue
-    model, config = load(FLAGS.model_dir)
-    intents, tags = config.vocabs()
+  for kind, model in models.items():
     pred = evaluation.predict(model, test, intents, tags)
     keras[kind] = {"pred": pred, "test": evaluation.score(test, *pred)}
   rows = []

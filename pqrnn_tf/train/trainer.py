@@ -354,15 +354,21 @@ def quantization_aware_training(float_model: keras.Model, config: TrainConfig,
 
 def load_qat(model_dir: str) -> tuple[keras.Model, TrainConfig]:
   """The quantization-aware model of `model_dir/qat/`, with its config."""
-  from pqrnn_tf.export import qat  # pylint: disable=g-import-not-at-top
   float_model, config = load_trained(model_dir)
+  return qat_model_of(float_model, model_dir), config
+
+
+def qat_model_of(float_model: keras.Model, model_dir: str) -> keras.Model:
+  """The quantization-aware model of `model_dir/qat/`, built around
+  `float_model` (the run's float model, already loaded)."""
+  from pqrnn_tf.export import qat  # pylint: disable=g-import-not-at-top
   weights = os.path.join(model_dir, QAT_DIR, BEST_WEIGHTS)
   if not tf.io.gfile.exists(weights + ".index"):
     raise FileNotFoundError(f"{model_dir} has no quantization-aware model "
                             f"({weights}); train with --qat_epochs")
   model = qat.quantize_model(float_model)
   model.load_weights(weights).expect_partial()
-  return model, config
+  return model
 
 
 def load_trained(model_dir: str) -> tuple[keras.Model, TrainConfig]:
@@ -392,7 +398,7 @@ def evaluate_and_save(model: keras.Model, config: TrainConfig, model_dir: str,
     with open(state_path) as f:
       result["best_epoch"] = json.load(f)["best_epoch"] + 1
   if config.qat_epochs:
-    qat_model, _ = load_qat(model_dir)
+    qat_model = qat_model_of(model, model_dir)
     result["qat"] = {name: evaluation.score(examples, *evaluation.predict(
         qat_model, examples, intents, tags)) for name, examples in splits.items()}
   with open(os.path.join(model_dir, METRICS_FILE), "w") as f:
