@@ -254,13 +254,12 @@ def train(config: TrainConfig, model_dir: str, train_examples: Sequence[Example]
   keras.utils.set_random_seed(config.seed)
   intents, tags = config.vocabs()
   streaming = isinstance(train_examples, ShardedExamples)
-  teacher = None
-  if config.distill_config() is not None:
+  teacher, distill = None, config.distill_config()
+  if distill is not None:
     if streaming:
       raise ValueError("distillation needs the training data in memory: give "
                        "--train_file as one file, not a glob of shards")
-    teacher = distillation.teacher_targets(train_examples, config.distill_config(),
-                                           intents, tags)
+    teacher = distillation.teacher_targets(train_examples, distill, intents, tags)
     train_examples = teacher.examples
   with strategy.scope():
     model = build_model(config.model, len(intents), len(tags) if tags else 0,
