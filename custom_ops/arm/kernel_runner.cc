@@ -36,6 +36,7 @@
 
 #include "core/fo_pooling.h"
 #include "core/projection_config.h"
+#include "tflite/kernel_util.h"
 #include "tflite/string_tensor.h"
 #include "tflite/tflite_abi.h"
 
@@ -67,14 +68,6 @@ void ReportError(TfLiteContext*, const char* format, ...) {
   std::vsnprintf(message, sizeof(message), format, args);
   va_end(args);
   last_error = message;
-}
-
-TfLiteIntArray* NewIntArray(const std::vector<int>& values) {
-  auto* a = static_cast<TfLiteIntArray*>(
-      std::malloc(sizeof(TfLiteIntArray) + values.size() * sizeof(int)));
-  a->size = static_cast<int>(values.size());
-  for (size_t i = 0; i < values.size(); ++i) a->data[i] = values[i];
-  return a;
 }
 
 size_t ElementSize(TfLiteType type) {
@@ -135,7 +128,7 @@ TfLiteTensor InputTensor(TfLiteType type, const std::vector<int>& dims,
   TfLiteTensor t;
   std::memset(&t, 0, sizeof(t));
   t.type = type;
-  t.dims = NewIntArray(dims);
+  t.dims = pqrnn::NewDims(dims);
   t.bytes = bytes.size();
   t.data.raw = static_cast<char*>(std::malloc(bytes.empty() ? 1 : bytes.size()));
   std::memcpy(t.data.raw, bytes.data(), bytes.size());
@@ -168,8 +161,8 @@ std::string RunNode(const TfLiteRegistration& r, const std::string& options,
   }
   TfLiteNode node;
   std::memset(&node, 0, sizeof(node));
-  node.inputs = NewIntArray(inputs);
-  node.outputs = NewIntArray(outputs);
+  node.inputs = pqrnn::NewDims(inputs);
+  node.outputs = pqrnn::NewDims(outputs);
   node.custom_initial_data = options.data();
   node.custom_initial_data_size = static_cast<int>(options.size());
 

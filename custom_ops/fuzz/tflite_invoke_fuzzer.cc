@@ -43,14 +43,6 @@ constexpr char kSmallOptions[] =
 constexpr size_t kSmallOptionsSize = sizeof(kSmallOptions) - 1;
 constexpr int kSmallFeatureSize = 7;
 
-TfLiteIntArray* NewArray(const std::vector<int>& values) {
-  auto* a = static_cast<TfLiteIntArray*>(
-      std::malloc(sizeof(TfLiteIntArray) + values.size() * sizeof(int)));
-  a->size = static_cast<int>(values.size());
-  for (size_t i = 0; i < values.size(); ++i) a->data[i] = values[i];
-  return a;
-}
-
 int reported_errors = 0;
 
 void ReportError(TfLiteContext*, const char* format, ...) {
@@ -127,7 +119,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   tensors[0].type = wrong_type ? kTfLiteFloat32 : kTfLiteString;
   tensors[0].data.raw = buffer.empty() && !well_formed ? nullptr : raw;
   tensors[0].bytes = buffer.size();
-  tensors[0].dims = (!well_formed && rank > 4) ? nullptr : NewArray(dims);
+  tensors[0].dims = (!well_formed && rank > 4) ? nullptr : pqrnn::NewDims(dims);
   tensors[1].type = kTfLiteFloat32;
   tensors[2].type = kTfLiteInt32;
 
@@ -140,8 +132,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   TfLiteNode node;
   std::memset(&node, 0, sizeof(node));
-  node.inputs = NewArray({0});
-  node.outputs = NewArray({1, 2});
+  node.inputs = pqrnn::NewDims({0});
+  node.outputs = pqrnn::NewDims({1, 2});
 
   const TfLiteRegistration* registration = pqrnn::RegisterSequenceStringProjection();
   node.user_data = small_options

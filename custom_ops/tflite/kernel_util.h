@@ -9,6 +9,7 @@
 #include <cstring>
 #include <initializer_list>
 #include <string>
+#include <vector>
 
 #include "core/flexbuffers_reader.h"
 #include "core/status.h"
@@ -23,15 +24,21 @@ inline TfLiteStatus Report(TfLiteContext* context, const Status& status) {
   return kTfLiteError;
 }
 
-// A shape for ResizeTensor, which takes ownership (the runtime frees it).
-inline TfLiteIntArray* NewDims(std::initializer_list<int> dims) {
+// A malloc'd TfLiteIntArray: a shape for ResizeTensor, which takes ownership
+// (the runtime frees it), or a node's tensor list in the test drivers.
+inline TfLiteIntArray* NewDims(const int* dims, size_t count) {
   auto* a = static_cast<TfLiteIntArray*>(
-      malloc(sizeof(TfLiteIntArray) + dims.size() * sizeof(int)));
+      malloc(sizeof(TfLiteIntArray) + count * sizeof(int)));
   if (a == nullptr) return nullptr;
-  a->size = static_cast<int>(dims.size());
-  int i = 0;
-  for (int d : dims) a->data[i++] = d;
+  a->size = static_cast<int>(count);
+  for (size_t i = 0; i < count; ++i) a->data[i] = dims[i];
   return a;
+}
+inline TfLiteIntArray* NewDims(std::initializer_list<int> dims) {
+  return NewDims(dims.begin(), dims.size());
+}
+inline TfLiteIntArray* NewDims(const std::vector<int>& dims) {
+  return NewDims(dims.data(), dims.size());
 }
 
 // A custom-op registration with all other fields zeroed (the runtime copies
