@@ -13,14 +13,12 @@ import tf_keras as keras
 from pqrnn_tf import lite, ops
 from pqrnn_tf.layers.bidirectional_lstm import BidirectionalLSTM
 from pqrnn_tf.models import INTENT_OUTPUT, SLOTS_OUTPUT
+# The signature's names live in a TF-free module, for predictors; re-exported here.
+from pqrnn_tf.inference.signature import (INPUT_NAME, INTENT_PROBS,  # noqa: F401
+                                          SEQUENCE_LENGTH, SIGNATURE_KEY,
+                                          SLOT_PROBS)
 
 QUANTIZATIONS = ("int8", "float16", "dynamic", "none")
-SIGNATURE_KEY = "serving_default"
-INPUT_NAME = "text"
-# Output names of the exported signature.
-INTENT_PROBS = "intent_probs"
-SLOT_PROBS = "slot_probs"
-SEQUENCE_LENGTH = "sequence_length"
 
 
 class ExportError(RuntimeError):

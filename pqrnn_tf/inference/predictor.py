@@ -1,0 +1,208 @@
+"""Raw strings in, `Prediction`s out, from an exported `.tflite` model.
+
+    from pqrnn_tf.inference import TflitePredictor
+    predictor = TflitePredictor("out/atis_int8.tflite")
+    [p] = predictor.predict(["flights from boston to denver"])
+    p.intent, p.top_k, [(s.type, s.text, s.start, s.end) for s in p.slots]
+
+Nothing here imports TensorFlow (with the default LiteRT runtime), so an app
+needs only `ai-edge-litert`, numpy and the compiled op library.
+"""
+from __future__ import annotations
+
+import abc
+import os
+import threading
+from typing import Sequence
+
+import numpy as np
+
+from pqrnn_tf import lite, metrics
+from pqrnn_tf.inference import decoding, labels, tokens
+from pqrnn_tf.inference.signature import (INPUT_NAME, INTENT_PROBS, SEQUENCE_LENGTH,
+                                          SIGNATURE_KEY, SLOT_PROBS)
+
+RUNTIMES = ("litert", "tf")
+
+
+class ModelError(ValueError):
+  """The file is not a model this predictor can run, or its labels do not fit."""
+
+
+class TokenizationMismatchError(ValueError):
+  """The model read a different number of tokens than `token_spans` found."""
+
+
+class Predictor(abc.ABC):
+  """Texts in, one `Prediction` per text out."""
+
+  @abc.abstractmethod
+  def predict(self, texts: Sequence[str]) -> list[decoding.Prediction]:
+    """Predicts intent, tagged tokens and slot spans of each text.
+
+    Args:
+      texts: raw strings.
+
+    Returns:
+      One `Prediction` per text, in order.
+    """
+
+
+class TflitePredictor(Predictor):
+  """Runs an exported pqrnn_tf model in LiteRT (or TF's `tf.lite`).
+
+  Safe to call from several threads at once: each thread runs its own
+  interpreter (a TFLite interpreter must not be invoked concurrently), made on
+  its first call.
+
+  Labels come from inside the model (TFLite Metadata) if it has them, else
+  from the `<stem>.intents.txt` / `<stem>.slots.txt` files beside it.
+  """
+
+  # Interpreters are built one at a time: the first build in a process loads
+  # the op libraries (functools.lru_cache does not stop two threads from both
+  # running the loader).
+  _build_lock = threading.Lock()
+
+  def __init__(self, model_path: str | os.PathLike, runtime: str = "litert",
+               batch_size: int = 32, top_k: int = 3, num_threads: int = 1):
+    """Loads the model and its labels.
+
+    Args:
+      model_path: a `.tflite` file written by `pqrnn-export`.
+      runtime: "litert" (`ai_edge_litert`) or "tf" (TensorFlow's `tf.lite`,
+        which imports TensorFlow).
+      batch_size: texts per invoke (a model exported with a fixed batch size,
+        e.g. 1 for LSTMs, uses its own).
+      top_k: how many intents each `Prediction.top_k` lists.
+      num_threads: threads of each interpreter.
+
+    Raises:
+      FileNotFoundError: no such model file, or no labels for it.
+      ModelError: the file is not a TFLite model with pqrnn_tf's signature, or
+        its labels do not match its outputs.
+    """
+    if runtime not in RUNTIMES:
+      raise ValueError(f"runtime must be one of {RUNTIMES}, got {runtime!r}")
+    if batch_size < 1:
+      raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    self.model_path = os.fspath(model_path)
+    self.runtime = runtime
+    self.batch_size = batch_size
+    self.top_k = top_k
+    self.num_threads = num_threads
+    if not os.path.isfile(self.model_path):
+      raise FileNotFoundError(f"{self.model_path}: no such model file")
+    self._local = threading.local()
+    # The first interpreter is built here, so a bad file fails now.
+    runner = self._runner()
+    inputs, outputs = runner.get_input_details(), runner.get_output_details()
+    if INPUT_NAME not in inputs or INTENT_PROBS not in outputs:
+      raise ModelError(f"{self.model_path}: signature {SIGNATURE_KEY!r} has inputs "
+                       f"{sorted(inputs)} and outputs {sorted(outputs)}; expected input "
+                       f"{INPUT_NAME!r} and output {INTENT_PROBS!r} (a pqrnn-export model)")
+    self.has_slots = SLOT_PROBS in outputs and SEQUENCE_LENGTH in outputs
+    batch = int(inputs[INPUT_NAME]["shape_signature"][0])
+    # -1: any batch size; otherwise the exported (fixed) one.
+    self._fixed_batch = batch if batch > 0 else None
+    intent_vocab, tag_vocab = labels.model_labels(self.model_path)
+    self.intent_labels = intent_vocab.labels
+    self.slot_labels = tag_vocab.labels if (tag_vocab is not None and self.has_slots) else None
+    self._check_labels(outputs)
+
+  def _check_labels(self, outputs: dict) -> None:
+    num_intents = int(outputs[INTENT_PROBS]["shape_signature"][-1])
+    if num_intents != len(self.intent_labels):
+      raise ModelError(f"{self.model_path}: {len(self.intent_labels)} intent labels for "
+                       f"{num_intents} intent outputs")
+    if not self.has_slots:
+      return
+    if self.slot_labels is None:
+      raise ModelError(f"{self.model_path}: the model tags slots but has no slot labels")
+    num_tags = int(outputs[SLOT_PROBS]["shape_signature"][-1])
+    if num_tags != len(self.slot_labels):
+      raise ModelError(f"{self.model_path}: {len(self.slot_labels)} slot labels for "
+                       f"{num_tags} slot outputs")
+    for tag in self.slot_labels:
+      try:
+        metrics.get_chunks([tag])  # a malformed tag would only fail mid-predict
+      except ValueError as e:
+        raise ModelError(f"{self.model_path}: slot labels: {e}") from None
+
+  def _runner(self):
+    """This thread's signature runner (built on the thread's first call)."""
+    runner = getattr(self._local, "runner", None)
+    if runner is None:
+      with self._build_lock:
+        try:
+          interpreter = lite.load_interpreter(self.model_path, num_threads=self.num_threads,
+                                              runtime=self.runtime)
+          runner = interpreter.get_signature_runner(SIGNATURE_KEY)
+        except (ValueError, RuntimeError) as e:
+          first_line = (str(e).strip().splitlines() or [type(e).__name__])[0]
+          raise ModelError(f"{self.model_path}: not a runnable TFLite model: "
+                           f"{first_line}") from None
+      self._local.interpreter, self._local.runner = interpreter, runner
+    return runner
+
+  def predict(self, texts: Sequence[str]) -> list[decoding.Prediction]:
+    """Predicts intent, tagged tokens and slot spans of each text.
+
+    Texts are run `batch_size` at a time. A text without tokens (empty or
+    whitespace only) is not run: it gets `decoding.no_token_prediction`.
+
+    Args:
+      texts: raw strings.
+
+    Returns:
+      One `Prediction` per text, in order.
+
+    Raises:
+      TypeError: a text is not a `str`.
+      TokenizationMismatchError: the model read a different number of tokens
+        than `token_spans` found (a model whose projection splits other than
+        on whitespace: `separators`, `split_unsegmented_scripts` on CJK/Thai
+        text, `max_tokens`, BOS/EOS).
+    """
+    texts = list(texts)
+    for text in texts:
+      if not isinstance(text, str):
+        raise TypeError(f"texts must be str, got {type(text).__name__}: {text!r}")
+    spans = [tokens.token_spans(text) for text in texts]
+    predictions: list[decoding.Prediction | None] = [
+        None if s else decoding.no_token_prediction(t) for t, s in zip(texts, spans)]
+    to_run = [i for i, s in enumerate(spans) if s]
+    step = self._fixed_batch or self.batch_size
+    for begin in range(0, len(to_run), step):
+      chunk = to_run[begin:begin + step]
+      batch = [texts[i] for i in chunk]
+      out = self._invoke(batch)
+      if self.has_slots:
+        self._check_lengths(batch, [spans[i] for i in chunk], out[SEQUENCE_LENGTH])
+      decoded = decoding.to_predictions(
+          batch, out[INTENT_PROBS], out.get(SLOT_PROBS) if self.has_slots else None,
+          [spans[i] for i in chunk], self.intent_labels, self.slot_labels, self.top_k)
+      for i, prediction in zip(chunk, decoded):
+        predictions[i] = prediction
+    return predictions
+
+  def _invoke(self, batch: list[str]) -> dict[str, np.ndarray]:
+    """Runs one batch (padded to a fixed export batch size) in this thread."""
+    padded = batch
+    if self._fixed_batch is not None and len(batch) < self._fixed_batch:
+      padded = batch + [batch[0]] * (self._fixed_batch - len(batch))
+    out = self._runner()(**{INPUT_NAME: np.array([t.encode("utf-8") for t in padded],
+                                                 dtype=object)})
+    # The runner's arrays are views of the interpreter's buffers: copy before
+    # the next invoke overwrites them.
+    return {name: np.array(value[:len(batch)]) for name, value in out.items()}
+
+  def _check_lengths(self, batch: list[str], spans: list[list[tuple[int, int]]],
+                     lengths: np.ndarray) -> None:
+    for text, text_spans, length in zip(batch, spans, lengths):
+      if int(length) != len(text_spans):
+        raise TokenizationMismatchError(
+            f"the model read {int(length)} tokens in {text!r}, token_spans found "
+            f"{len(text_spans)}: its projection does not split on whitespace alone "
+            f"(separators, split_unsegmented_scripts on CJK/Thai/... text, max_tokens "
+            f"or BOS/EOS), so its slots cannot be placed in the text")
