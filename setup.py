@@ -121,6 +121,7 @@ setup(
         "pqrnn-teacher=pqrnn_tf.teacher.cli:run",
         "pqrnn-benchmark=pqrnn_tf.benchmarks.cli:run",
         "pqrnn-augment=pqrnn_tf.data.augment_cli:run",
+        "pqrnn-predict=pqrnn_tf.inference.cli:run",
     ]},
     zip_safe=False,
 )
