@@ -9,9 +9,12 @@ from typing import Iterable, Sequence
 import numpy as np
 import tensorflow as tf
 import tf_keras as keras
+from tensorflow.lite.python import convert as tflite_convert  # pylint: disable=g-direct-tensorflow-import
+from tensorflow.lite.python import schema_py_generated as schema  # pylint: disable=g-direct-tensorflow-import
 
 from pqrnn_tf import lite, ops
 from pqrnn_tf.layers.bidirectional_lstm import BidirectionalLSTM
+from pqrnn_tf.layers.float_scope import FLOAT_SCOPE
 from pqrnn_tf.models import INTENT_OUTPUT, SLOTS_OUTPUT
 # The signature's names live in a TF-free module, for predictors; re-exported here.
 from pqrnn_tf.inference.signature import (INPUT_NAME, INTENT_PROBS,  # noqa: F401
@@ -99,8 +102,8 @@ def convert(model: keras.Model, quantization: str = "int8",
 
   Args:
     model: a trained model over raw strings.
-    quantization: "int8" (full integer: every builtin compute op int8, the
-      custom ops float), "float16" (float16 weights), "dynamic" (int8
+    quantization: "int8" (full integer: every builtin compute op int8 but
+      those built in `FLOAT_SCOPE`, the custom ops float), "float16" (float16 weights), "dynamic" (int8
       weights, float activations), or "none".
     representative_texts: calibration sentences, required for "int8".
 
@@ -134,6 +137,39 @@ def convert(model: keras.Model, quantization: str = "int8",
     # Calibration runs the model, so it needs our kernels.
     converter.target_spec._experimental_custom_op_registerers = [  # pylint: disable=protected-access
         ops.tflite_registerer, *lite.tftext_registerers()]
-  flatbuffer = converter.convert()
+    flatbuffer = quantize_int8(converter)
+  else:
+    flatbuffer = converter.convert()
   check_custom_ops(flatbuffer)
   return flatbuffer
+
+
+def float_scope_nodes(flatbuffer: bytes) -> list[str]:
+  """Output tensor names of the ops built inside `FLOAT_SCOPE`."""
+  model = schema.Model.GetRootAsModel(flatbuffer, 0)
+  names = []
+  for g in range(model.SubgraphsLength()):
+    graph = model.Subgraphs(g)
+    for i in range(graph.OperatorsLength()):
+      op = graph.Operators(i)
+      for k in range(op.OutputsLength()):
+        name = graph.Tensors(op.Outputs(k)).Name().decode("utf-8")
+        if FLOAT_SCOPE in name:
+          names.append(name)
+  return names
+
+
+def quantize_int8(converter: tf.lite.TFLiteConverter) -> bytes:
+  """Full-integer quantization that leaves the ops of `FLOAT_SCOPE` float.
+
+  The converter's own int8 path quantizes every op it can; TFLite's selective
+  quantization (what `tf.lite.experimental.QuantizationDebugger` does with
+  `denylisted_nodes`) is calibration alone, then the MLIR quantizer with a
+  deny list. The debugger itself is not used: it also builds an instrumented
+  model that crashes on dynamic shapes.
+  """
+  converter._experimental_calibrate_only = True  # pylint: disable=protected-access
+  calibrated = converter.convert()
+  return tflite_convert.mlir_quantize(
+      calibrated, disable_per_channel=converter._experimental_disable_per_channel,  # pylint: disable=protected-access
+      denylisted_nodes=float_scope_nodes(calibrated))

@@ -4,6 +4,8 @@ from __future__ import annotations
 import tensorflow as tf
 import tf_keras as keras
 
+from pqrnn_tf.layers.float_scope import FLOAT_SCOPE
+
 
 @keras.utils.register_keras_serializable(package="pqrnn_tf")
 class AttentionPooling(keras.layers.Layer):
@@ -14,13 +16,13 @@ class AttentionPooling(keras.layers.Layer):
   weights are a softmax of the scores over the valid steps only, and the
   output is `sum_t a_t x_t`.
 
-  The softmax is written without large negative constants, so that every
-  intermediate tensor keeps the range of the real scores (for int8
-  quantization): padded scores are replaced by the row minimum, the row
-  maximum is subtracted, and after `exp` the padded steps are multiplied by 0.
-  The denominator is at least 1 for rows with a valid step; rows of length 0
-  have a denominator of 0, which is replaced by 1, so they output zeros
-  (never NaN).
+  The masked softmax needs no large constants and never divides by less
+  than 1: padded steps take the row's lowest valid score, the row maximum is
+  subtracted, `exp` is taken (the largest valid weight is exactly 1), padded
+  weights are multiplied by 0, and the weights are divided by their total,
+  which is at least 1 in every row with a valid step. Rows with no valid step
+  divide by 1 and output zeros (never NaN). The softmax and the weighted sum
+  run in `FLOAT_SCOPE`, so int8 exports keep them float.
 
   Masking: supported and consumed (the output has no mask).
 
@@ -124,17 +126,28 @@ class AttentionPooling(keras.layers.Layer):
       x = x * tf.expand_dims(mask, -1)
     hidden = x if self.hidden is None else self.hidden(x)
     scores = tf.squeeze(self.score(hidden), axis=-1)  # [batch, time]
-    weights = tf.nn.softmax(scores, axis=-1)
+    # int8 cannot hold the weights: a sentence of n tokens needs weights from
+    # 1/n to 1 and totals from 1 to n (9 bits at n = 512), so int8 exports keep
+    # this part float (see FLOAT_SCOPE).
+    with tf.name_scope(FLOAT_SCOPE):
+      return self._pool(x, scores, mask)
+
+  def _pool(self, x, scores, mask):
     if mask is not None:
-      # Softmax over all steps, masked and renormalized, is the softmax over
-      # the valid steps. No min/max of the scores is taken: in int8 TFLite such
-      # ops share their input's scale, which clipped the scores to the range
-      # of their row minimum (80% intent agreement instead of ~99%).
+      # Padded steps take the row's lowest valid score, so the row maximum is
+      # the maximum over valid steps (an empty row keeps its own scores).
+      highest = tf.reduce_max(scores, axis=-1, keepdims=True)
+      lowest = tf.reduce_min(scores * mask + highest * (1.0 - mask),
+                             axis=-1, keepdims=True)
+      scores = scores * mask + lowest * (1.0 - mask)
+    # exp(s - max s): the largest valid weight is exactly 1, so the total is
+    # >= 1 in every row with a valid step, and the floor of 1 changes only
+    # empty rows (total 0), which pool to zeros.
+    weights = tf.exp(scores - tf.reduce_max(scores, axis=-1, keepdims=True))
+    if mask is not None:
       weights = weights * mask
-      total = tf.reduce_sum(weights, axis=-1, keepdims=True)
-      # > 0 when a step is valid; an empty row keeps all-zero weights.
-      weights = weights / tf.maximum(total, 1e-6)
-    return tf.reduce_sum(x * tf.expand_dims(weights, -1), axis=1)
+    total = tf.maximum(tf.reduce_sum(weights, axis=-1, keepdims=True), 1.0)
+    return tf.reduce_sum(x * tf.expand_dims(weights / total, -1), axis=1)
 
   def compute_mask(self, inputs, mask=None):
     return None
