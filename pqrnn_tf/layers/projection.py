@@ -5,6 +5,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from pqrnn_tf import ops
+from pqrnn_tf.data.tokens import DEFAULT_MAX_TOKENS
 
 
 @keras.utils.register_keras_serializable(package="pqrnn_tf")
@@ -17,7 +18,8 @@ class Projection(keras.layers.Layer):
 
   Args:
     feature_size: features per token.
-    max_tokens: keep at most this many tokens per sentence (0 = no limit).
+    max_tokens: keep at most this many tokens per sentence (0 = no limit;
+      default `DEFAULT_MAX_TOKENS`, 512, which bounds memory on any input).
     lowercase: apply Unicode simple lowercasing.
     separators: extra characters that split tokens (and are dropped).
     split_unsegmented_scripts: CJK, kana, Thai, ... characters become tokens.
@@ -42,7 +44,8 @@ class Projection(keras.layers.Layer):
   TensorShape([2, 3, 64])
   """
 
-  def __init__(self, feature_size: int = 512, max_tokens: int = 0,
+  def __init__(self, feature_size: int = 512,
+               max_tokens: int = DEFAULT_MAX_TOKENS,
                lowercase: bool = True, separators: str = "",
                split_unsegmented_scripts: bool = True,
                max_repeated_chars: int = 0, add_bos: bool = False,

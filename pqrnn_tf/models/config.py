@@ -6,6 +6,8 @@ import json
 import os
 from typing import Any
 
+from pqrnn_tf.data.tokens import DEFAULT_MAX_TOKENS
+
 PRESETS_DIR = os.path.join(os.path.dirname(__file__), "presets")
 MODEL_TYPES = ("pqrnn", "lstm", "transformer")
 
@@ -24,6 +26,14 @@ class ModelConfig:
     if self.model not in MODEL_TYPES:
       raise ValueError(f"model must be one of {MODEL_TYPES}, got {self.model!r}")
     return self
+
+  @property
+  def max_tokens(self) -> int | None:
+    """Tokens per sentence the model reads (0: all); None if it has no limit
+    of its own (the baselines' tokenizers)."""
+    if self.model != "pqrnn":
+      return None
+    return int(self.projection.get("max_tokens", DEFAULT_MAX_TOKENS))
 
   def to_dict(self) -> dict[str, Any]:
     return dataclasses.asdict(self)

@@ -124,9 +124,16 @@ class ShardedExamples:
     return self._scan
 
 
+def token_count(example: Example, max_tokens: int | None) -> int:
+  """The tokens of `example` the model reads: at most `max_tokens` (None, 0: all)."""
+  n = len(example.tokens)
+  return min(n, max_tokens) if max_tokens else n
+
+
 def encode_labels(examples: Sequence[Example], intents: LabelVocab,
-                  tags: LabelVocab | None):
-  """Intent ids `[N]` and, with `tags`, padded tag ids `[N, max_tokens]`.
+                  tags: LabelVocab | None, max_tokens: int | None = None):
+  """Intent ids `[N]` and, with `tags`, padded tag ids `[N, width]`: width is
+  the longest sentence's tokens, at most `max_tokens` (None or 0: no limit).
 
   An example without an intent (or without tags) gets id -1 there: the
   teacher-only examples of distillation, which have no gold labels.
@@ -136,10 +143,13 @@ def encode_labels(examples: Sequence[Example], intents: LabelVocab,
   if tags is None:
     return intent_ids, None
   width = max([len(e.tokens) for e in examples] + [1])
+  if max_tokens:
+    width = min(width, max_tokens)
   tag_ids = np.zeros((len(examples), width), np.int32)
   for i, e in enumerate(examples):
-    tag_ids[i, :len(e.tokens)] = ([tags.index(t) for t in e.tags] if e.tags is not None
-                                  else -1)
+    n = min(len(e.tokens), width)
+    tag_ids[i, :n] = ([tags.index(t) for t in e.tags[:n]] if e.tags is not None
+                      else -1)
   return intent_ids, tag_ids
 
 
@@ -175,11 +185,13 @@ def make_dataset(examples: Sequence[Example], intents: LabelVocab,
                  shuffle: bool = False, seed: int = 0,
                  labeled: bool = True, repeat: bool = False,
                  num_shards: int = 1, shard_index: int = 0,
-                 teacher: "TeacherTargets | None" = None) -> tf.data.Dataset:
+                 teacher: "TeacherTargets | None" = None,
+                 max_tokens: int | None = None) -> tf.data.Dataset:
   """Batches of `text` (and, if `labeled`, {intent, slots} targets).
 
-  Slot targets are padded to the longest sentence of each batch, which is the
-  time dimension the model produces for that batch. `repeat` makes it endless
+  Slot targets are padded to the longest sentence of each batch, cut at
+  `max_tokens` (the model's token limit, `ModelConfig.max_tokens`; None or 0:
+  none): the time dimension the model produces for that batch. `repeat` makes it endless
   (for distributed training, where the caller gives the steps per epoch).
   With `num_shards` > 1, keeps the examples of shard `shard_index` (by DATA).
   With `teacher` (the teacher's probabilities for each of `examples`), the
@@ -188,8 +200,8 @@ def make_dataset(examples: Sequence[Example], intents: LabelVocab,
   texts = np.array([e.text.encode("utf-8") for e in examples], dtype=object)
   if not labeled:
     return tf.data.Dataset.from_tensor_slices(texts).batch(batch_size)
-  intent_ids, tag_ids = encode_labels(examples, intents, tags)
-  lengths = np.array([len(e.text.split()) for e in examples], np.int32)
+  intent_ids, tag_ids = encode_labels(examples, intents, tags, max_tokens)
+  lengths = np.array([token_count(e, max_tokens) for e in examples], np.int32)
   columns = (texts, intent_ids, lengths)
   if teacher is not None:
     if len(teacher.intent_probs) != len(examples):
@@ -219,7 +231,8 @@ def make_streaming_dataset(source: ShardedExamples, intents: LabelVocab,
                            num_workers: int = 1, worker_index: int = 0,
                            repeat: bool = False,
                            shuffle_buffer: int = SHUFFLE_BUFFER,
-                           cycle_length: int = CYCLE_LENGTH) -> tf.data.Dataset:
+                           cycle_length: int = CYCLE_LENGTH,
+                           max_tokens: int | None = None) -> tf.data.Dataset:
   """Like `make_dataset`, streaming the shards of `source` (this worker's share).
 
   With `num_workers` > 1 and at least as many shards as workers, worker
@@ -237,9 +250,10 @@ def make_streaming_dataset(source: ShardedExamples, intents: LabelVocab,
 
   def generate(path: bytes):
     for e in read_shard(path.decode("utf-8")):
-      tag_ids = [tags.index(t) for t in e.tags] if tags is not None else []
+      n = token_count(e, max_tokens)
+      tag_ids = [tags.index(t) for t in e.tags[:n]] if tags is not None else []
       yield (e.text.encode("utf-8"), np.int32(intents.index(e.intent)),
-             np.int32(len(e.text.split())), np.array(tag_ids, np.int32))
+             np.int32(n), np.array(tag_ids, np.int32))
 
   signature = (tf.TensorSpec((), tf.string), tf.TensorSpec((), tf.int32),
                tf.TensorSpec((), tf.int32), tf.TensorSpec((None,), tf.int32))

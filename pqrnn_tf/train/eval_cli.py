@@ -1,4 +1,5 @@
-"""pqrnn-eval: recomputes the metrics of a model trained by pqrnn-train.
+"""pqrnn-eval: scores a model trained by pqrnn-train; writes <model_dir>/eval_metrics.json
+(the run's own metrics.json is left as training wrote it).
 
   pqrnn-eval --model_dir=runs/atis [--dataset=atis | --eval_file=test.jsonl]
 """
@@ -31,7 +32,8 @@ def main(argv) -> None:
   else:
     raise app.UsageError("Give --dataset=atis or --eval_file.")
   model, config = trainer.load_trained(FLAGS.model_dir)
-  print(json.dumps(trainer.evaluate_and_save(model, config, FLAGS.model_dir, splits),
+  print(json.dumps(trainer.evaluate_and_save(model, config, FLAGS.model_dir, splits,
+                                             report_file=trainer.EVAL_FILE),
                    indent=2))
 
 

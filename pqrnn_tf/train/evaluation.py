@@ -7,19 +7,25 @@ import numpy as np
 import tensorflow as tf
 
 from pqrnn_tf import metrics
-from pqrnn_tf.data.examples import Example, LabelVocab
+from pqrnn_tf.data.examples import OUTSIDE_TAG, Example, LabelVocab
 from pqrnn_tf.models.heads import INTENT_OUTPUT, SLOTS_OUTPUT
 
 
 def decode_predictions(outputs: dict, examples: Sequence[Example],
                        intents: LabelVocab, tags: LabelVocab | None):
-  """Model outputs (logits or probabilities) -> intent labels, tag sequences."""
+  """Model outputs (logits or probabilities) -> intent labels, tag sequences.
+
+  Tokens past the model's rows (its token limit) are tagged "O".
+  """
   pred_intents = intents.decode(np.argmax(outputs[INTENT_OUTPUT], -1).tolist())
   pred_tags = None
   if tags is not None and SLOTS_OUTPUT in outputs:
     ids = np.argmax(outputs[SLOTS_OUTPUT], -1)
-    pred_tags = [tuple(tags.decode(ids[i, :len(e.text.split())].tolist()))
-                 for i, e in enumerate(examples)]
+    pred_tags = []
+    for i, e in enumerate(examples):
+      n = len(e.text.split())
+      row = tags.decode(ids[i, :n].tolist())
+      pred_tags.append(tuple(row) + (OUTSIDE_TAG,) * (n - len(row)))
   return pred_intents, pred_tags
 
 

@@ -9,7 +9,9 @@ model_dir must be on a file system all workers see.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import json
 import math
 import os
@@ -30,6 +32,13 @@ from pqrnn_tf.train.data import (ShardedExamples, distributed_dataset, make_data
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
+#: pqrnn-eval's report: the training run's metrics.json is never replaced.
+EVAL_FILE = "eval_metrics.json"
+#: Held (flock) by the run training into model_dir; released when it exits.
+LOCK_FILE = "train.lock"
+#: Settings a resumed run may change (to train longer); any other difference
+#: from the saved config.json is refused.
+RESUMABLE_KEYS = frozenset({"epochs", "patience"})
 TRAIN_TIME_FILE = "train_time.json"
 SAVED_MODEL_DIR = "saved_model"
 BEST_WEIGHTS = os.path.join("best", "weights")
@@ -77,9 +86,11 @@ class TrainConfig:
     return self
 
   def save(self, path: str) -> None:
+    """Writes the config as JSON (atomically: a kill leaves the old file)."""
     data = dataclasses.asdict(self)
-    with open(path, "w", encoding="utf-8") as f:
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
       json.dump(data, f, indent=2)
+    os.replace(path + ".tmp", path)
 
   @classmethod
   def load(cls, path: str) -> "TrainConfig":
@@ -99,6 +110,70 @@ class TrainConfig:
     intents = LabelVocab(self.intent_labels)
     tags = LabelVocab(self.tag_labels, fallback="O") if self.tag_labels else None
     return intents, tags
+
+
+class RunDirError(ValueError):
+  """model_dir holds a different run, or another run is training into it."""
+
+
+def _flat(data: dict, prefix: str = "") -> dict:
+  """{"a.b": value} for nested dicts (JSON-normalized: tuples become lists)."""
+  flat = {}
+  for key, value in json.loads(json.dumps(data)).items():
+    if isinstance(value, dict) and value:
+      flat.update(_flat(value, f"{prefix}{key}."))
+    else:
+      flat[f"{prefix}{key}"] = value
+  return flat
+
+
+def config_differences(saved: TrainConfig, config: TrainConfig) -> list[str]:
+  """Dotted keys (e.g. "model.encoder.units") whose values differ."""
+  a, b = _flat(dataclasses.asdict(saved)), _flat(dataclasses.asdict(config))
+  return sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+
+
+def check_resume(config: TrainConfig, model_dir: str) -> None:
+  """Refuses to resume a run in `model_dir` whose settings differ from
+  `config` (other than `RESUMABLE_KEYS`); call before writing anything."""
+  path = os.path.join(model_dir, CONFIG_FILE)
+  if not os.path.exists(path):
+    return
+  try:
+    saved = TrainConfig.load(path)
+  except (ValueError, TypeError, KeyError) as e:
+    raise RunDirError(f"{path}: not a pqrnn-train config ({e}); use a new --model_dir") from None
+  differences = [k for k in config_differences(saved, config)
+                 if k.split(".")[0] not in RESUMABLE_KEYS]
+  if differences:
+    raise RunDirError(
+        f"{model_dir} holds a run with other settings: {', '.join(differences)} "
+        f"differ (only {', '.join(sorted(RESUMABLE_KEYS))} may change on resume); "
+        f"use a new --model_dir")
+
+
+@contextlib.contextmanager
+def run_lock(model_dir: str):
+  """Holds `LOCK_FILE` in model_dir, or raises RunDirError if another process does."""
+  with open(os.path.join(model_dir, LOCK_FILE), "a") as lock:
+    try:
+      fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+      raise RunDirError(f"{model_dir} is in use by another pqrnn-train "
+                        f"(it holds {LOCK_FILE})") from None
+    try:
+      yield
+    finally:
+      fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def remove_leftover_temporaries(model_dir: str) -> None:
+  """Deletes `*_temp` directories a killed run left (unfinished TF saves)."""
+  for root, dirs, _ in os.walk(model_dir):
+    for name in list(dirs):
+      if name.endswith("_temp"):
+        shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+        dirs.remove(name)
 
 
 class DevSelection(keras.callbacks.Callback):
@@ -249,7 +324,21 @@ def train(config: TrainConfig, model_dir: str, train_examples: Sequence[Example]
   out_dir = write_dir(model_dir, strategy)
   if out_dir != model_dir:  # A non-chief worker: start its scratch space afresh.
     shutil.rmtree(out_dir, ignore_errors=True)
-  os.makedirs(out_dir, exist_ok=True)
+    os.makedirs(out_dir, exist_ok=True)
+    return _train(config, model_dir, out_dir, train_examples, dev_examples,
+                  strategy, verbose)
+  check_resume(config, model_dir)
+  os.makedirs(model_dir, exist_ok=True)
+  with run_lock(model_dir):
+    remove_leftover_temporaries(model_dir)
+    return _train(config, model_dir, out_dir, train_examples, dev_examples,
+                  strategy, verbose)
+
+
+def _train(config: TrainConfig, model_dir: str, out_dir: str,
+           train_examples: Sequence[Example], dev_examples: Sequence[Example],
+           strategy: tf.distribute.Strategy, verbose: int | None) -> keras.Model:
+  """`train` in `out_dir`, this worker's directory."""
   config.save(os.path.join(out_dir, CONFIG_FILE))
   keras.utils.set_random_seed(config.seed)
   intents, tags = config.vocabs()
@@ -274,10 +363,12 @@ def train(config: TrainConfig, model_dir: str, train_examples: Sequence[Example]
     if streaming:
       return make_streaming_dataset(
           train_examples, intents, tags, batch_size, shuffle=True, seed=config.seed,
-          num_workers=num_workers, worker_index=index, repeat=distributed)
+          num_workers=num_workers, worker_index=index, repeat=distributed,
+          max_tokens=config.model.max_tokens)
     return make_dataset(train_examples, intents, tags, batch_size, shuffle=True,
                         seed=config.seed, repeat=distributed,
-                        num_shards=num_workers, shard_index=index, teacher=teacher)
+                        num_shards=num_workers, shard_index=index, teacher=teacher,
+                        max_tokens=config.model.max_tokens)
 
   steps_per_epoch = None
   if distributed:
@@ -381,8 +472,10 @@ def load_trained(model_dir: str) -> tuple[keras.Model, TrainConfig]:
 
 
 def evaluate_and_save(model: keras.Model, config: TrainConfig, model_dir: str,
-                      splits: dict[str, Sequence[Example]]) -> dict:
-  """Scores each split and writes metrics.json."""
+                      splits: dict[str, Sequence[Example]],
+                      report_file: str = METRICS_FILE) -> dict:
+  """Scores each split and writes `report_file` in model_dir (pqrnn-train:
+  metrics.json; pqrnn-eval: `EVAL_FILE`)."""
   intents, tags = config.vocabs()
   result = {"num_params": int(model.count_params())}
   for name, examples in splits.items():
@@ -400,6 +493,6 @@ def evaluate_and_save(model: keras.Model, config: TrainConfig, model_dir: str,
     qat_model = qat_model_of(model, model_dir)
     result["qat"] = {name: evaluation.score(examples, *evaluation.predict(
         qat_model, examples, intents, tags)) for name, examples in splits.items()}
-  with open(os.path.join(model_dir, METRICS_FILE), "w") as f:
+  with open(os.path.join(model_dir, report_file), "w") as f:
     json.dump(result, f, indent=2)
   return result

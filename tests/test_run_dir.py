@@ -1,0 +1,98 @@
+"""A run directory is never damaged by a later command (in-process, tiny model)."""
+import dataclasses
+import fcntl
+import json
+import os
+
+import pytest
+
+from pqrnn_tf.data.examples import Example
+from pqrnn_tf.models import ModelConfig
+from pqrnn_tf.train import trainer
+
+MODEL = ModelConfig.from_dict({
+    "model": "pqrnn", "projection": {"feature_size": 32},
+    "bottleneck": {"units": 16}, "encoder": {"units": 8, "num_layers": 1}})
+
+
+def examples(intents, tag="B-city"):
+  words = ["boston", "denver", "dallas", "atlanta"]
+  return [Example(f"flights to {w}", intent, ("O", "O", tag))
+          for intent in intents for w in words]
+
+
+TRAIN = examples(["flight", "fare", "ground"])
+DEV = TRAIN[::3]
+
+
+def make(train=TRAIN, model=MODEL, **kwargs):
+  return trainer.make_config(model, train, epochs=1, batch_size=8, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+  model_dir = str(tmp_path_factory.mktemp("run"))
+  trainer.train(make(), model_dir, TRAIN, DEV, verbose=0)
+  return model_dir
+
+
+def files_of(model_dir):
+  """{relative path: bytes} of every file in the run."""
+  result = {}
+  for root, _, names in os.walk(model_dir):
+    for name in names:
+      path = os.path.join(root, name)
+      with open(path, "rb") as f:
+        result[os.path.relpath(path, model_dir)] = f.read()
+  return result
+
+
+@pytest.mark.parametrize("changed, key", [
+    (dict(train=examples(["flight", "fare", "ground", "city"])), "intent_labels"),
+    (dict(train=examples(["flight", "fare", "meal"])), "intent_labels"),  # same count
+    (dict(train=examples(["flight", "fare", "ground"], tag="B-town")), "tag_labels"),
+    (dict(model=dataclasses.replace(MODEL, encoder={"units": 12, "num_layers": 1})),
+     "model.encoder"),
+    (dict(seed=3), "seed"),
+])
+def test_resume_with_other_settings_is_refused_and_changes_nothing(run_dir, changed, key):
+  before = files_of(run_dir)
+  config = make(**changed)
+  with pytest.raises(trainer.RunDirError, match=key):
+    trainer.train(config, run_dir, TRAIN, DEV, verbose=0)
+  assert files_of(run_dir) == before
+  trainer.load_trained(run_dir)  # Still loads.
+
+
+def test_resume_with_the_same_settings_is_allowed(run_dir):
+  trainer.train(make(), run_dir, TRAIN, DEV, verbose=0)
+
+
+def test_concurrent_runs_are_refused(run_dir):
+  with open(os.path.join(run_dir, trainer.LOCK_FILE), "a") as lock:
+    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # Another process's run.
+    try:
+      with pytest.raises(trainer.RunDirError, match="in use"):
+        trainer.train(make(), run_dir, TRAIN, DEV, verbose=0)
+    finally:
+      fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def test_leftover_temporary_directories_are_removed_on_resume(run_dir):
+  leftover = os.path.join(run_dir, "saved_model_temp")
+  os.makedirs(os.path.join(leftover, "variables"))
+  trainer.train(make(), run_dir, TRAIN, DEV, verbose=0)
+  assert not os.path.exists(leftover)
+
+
+def test_evaluation_report_does_not_replace_the_training_metrics(run_dir):
+  model, config = trainer.load_trained(run_dir)
+  trainer.evaluate_and_save(model, config, run_dir, {"dev": DEV, "test": DEV})
+  with open(os.path.join(run_dir, trainer.METRICS_FILE), "rb") as f:
+    training_metrics = f.read()
+  report = trainer.evaluate_and_save(model, config, run_dir, {"eval": DEV},
+                                     report_file=trainer.EVAL_FILE)
+  with open(os.path.join(run_dir, trainer.METRICS_FILE), "rb") as f:
+    assert f.read() == training_metrics
+  with open(os.path.join(run_dir, trainer.EVAL_FILE)) as f:
+    assert json.load(f)["eval"] == report["eval"]
