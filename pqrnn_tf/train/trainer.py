@@ -25,7 +25,8 @@ import tf_keras as keras
 
 from pqrnn_tf.data.examples import Example, LabelVocab
 from pqrnn_tf.metrics import dev_score
-from pqrnn_tf.models import INTENT_OUTPUT, SLOTS_OUTPUT, ModelConfig, build_model
+from pqrnn_tf.models import (INTENT_OUTPUT, SLOTS_OUTPUT, ModelConfig, build_model,
+                             check_config)
 from pqrnn_tf.train import distillation, evaluation
 from pqrnn_tf.train.data import (ShardedExamples, distributed_dataset, make_dataset,
                                  make_streaming_dataset, scan_labels)
@@ -67,7 +68,7 @@ class TrainConfig:
   qat_learning_rate: float = 1e-4
 
   def validate(self) -> "TrainConfig":
-    self.model.validate()
+    check_config(self.model)
     self.distill_config()  # Raises on bad values.
     if self.qat_epochs < 0:
       raise ValueError(f"qat_epochs must be >= 0, got {self.qat_epochs}")
@@ -339,7 +340,6 @@ def _train(config: TrainConfig, model_dir: str, out_dir: str,
            train_examples: Sequence[Example], dev_examples: Sequence[Example],
            strategy: tf.distribute.Strategy, verbose: int | None) -> keras.Model:
   """`train` in `out_dir`, this worker's directory."""
-  config.save(os.path.join(out_dir, CONFIG_FILE))
   keras.utils.set_random_seed(config.seed)
   intents, tags = config.vocabs()
   streaming = isinstance(train_examples, ShardedExamples)
@@ -355,6 +355,8 @@ def _train(config: TrainConfig, model_dir: str, out_dir: str,
                         train_texts=(train_examples.texts() if streaming
                                      else [e.text for e in train_examples]))
     compile_model(model, config)
+  # Only now: a config that fails to build must not claim model_dir.
+  config.save(os.path.join(out_dir, CONFIG_FILE))
   distributed = strategy.num_replicas_in_sync > 1
 
   def build_dataset(num_workers: int, index: int, batch_size: int) -> tf.data.Dataset:
