@@ -13,13 +13,17 @@ prints `pqrnn-predict: <path>: <problem>` and exits with status 2.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import sys
-from typing import BinaryIO, Sequence
+import tempfile
+from typing import BinaryIO, Iterator, Sequence
 
 # The op libraries load TF's C++ runtime, whose start-up log lines would land
-# on stderr; set before anything loads it.
+# on stderr; set before anything loads it. (Some INFO lines ignore it: see
+# `quiet_native_info_logs`.)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
@@ -68,6 +72,17 @@ def read_texts(args: Sequence[str], input_path: str | None, stdin: BinaryIO) -> 
   return split_lines(stdin.read().decode("utf-8"))
 
 
+# json.dumps(ensure_ascii=False) leaves these line breaks raw; escaped, every
+# output line is one record even for readers that split on them
+# (str.splitlines, JavaScript).
+_RAW_LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+def json_line(prediction: decoding.Prediction) -> str:
+  """One JSON Lines record (UTF-8 text kept readable, line breaks escaped)."""
+  return json.dumps(prediction.to_dict(), ensure_ascii=False).translate(_RAW_LINE_BREAKS)
+
+
 def format_table(predictions: Sequence[decoding.Prediction]) -> str:
   """One block per text: intent and top-k, then each slot with its offsets."""
   blocks = []
@@ -88,6 +103,40 @@ def format_table(predictions: Sequence[decoding.Prediction]) -> str:
   return "\n\n".join(blocks) + ("\n" if blocks else "")
 
 
+# INFO lines of the native runtimes: absl's ("I0000 00:00:1796165228.516973
+# 5038 port.cc:153] ..."), its notice that logging is not initialized, and
+# TFLite's "INFO: ...".
+_NATIVE_INFO_LINE = re.compile(
+    r"^(I\d{4} [\d:.]+ +\d+ \S+:\d+\] |WARNING: All log messages before "
+    r"absl::InitializeLog\(\)|INFO: )")
+
+
+@contextlib.contextmanager
+def quiet_native_info_logs() -> Iterator[None]:
+  """Drops the native runtimes' INFO lines from stderr while loading a model.
+
+  Loading the op libraries starts TF's C++ runtime (for one symbol), which logs
+  INFO lines that `TF_CPP_MIN_LOG_LEVEL` does not silence; they would bury
+  the one-line error of a bad model. The C++ code writes to file descriptor 2,
+  so that descriptor is captured; every other line is written back.
+  """
+  sys.stderr.flush()
+  saved = os.dup(2)
+  with tempfile.TemporaryFile() as captured:
+    os.dup2(captured.fileno(), 2)
+    try:
+      yield
+    finally:
+      sys.stderr.flush()
+      os.dup2(saved, 2)
+      os.close(saved)
+      captured.seek(0)
+      kept = [line for line in captured.read().decode("utf-8", "replace").splitlines(True)
+              if not _NATIVE_INFO_LINE.match(line)]
+      sys.stderr.write("".join(kept))
+      sys.stderr.flush()
+
+
 def fail(path: str, problem: str) -> None:
   """Prints `pqrnn-predict: <path>: <problem>` to stderr and exits with status 2."""
   problem = problem.strip().splitlines()[0] if problem.strip() else "cannot be used"
@@ -103,8 +152,9 @@ def main(argv: Sequence[str]) -> None:
   if texts_args and FLAGS.input:
     raise app.UsageError("Give texts as arguments or --input, not both.")
   try:
-    predictor = predictor_lib.TflitePredictor(
-        FLAGS.model, runtime=FLAGS.runtime, batch_size=FLAGS.batch_size, top_k=FLAGS.top_k)
+    with quiet_native_info_logs():
+      predictor = predictor_lib.TflitePredictor(
+          FLAGS.model, runtime=FLAGS.runtime, batch_size=FLAGS.batch_size, top_k=FLAGS.top_k)
   except FileNotFoundError as e:
     fail(FLAGS.model, str(e) if os.path.isfile(FLAGS.model) else "no such model file")
   except (predictor_lib.ModelError, ValueError, OSError) as e:
@@ -118,7 +168,7 @@ def main(argv: Sequence[str]) -> None:
     sys.stdout.write(format_table(predictions))
   else:
     for p in predictions:
-      sys.stdout.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
+      sys.stdout.write(json_line(p) + "\n")
 
 
 def run() -> None:
