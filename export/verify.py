@@ -1,39 +1,18 @@
 """Runs an exported model on labeled data and compares it with the Keras model."""
 from __future__ import annotations
 
-import os
 from typing import Sequence
 
 import numpy as np
 
 from pqrnn_tf import lite
-from pqrnn_tf.data.examples import OUTSIDE_TAG, Example, LabelVocab
+from pqrnn_tf.data.examples import Example, LabelVocab
 from pqrnn_tf.models import INTENT_OUTPUT, SLOTS_OUTPUT
 from pqrnn_tf.train import evaluation
 
 from pqrnn_tf.export.converter import INPUT_NAME, INTENT_PROBS, SLOT_PROBS
-
-
-def label_paths(model_path: str) -> dict[str, str]:
-  """The files pqrnn-export writes beside `model_path`: labels and report."""
-  stem = model_path[:-len(".tflite")] if model_path.endswith(".tflite") else model_path
-  return {"intents": stem + ".intents.txt", "slots": stem + ".slots.txt",
-          "report": stem + ".export.json"}
-
-
-def load_labels(model_path: str) -> tuple[LabelVocab, LabelVocab | None]:
-  """The intent and (if any) slot vocabularies written beside `model_path`."""
-  paths = label_paths(model_path)
-  if not os.path.exists(paths["intents"]):
-    raise FileNotFoundError(f"{paths['intents']} is missing: scoring needs the label "
-                            f"files pqrnn-export writes beside the model")
-  with open(paths["intents"], encoding="utf-8") as f:
-    intents = LabelVocab(f.read().split("\n")[:-1])
-  tags = None
-  if os.path.exists(paths["slots"]):
-    with open(paths["slots"], encoding="utf-8") as f:
-      tags = LabelVocab(f.read().split("\n")[:-1], fallback=OUTSIDE_TAG)
-  return intents, tags
+# Label files are read TF-free, for predictors; re-exported here.
+from pqrnn_tf.inference.labels import label_paths, load_labels  # noqa: F401
 
 
 def tflite_score(model_path: str, examples: Sequence[Example],
