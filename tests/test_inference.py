@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 
 from pqrnn_tf import lite
+from pqrnn_tf.data.tokens import Tokenization
 from pqrnn_tf.export import converter
 from pqrnn_tf.inference import (ModelError, TflitePredictor, TokenizationMismatchError,
-                                labels as labels_lib, to_predictions, token_spans)
+                                labels as labels_lib, model_tokenization, to_predictions,
+                                token_spans)
 from tests.test_export import TEXTS, model  # noqa: F401  (the suite's tiny model)
 
 INTENTS = [f"intent_{k}" for k in range(5)]
@@ -56,21 +58,23 @@ def test_token_spans_do_not_split_on_information_separators():
   assert [text[s:e] for s, e in token_spans(text)] == ["a\x1cb", "c\x1fd"]
 
 
-def test_token_spans_max_tokens():
-  text = "one two  three four"
-  assert token_spans(text, max_tokens=2) == token_spans(text)[:2]
-  assert token_spans(text, max_tokens=0) == token_spans(text)
-
-
-@pytest.mark.parametrize("max_tokens", [0, 3])
-def test_token_spans_count_equals_the_op(tmp_path, max_tokens):
-  texts = MORE_TEXTS + ["a\u2028b\u205fc\x85d", "\x1cglued\x1f", "one two three four five"]
+@pytest.mark.parametrize("attributes", [
+    {"max_tokens": 0, "split_unsegmented_scripts": False},
+    {"max_tokens": 3},
+    {"separators": ",-", "add_bos": True, "add_eos": True},
+])
+def test_model_tokenization_matches_the_op(tmp_path, attributes):
+  texts = MORE_TEXTS + ["a\u2028b\u205fc\x85d", "\x1cglued\x1f", "one,two-three four five",
+                        "北京 to 東京へ"]
+  flatbuffer = lite.projection_model(feature_size=8, **attributes)
+  tokenization = model_tokenization(flatbuffer)
+  assert {k: getattr(tokenization, k) for k in attributes} == attributes
   path = tmp_path / "projection.tflite"
-  path.write_bytes(lite.projection_model(feature_size=8, max_tokens=max_tokens,
-                                         split_unsegmented_scripts=False))
+  path.write_bytes(flatbuffer)
   runner = lite.load_interpreter(str(path)).get_signature_runner()
   lengths = runner(text=np.array([t.encode() for t in texts], dtype=object))["sequence_length"]
-  assert lengths.tolist() == [len(token_spans(t, max_tokens)) for t in texts]
+  extra = tokenization.add_bos + tokenization.add_eos
+  assert lengths.tolist() == [len(token_spans(t, tokenization)) + extra for t in texts]
 
 
 # --- to_predictions ------------------------------------------------------------
@@ -164,10 +168,12 @@ def test_batch_size_does_not_change_predictions(model_path):
                           TflitePredictor(model_path, batch_size=7).predict(texts))
 
 
-def test_texts_without_tokens_get_no_intent_and_no_slots(model_path):
+def test_texts_without_tokens_get_the_prior_and_no_slots(model_path):
   preds = TflitePredictor(model_path).predict(["", " \t\u3000 ", "hi", ""])
   for p in (preds[0], preds[1], preds[3]):
-    assert p.intent is None and p.top_k == () and p.tokens == () and p.slots == ()
+    assert p.intent in INTENTS and p.tokens == () and p.slots == ()
+  # Nothing to read: every empty text gets the same distribution.
+  assert preds[0].top_k == preds[1].top_k == preds[3].top_k
   assert preds[2].intent in INTENTS and len(preds[2].tokens) == 1
   assert TflitePredictor(model_path).predict([]) == []
 
@@ -195,10 +201,20 @@ def test_eight_threads_agree_with_one(model_path):
   assert all(r == want for r in results)
 
 
-def test_tokens_the_op_splits_differently_are_refused(model_path):
-  # The suite's model splits CJK into characters (split_unsegmented_scripts).
-  with pytest.raises(TokenizationMismatchError, match="2 tokens"):
-    TflitePredictor(model_path).predict(["北京"])
+def test_the_models_own_tokenization_places_the_slots(model_path):
+  # The suite's model cuts CJK into characters (split_unsegmented_scripts).
+  predictor = TflitePredictor(model_path)
+  assert predictor.tokenization.split_unsegmented_scripts
+  [p] = predictor.predict(["fly 北京"])
+  assert [t.text for t in p.tokens] == ["fly", "北", "京"]
+
+
+def test_rows_the_tokenization_does_not_explain_are_refused(model_path):
+  predictor = TflitePredictor(model_path)
+  # As if the model split on whitespace alone: it reads 2 rows, not 1.
+  predictor.tokenization = Tokenization.words()
+  with pytest.raises(TokenizationMismatchError, match="2 rows"):
+    predictor.predict(["北京"])
 
 
 def test_labels_must_fit_the_outputs(model_path, tmp_path):
@@ -310,3 +326,11 @@ def test_console_script_is_installed(model_path):
                         text=True, env=ENV, timeout=120)
   assert proc.returncode == 0, proc.stderr
   assert json.loads(proc.stdout)["intent"] in INTENTS
+
+
+def test_tokens_past_the_models_limit_are_not_returned(model_path):
+  predictor = TflitePredictor(model_path)
+  limit = predictor.tokenization.max_tokens
+  words = [f"w{k}" for k in range((limit or 600) + 5)]
+  [p] = predictor.predict([" ".join(words)])
+  assert [t.text for t in p.tokens] == (words[:limit] if limit else words)

@@ -10,7 +10,7 @@ from pqrnn_tf.inference.labels import load_labels, model_labels
 from pqrnn_tf.inference.metadata import read_labels
 from pqrnn_tf.inference.predictor import (ModelError, Predictor, TflitePredictor,
                                           TokenizationMismatchError)
-from pqrnn_tf.inference.tokens import token_spans
+from pqrnn_tf.inference.tokens import model_tokenization, token_spans
 
 __all__ = [
     "ModelError",
@@ -22,6 +22,7 @@ __all__ = [
     "TokenizationMismatchError",
     "load_labels",
     "model_labels",
+    "model_tokenization",
     "read_labels",
     "to_predictions",
     "token_spans",

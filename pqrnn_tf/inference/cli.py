@@ -88,13 +88,10 @@ def format_table(predictions: Sequence[decoding.Prediction]) -> str:
   blocks = []
   for p in predictions:
     lines = [f"text    {p.text!r}"]
-    if p.intent is None:
-      lines.append("intent  - (no tokens)")
-    else:
-      lines.append(f"intent  {p.intent}  {p.intent_probability:.3f}")
-      others = "  ".join(f"{label} {prob:.3f}" for label, prob in p.top_k[1:])
-      if others:
-        lines.append(f"        {others}")
+    lines.append(f"intent  {p.intent}  {p.intent_probability:.3f}")
+    others = "  ".join(f"{label} {prob:.3f}" for label, prob in p.top_k[1:])
+    if others:
+      lines.append(f"        {others}")
     width = max([len(s.type) for s in p.slots] + [4])
     for s in p.slots:
       lines.append(f"slot    {s.type:<{width}}  {s.start:>3}:{s.end:<3}  {s.score:.3f}  "

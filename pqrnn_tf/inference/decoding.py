@@ -51,15 +51,15 @@ class Prediction:
 
   Attributes:
     text: the input, unchanged.
-    intent: the most probable intent; None for a text without tokens (empty or
-      whitespace only), which the model is not run on.
-    intent_probability: its probability (0.0 when `intent` is None).
+    intent: the most probable intent (for a text without tokens, the model's
+      prior).
+    intent_probability: its probability.
     top_k: the most probable intents with their probabilities, best first.
     tokens: the model's tokens, in order.
     slots: the slot spans, in order.
   """
   text: str
-  intent: str | None
+  intent: str
   intent_probability: float
   top_k: tuple[tuple[str, float], ...] = ()
   tokens: tuple[Token, ...] = ()
@@ -70,15 +70,6 @@ class Prediction:
     out = dataclasses.asdict(self)
     out["top_k"] = [{"label": label, "probability": p} for label, p in self.top_k]
     return out
-
-
-def no_token_prediction(text: str) -> Prediction:
-  """The prediction for a text without tokens: no intent, no slots.
-
-  Such a text is not run: the model would only answer its prior, and a
-  full-int8 model fails on it (README, "Known limitation").
-  """
-  return Prediction(text=text, intent=None, intent_probability=0.0)
 
 
 def to_predictions(texts: Sequence[str], intent_probs: np.ndarray,

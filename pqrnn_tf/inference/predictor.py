@@ -18,6 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from pqrnn_tf import lite, metrics
+from pqrnn_tf.data.tokens import Tokenization
 from pqrnn_tf.inference import decoding, labels, tokens
 from pqrnn_tf.inference.signature import (INPUT_NAME, INTENT_PROBS, SEQUENCE_LENGTH,
                                           SIGNATURE_KEY, SLOT_PROBS)
@@ -105,6 +106,9 @@ class TflitePredictor(Predictor):
     batch = int(inputs[INPUT_NAME]["shape_signature"][0])
     # -1: any batch size; otherwise the exported (fixed) one.
     self._fixed_batch = batch if batch > 0 else None
+    with open(self.model_path, "rb") as f:
+      # A model without the projection op (a baseline) reads whitespace words.
+      self.tokenization = tokens.model_tokenization(f.read()) or Tokenization.words()
     intent_vocab, tag_vocab = labels.model_labels(self.model_path)
     self.intent_labels = intent_vocab.labels
     self.slot_labels = tag_vocab.labels if (tag_vocab is not None and self.has_slots) else None
@@ -148,8 +152,9 @@ class TflitePredictor(Predictor):
   def predict(self, texts: Sequence[str]) -> list[decoding.Prediction]:
     """Predicts intent, tagged tokens and slot spans of each text.
 
-    Texts are run `batch_size` at a time. A text without tokens (empty or
-    whitespace only) is not run: it gets `decoding.no_token_prediction`.
+    Texts are run `batch_size` at a time. Every string is answered: one
+    without tokens (empty or whitespace only) gets the model's prior intent
+    distribution and no tokens or slots.
 
     Args:
       texts: raw strings.
@@ -159,31 +164,28 @@ class TflitePredictor(Predictor):
 
     Raises:
       TypeError: a text is not a `str`.
-      TokenizationMismatchError: the model read a different number of tokens
-        than `token_spans` found (a model whose projection splits other than
-        on whitespace: `separators`, `split_unsegmented_scripts` on CJK/Thai
-        text, `max_tokens`, BOS/EOS).
+      TokenizationMismatchError: the model read a different number of rows
+        than `self.tokenization` predicts (which would misplace slots).
     """
     texts = list(texts)
     for text in texts:
       if not isinstance(text, str):
         raise TypeError(f"texts must be str, got {type(text).__name__}: {text!r}")
-    spans = [tokens.token_spans(text) for text in texts]
-    predictions: list[decoding.Prediction | None] = [
-        None if s else decoding.no_token_prediction(t) for t, s in zip(texts, spans)]
-    to_run = [i for i, s in enumerate(spans) if s]
+    predictions: list[decoding.Prediction] = []
     step = self._fixed_batch or self.batch_size
-    for begin in range(0, len(to_run), step):
-      chunk = to_run[begin:begin + step]
-      batch = [texts[i] for i in chunk]
+    # BOS / EOS rows carry no text: slot rows of text tokens start after BOS.
+    first_row = int(self.tokenization.add_bos)
+    for begin in range(0, len(texts), step):
+      batch = texts[begin:begin + step]
+      spans = [tokens.token_spans(text, self.tokenization) for text in batch]
       out = self._invoke(batch)
+      slot_probs = None
       if self.has_slots:
-        self._check_lengths(batch, [spans[i] for i in chunk], out[SEQUENCE_LENGTH])
-      decoded = decoding.to_predictions(
-          batch, out[INTENT_PROBS], out.get(SLOT_PROBS) if self.has_slots else None,
-          [spans[i] for i in chunk], self.intent_labels, self.slot_labels, self.top_k)
-      for i, prediction in zip(chunk, decoded):
-        predictions[i] = prediction
+        self._check_lengths(batch, spans, out[SEQUENCE_LENGTH])
+        slot_probs = out[SLOT_PROBS][:, first_row:]
+      predictions.extend(decoding.to_predictions(
+          batch, out[INTENT_PROBS], slot_probs, spans, self.intent_labels,
+          self.slot_labels, self.top_k))
     return predictions
 
   def _invoke(self, batch: list[str]) -> dict[str, np.ndarray]:
@@ -199,10 +201,10 @@ class TflitePredictor(Predictor):
 
   def _check_lengths(self, batch: list[str], spans: list[list[tuple[int, int]]],
                      lengths: np.ndarray) -> None:
+    extra = int(self.tokenization.add_bos) + int(self.tokenization.add_eos)
     for text, text_spans, length in zip(batch, spans, lengths):
-      if int(length) != len(text_spans):
+      if int(length) != len(text_spans) + extra:
         raise TokenizationMismatchError(
-            f"the model read {int(length)} tokens in {text!r}, token_spans found "
-            f"{len(text_spans)}: its projection does not split on whitespace alone "
-            f"(separators, split_unsegmented_scripts on CJK/Thai/... text, max_tokens "
-            f"or BOS/EOS), so its slots cannot be placed in the text")
+            f"the model read {int(length)} rows for {text!r}, its tokenization "
+            f"({self.tokenization}) gives {len(text_spans)} tokens + {extra} BOS/EOS: "
+            f"its slots cannot be placed in the text")

@@ -1,44 +1,57 @@
-"""Where the projection op's tokens are in the original string."""
+"""Where an exported model's tokens are in the original string.
+
+The token boundaries themselves have one home, `pqrnn_tf.data.tokens.
+Tokenization` (the projection op's rules, tested against the op); this module
+finds the `Tokenization` an exported model was built with, from the
+projection op's attributes inside the `.tflite` file.
+"""
 from __future__ import annotations
 
-# Unicode White_Space, the code points the projection op splits on
-# (custom_ops/README.md, section 3). Python's `str.split()` differs: it also
-# splits on U+001C..U+001F.
-WHITESPACE = frozenset(
-    [chr(c) for c in range(0x09, 0x0D + 1)]
-    + ["\u0020", "\u0085", "\u00a0", "\u1680"]
-    + [chr(c) for c in range(0x2000, 0x200A + 1)]
-    + ["\u2028", "\u2029", "\u202f", "\u205f", "\u3000"])
+from flatbuffers import flexbuffers
+from ai_edge_litert import schema_py_generated as tflite_schema
+
+from pqrnn_tf.data.tokens import Tokenization
+from pqrnn_tf.ops import PROJECTION_OP_NAME
 
 
-def token_spans(text: str, max_tokens: int = 0) -> list[tuple[int, int]]:
-  """Character offsets of the whitespace tokens of `text`, as the op splits it.
+def model_tokenization(flatbuffer: bytes) -> Tokenization | None:
+  """The tokenization of the model's projection op, or None without one.
 
-  This is the projection op's tokenization with its default `separators` ("")
-  and for text outside the scripts that `split_unsegmented_scripts` cuts into
-  characters (custom_ops/README.md, section 3): tokens are the maximal runs of
-  non-whitespace code points. Lowercasing and `max_repeated_chars` change a
-  token's characters, not where it is, so they do not matter here. BOS/EOS
-  rows have no characters and are not returned.
+  The converter stores the op's attributes as its FlexBuffers custom options,
+  e.g. `{"max_tokens": 512, "split_unsegmented_scripts": False, ...}`.
+
+  Args:
+    flatbuffer: the contents of a `.tflite` file.
+
+  Returns:
+    The `Tokenization` of the first `PqrnnSequenceStringProjection` op (a
+    pQRNN has one), or None if the model has none (e.g. a baseline with its
+    own tokenizer ops).
+  """
+  model = tflite_schema.Model.GetRootAs(flatbuffer, 0)
+  codes = [model.OperatorCodes(i).CustomCode() for i in range(model.OperatorCodesLength())]
+  for g in range(model.SubgraphsLength()):
+    subgraph = model.Subgraphs(g)
+    for i in range(subgraph.OperatorsLength()):
+      op = subgraph.Operators(i)
+      if codes[op.OpcodeIndex()] == PROJECTION_OP_NAME.encode():
+        attributes = flexbuffers.Loads(op.CustomOptionsAsNumpy().tobytes())
+        return Tokenization.from_projection(attributes)
+  return None
+
+
+def token_spans(text: str, tokenization: Tokenization | None = None
+                ) -> list[tuple[int, int]]:
+  """Character offsets of the tokens a model reads in `text`.
 
   Args:
     text: the original string.
-    max_tokens: keep only the first `max_tokens` tokens (0: all), like the
-      op's attribute of that name.
+    tokenization: the model's (`model_tokenization`); None: whitespace
+      tokens, no limit (`Tokenization.words()`).
 
   Returns:
-    One `(start, end)` per token: `text[start:end]` is the token, `end`
-    exclusive, offsets in code points (Python `str` indices).
+    One `(start, end)` per text token (BOS / EOS rows have no characters and
+    are not included): `text[start:end]` is the token, `end` exclusive,
+    offsets in code points (Python `str` indices).
   """
-  spans = []
-  start = None
-  for i, char in enumerate(text):
-    if char in WHITESPACE:
-      if start is not None:
-        spans.append((start, i))
-        start = None
-    elif start is None:
-      start = i
-  if start is not None:
-    spans.append((start, len(text)))
-  return spans[:max_tokens] if max_tokens > 0 else spans
+  return (tokenization or Tokenization.words()).spans(text)
