@@ -6,18 +6,24 @@
   pqrnn-train --dataset=atis --teacher_logits=runs/teacher/logits_train.npz,runs/aug/teacher_aug.npz ...
 
 Writes JSONL lines {"text": ...} (see pqrnn_tf/data/augment.py for the
-operations) and prints how many variants each operation made.
+operations) and prints how many variants each operation made. The output is
+written whole or not at all (a temporary file renamed at the end). An --output
+that is one of the --train_file files, or data that can't be read, prints
+`pqrnn-augment: <problem>` and exits with status 2, before anything is written.
 """
 from __future__ import annotations
 
-import collections
 import os
+import sys
+from typing import NoReturn
 
 from absl import app, flags
 
 from pqrnn_tf.data import augment, readers
+from pqrnn_tf.data.examples import Example
 
 FLAGS = flags.FLAGS
+PROGRAM = "pqrnn-augment"
 
 
 def define_flags() -> None:
@@ -34,12 +40,39 @@ def define_flags() -> None:
   flags.mark_flag_as_required("output")
 
 
+def fail(problem: str) -> NoReturn:
+  """Prints `pqrnn-augment: <problem>` to stderr and exits with status 2."""
+  print(f"{PROGRAM}: {problem}", file=sys.stderr)
+  sys.exit(2)
+
+
+def same_file(a: str, b: str) -> bool:
+  """Whether paths `a` and `b` name one file: other spellings, symlinks, hard links."""
+  if os.path.realpath(a) == os.path.realpath(b):
+    return True
+  return os.path.exists(a) and os.path.exists(b) and os.path.samefile(a, b)
+
+
+def read_train_file(train_file: str, output: str) -> list[Example]:
+  """The examples of `train_file` (a file or a glob); exits via `fail` if `output`
+  is one of its files (checked before reading any) or if they can't be read."""
+  try:
+    paths = readers.list_files(train_file)
+    same = [p for p in paths if same_file(p, output)]
+    if same:
+      fail(f"--output={output} is the --train_file {same[0]}; give another --output "
+           "(the unlabeled variants would replace the training data)")
+    return readers.read_examples(train_file)
+  except (readers.DataError, FileNotFoundError) as e:
+    fail(str(e))
+
+
 def main(argv) -> None:
   del argv
   if FLAGS.dataset == "atis":
     train = readers.read_atis("train")
   elif FLAGS.train_file and not FLAGS.dataset:
-    train = readers.read_examples(FLAGS.train_file)
+    train = read_train_file(FLAGS.train_file, FLAGS.output)
   else:
     raise app.UsageError("Give --dataset=atis or --train_file.")
   config = augment.AugmentConfig(
@@ -52,7 +85,7 @@ def main(argv) -> None:
     raise app.UsageError(str(e)) from None
   variants = augmenter.augment(train)
   os.makedirs(os.path.dirname(os.path.abspath(FLAGS.output)), exist_ok=True)
-  readers.write_jsonl(variants, FLAGS.output)
+  readers.write_jsonl(variants, FLAGS.output)  # Whole or not at all (renamed at the end).
   print(f"Wrote {len(variants)} variants of {len(train)} utterances to {FLAGS.output}")
   for op, count in sorted(augmenter.counts.items()):
     print(f"  {op}: {count}")

@@ -3,14 +3,23 @@
 Every reader is strict: a malformed line raises :class:`DataError` naming the file
 and the 1-based line number; no line is ever skipped silently. Blank lines are
 errors too (an empty text), except that the file's final newline is of course fine.
+
+Only ``"\n"`` ends a line (one ``"\r"`` before it is dropped): U+2028, U+0085,
+form feeds and the other characters :meth:`str.splitlines` also breaks at stay
+in the line, where they are whitespace in the text. A line longer than
+:data:`MAX_LINE_CHARS` is an error, found without reading the line whole.
+Evaluation data, which is scored, goes through :func:`read_labeled_examples`:
+every line must carry a label, and there must be at least one.
 """
 from __future__ import annotations
 
+import contextlib
 import glob
 import importlib.util
+import itertools
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from pqrnn_tf.data.examples import Example
@@ -20,8 +29,14 @@ ATIS_SPLITS = ("train", "dev", "test")
 ATIS_TRAIN_SIZE = 4478
 ATIS_DEV_SIZE = 500
 ATIS_SEPARATOR = " <=> "
-#: A first TSV line exactly equal to this is a header and is not read as an example.
+#: A first TSV line equal to this (any case, whitespace around the columns) is a
+#: header and is not read as an example.
 TSV_HEADER = "text\tlabel"
+#: Longest line the readers accept, in characters (line ending excluded): far
+#: above any utterance, low enough that a file without newlines can't fill memory.
+MAX_LINE_CHARS = 1 << 20
+# Rest of an over-long line: read in pieces of this many characters, to count them.
+_SKIP_CHARS = 1 << 16
 JSONL_KEYS = frozenset({"text", "label", "tags"})
 _GLOB_CHARS = frozenset("*?[")
 
@@ -37,21 +52,68 @@ class DataError(ValueError):
         super().__init__(f"{where}: {problem}")
 
 
-def _lines(path: str | os.PathLike) -> list[str]:
-    """Lines of a UTF-8 file (BOM stripped, ``\\n``/``\\r\\n`` endings removed)."""
+def _strip_ending(line: str) -> str:
+    """``line`` without its ``"\\n"`` and then one ``"\\r"``, if present."""
+    if line.endswith("\n"):
+        line = line[:-1]
+    return line[:-1] if line.endswith("\r") else line
+
+
+def _lines(path: str | os.PathLike) -> Iterator[str]:
+    """Lines of a UTF-8 file, streamed (BOM stripped, ``\\n``/``\\r\\n`` endings removed).
+
+    Raises DataError for a directory, for bytes that aren't UTF-8 and for a line
+    longer than :data:`MAX_LINE_CHARS`.
+    """
     try:
-        with open(path, encoding="utf-8-sig") as f:
-            return f.read().splitlines()
+        # newline="\n": only "\n" ends a line, and "\r" reaches _strip_ending untranslated.
+        with open(path, encoding="utf-8-sig", newline="\n") as f:
+            for lineno in itertools.count(1):
+                # Room for the longest accepted line and its "\r\n".
+                line = f.readline(MAX_LINE_CHARS + 2)
+                if not line:
+                    return
+                if len(line) == MAX_LINE_CHARS + 2 and not line.endswith("\n"):
+                    raise DataError(path, lineno, _too_long(_rest_length(f, line)))
+                line = _strip_ending(line)
+                if len(line) > MAX_LINE_CHARS:
+                    raise DataError(path, lineno, _too_long(len(line)))
+                yield line
+    except IsADirectoryError:
+        raise DataError(path, None, "is a directory") from None
     except UnicodeDecodeError as e:
         raise DataError(path, None, f"not valid UTF-8 ({e})") from None
 
 
+def _rest_length(f, start: str) -> int:
+    """Characters of the line that begins with ``start``, ending excluded; reads its
+    rest from ``f`` in pieces, keeping none of it."""
+    length, tail = len(start), start[-2:]
+    while not tail.endswith("\n"):
+        piece = f.readline(_SKIP_CHARS)
+        if not piece:
+            break
+        length += len(piece)
+        tail = (tail + piece)[-2:]
+    return length - (len(tail) - len(_strip_ending(tail)))
+
+
+def _too_long(length: int) -> str:
+    return (f"line of {length} characters exceeds the limit of {MAX_LINE_CHARS} "
+            "(MAX_LINE_CHARS); is this a text file with one utterance a line?")
+
+
 def _example(path: str | os.PathLike, lineno: int, text: str, intent: str | None,
-             tags: list[str] | None) -> Example:
-    """Build an Example with whitespace-normalized text, converting failures to DataError."""
+             tags: list[str] | None, require_labels: bool = False) -> Example:
+    """Build an Example with whitespace-normalized text, converting failures to DataError.
+
+    With ``require_labels`` (evaluation data), an example without an intent is an error.
+    """
     tokens = text.split()
     if not tokens:
         raise DataError(path, lineno, "empty text")
+    if require_labels and intent is None:
+        raise DataError(path, lineno, "unlabeled example in evaluation data")
     if tags is not None and len(tags) != len(tokens):
         raise DataError(path, lineno, f"{len(tags)} tags for {len(tokens)} tokens")
     return Example(" ".join(tokens), intent, None if tags is None else tuple(tags))
@@ -82,8 +144,13 @@ def parse_atis_line(line: str, path: str | os.PathLike = "<string>", lineno: int
     return _example(path, lineno, " ".join(words), intent, tags)
 
 
-def read_atis_file(path: str | os.PathLike) -> list[Example]:
-    """Read a whole file in ATIS ``word:TAG ... <=> intent`` format (one utterance a line)."""
+def read_atis_file(path: str | os.PathLike, *, require_labels: bool = False) -> list[Example]:
+    """Read a whole file in ATIS ``word:TAG ... <=> intent`` format (one utterance a line).
+
+    ``require_labels`` is accepted for a signature shared with the other readers:
+    every ATIS line carries its intent.
+    """
+    del require_labels
     return [parse_atis_line(line, path, i) for i, line in enumerate(_lines(path), 1)]
 
 
@@ -123,17 +190,20 @@ def read_atis(split: str) -> list[Example]:
 # --------------------------------------------------------------------------- TSV / JSONL
 
 
-def read_tsv(path: str | os.PathLike) -> list[Example]:
+def read_tsv(path: str | os.PathLike, *, require_labels: bool = False) -> list[Example]:
     """Read ``text<TAB>label`` lines; a line without a tab is unlabeled (``intent=None``).
 
-    A first line exactly ``text<TAB>label`` is taken as a header. Text can't
-    contain tabs; an empty label (``text<TAB>``) is an error, not "unlabeled".
+    A first line ``text<TAB>label`` (:data:`TSV_HEADER`, in any case, with
+    whitespace around the columns) is taken as a header. Text can't contain
+    tabs; an empty label (``text<TAB>``) is an error, not "unlabeled". With
+    ``require_labels``, an unlabeled line is an error too.
     """
+    header = TSV_HEADER.split("\t")
     examples = []
     for i, line in enumerate(_lines(path), 1):
-        if i == 1 and line == TSV_HEADER:
-            continue
         cols = line.split("\t")
+        if i == 1 and [c.strip().lower() for c in cols] == header:
+            continue
         if len(cols) > 2:
             raise DataError(path, i, f"expected 1 or 2 tab-separated columns (text, label), "
                                      f"found {len(cols)}")
@@ -142,14 +212,15 @@ def read_tsv(path: str | os.PathLike) -> list[Example]:
             label = cols[1].strip()
             if not label:
                 raise DataError(path, i, "empty label (omit the tab for unlabeled text)")
-        examples.append(_example(path, i, cols[0], label, None))
+        examples.append(_example(path, i, cols[0], label, None, require_labels))
     return examples
 
 
-def read_jsonl(path: str | os.PathLike) -> list[Example]:
+def read_jsonl(path: str | os.PathLike, *, require_labels: bool = False) -> list[Example]:
     """Read JSON objects ``{"text": str, "label": str|null, "tags": [str]|null}``, one a line.
 
-    ``label`` and ``tags`` are optional; other keys are errors (to catch typos).
+    ``label`` and ``tags`` are optional (with ``require_labels``, a missing or
+    null ``label`` is an error); other keys are errors (to catch typos).
     """
     examples = []
     for i, line in enumerate(_lines(path), 1):
@@ -175,25 +246,37 @@ def read_jsonl(path: str | os.PathLike) -> list[Example]:
                                  or not all(isinstance(t, str) and t.strip() for t in tags)):
             raise DataError(path, i, "'tags' must be a list of non-empty strings or null")
         examples.append(_example(path, i, text, None if label is None else label.strip(),
-                                 None if tags is None else [t.strip() for t in tags]))
+                                 None if tags is None else [t.strip() for t in tags],
+                                 require_labels))
     return examples
 
 
 def write_jsonl(examples: Iterable[Example], path: str | os.PathLike) -> int:
     """Write ``examples`` in the format :func:`read_jsonl` reads; returns the count.
 
-    ``label`` and ``tags`` are written only when present.
+    ``label`` and ``tags`` are written only when present. The lines go to a
+    temporary file beside ``path``, renamed over it at the end, so a failure
+    leaves the old ``path`` (or none), never a half-written one.
     """
+    path = os.fspath(path)
+    tmp = os.path.join(os.path.dirname(os.path.abspath(path)),
+                       f".{os.path.basename(path)}.{os.getpid()}.tmp")
     count = 0
-    with open(path, "w", encoding="utf-8") as f:
-        for e in examples:
-            obj: dict = {"text": e.text}
-            if e.intent is not None:
-                obj["label"] = e.intent
-            if e.tags is not None:
-                obj["tags"] = list(e.tags)
-            f.write(json.dumps(obj, ensure_ascii=False) + "\n")
-            count += 1
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            for e in examples:
+                obj: dict = {"text": e.text}
+                if e.intent is not None:
+                    obj["label"] = e.intent
+                if e.tags is not None:
+                    obj["tags"] = list(e.tags)
+                f.write(json.dumps(obj, ensure_ascii=False) + "\n")
+                count += 1
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
     return count
 
 
@@ -221,6 +304,8 @@ def list_files(path: str | os.PathLike) -> list[str]:
         if not paths:
             raise FileNotFoundError(f"no files match {pattern!r}")
     else:
+        if os.path.isdir(pattern):
+            raise DataError(pattern, None, "is a directory")
         if not os.path.isfile(pattern):
             raise FileNotFoundError(f"no such file: {pattern!r}")
         paths = [pattern]
@@ -229,12 +314,26 @@ def list_files(path: str | os.PathLike) -> list[str]:
     return paths
 
 
-def read_examples(path: str | os.PathLike) -> list[Example]:
+def read_examples(path: str | os.PathLike, *, require_labels: bool = False,
+                  allow_empty: bool = True) -> list[Example]:
     """Read a ``.tsv``/``.jsonl``/``.atis`` file, or all files matching a glob pattern, in sorted order.
 
     Sharded files may mix formats; each is dispatched on its own extension.
+    With ``require_labels``, an unlabeled line is a DataError naming it; without
+    ``allow_empty``, so is finding no examples at all.
     """
     examples: list[Example] = []
     for p in list_files(path):
-        examples.extend(reader_for(p)(p))
+        examples.extend(reader_for(p)(p, require_labels=require_labels))
+    if not examples and not allow_empty:
+        raise DataError(path, None, "no examples")
     return examples
+
+
+def read_labeled_examples(path: str | os.PathLike) -> list[Example]:
+    """Read evaluation (dev or test) data like :func:`read_examples`; it is scored,
+    so an unlabeled line or an empty file is a DataError.
+
+    Training data may hold unlabeled lines (a teacher labels them); not these.
+    """
+    return read_examples(path, require_labels=True, allow_empty=False)

@@ -80,7 +80,11 @@ def define_flags() -> None:
 
 
 def load_splits() -> dict:
-  """{'train', 'dev'[, 'test']} example lists from the data flags."""
+  """{'train', 'dev'[, 'test']} example lists from the data flags.
+
+  Raises DataError for data that can't be used: no training examples, or dev
+  or test data (which is scored) that is empty or has an unlabeled line.
+  """
   if FLAGS.dataset:
     if FLAGS.dataset != "atis":
       raise app.UsageError(f"Unknown --dataset={FLAGS.dataset}; built in: atis")
@@ -90,12 +94,14 @@ def load_splits() -> dict:
   if readers.is_glob(FLAGS.train_file):
     train = ShardedExamples(FLAGS.train_file)
     print(f"Streaming --train_file: {len(train.paths)} shards match {FLAGS.train_file!r}")
+    if not len(train):  # The label scan, which training needs anyway (cached).
+      raise readers.DataError(FLAGS.train_file, None, "no examples")
   else:
-    train = readers.read_examples(FLAGS.train_file)
+    train = readers.read_examples(FLAGS.train_file, allow_empty=False)
   splits = {"train": train,
-            "dev": readers.read_examples(FLAGS.eval_file)}
+            "dev": readers.read_labeled_examples(FLAGS.eval_file)}
   if FLAGS.test_file:
-    splits["test"] = readers.read_examples(FLAGS.test_file)
+    splits["test"] = readers.read_labeled_examples(FLAGS.test_file)
   return splits
 
 

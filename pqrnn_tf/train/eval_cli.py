@@ -28,7 +28,7 @@ def main(argv) -> None:
   if FLAGS.dataset == "atis":
     splits = {s: readers.read_atis(s) for s in ("dev", "test")}
   elif FLAGS.eval_file:
-    splits = {"eval": readers.read_examples(FLAGS.eval_file)}
+    splits = {"eval": readers.read_labeled_examples(FLAGS.eval_file)}
   else:
     raise app.UsageError("Give --dataset=atis or --eval_file.")
   model, config = trainer.load_trained(FLAGS.model_dir)
