@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from pqrnn_tf.data import readers
 from pqrnn_tf.data.examples import Example, LabelVocab
-from pqrnn_tf.data.tokens import DEFAULT_MAX_TOKENS
+from pqrnn_tf.data.tokens import DEFAULT_MAX_TOKENS, Tokenization
 from pqrnn_tf.layers import Projection
 from pqrnn_tf.models import INTENT_OUTPUT, SLOTS_OUTPUT, ModelConfig, load_preset
 from pqrnn_tf.train import evaluation
@@ -30,16 +30,17 @@ def test_pqrnn_presets_record_the_limit():
   for name in ("pqrnn_base", "pqrnn_small"):
     config = load_preset(name)
     assert config.projection["max_tokens"] == DEFAULT_MAX_TOKENS
-    assert config.max_tokens == DEFAULT_MAX_TOKENS
-  assert ModelConfig.from_dict({"model": "pqrnn"}).max_tokens == DEFAULT_MAX_TOKENS
+    assert config.tokenization.max_tokens == DEFAULT_MAX_TOKENS
+  assert ModelConfig.from_dict({"model": "pqrnn"}).tokenization.max_tokens == DEFAULT_MAX_TOKENS
   assert ModelConfig.from_dict(
-      {"model": "pqrnn", "projection": {"max_tokens": 0}}).max_tokens == 0
+      {"model": "pqrnn", "projection": {"max_tokens": 0}}).tokenization.max_tokens == 0
 
 
 def test_slot_targets_stop_at_the_limit():
   long = Example(" ".join(["boston"] * 30), "flight", ("B-city",) * 30)
   short = Example("fares", "fare", ("O",))
-  text, targets = next(iter(make_dataset([long, short], INTENTS, TAGS, 2, max_tokens=8)))
+  text, targets = next(iter(make_dataset([long, short], INTENTS, TAGS, 2,
+                                         tokenization=Tokenization(max_tokens=8))))
   assert targets[SLOTS_OUTPUT].shape == (2, 8)
   assert targets[SLOTS_OUTPUT].numpy()[0].tolist() == [1] * 8
 
@@ -48,7 +49,8 @@ def test_decoder_tags_tokens_past_the_model_output_outside():
   example = Example("a b c d", "flight", ("O",) * 4)
   outputs = {INTENT_OUTPUT: np.array([[0.9, 0.1]]),
              SLOTS_OUTPUT: np.array([[[0.1, 0.9], [0.1, 0.9]]])}  # two rows only
-  _, tags = evaluation.decode_predictions(outputs, [example], INTENTS, TAGS)
+  _, tags = evaluation.decode_predictions(outputs, [example], INTENTS, TAGS,
+                                         Tokenization(max_tokens=2))
   assert tags == [("B-city", "B-city", "O", "O")]
 
 

@@ -5,7 +5,9 @@ import tensorflow as tf
 import tf_keras as keras
 
 from pqrnn_tf import ops
-from pqrnn_tf.data.tokens import DEFAULT_MAX_TOKENS
+from pqrnn_tf.data.tokens import Tokenization
+
+_TOKENIZATION = Tokenization()  # The tokenization defaults, declared there.
 
 
 @keras.utils.register_keras_serializable(package="pqrnn_tf")
@@ -19,7 +21,8 @@ class Projection(keras.layers.Layer):
   Args:
     feature_size: features per token.
     max_tokens: keep at most this many tokens per sentence (0 = no limit;
-      default `DEFAULT_MAX_TOKENS`, 512, which bounds memory on any input).
+      default `tokens.DEFAULT_MAX_TOKENS`, 512, which bounds memory on any
+      input).
     lowercase: apply Unicode simple lowercasing.
     separators: extra characters that split tokens (and are dropped).
     split_unsegmented_scripts: CJK, kana, Thai, ... characters become tokens.
@@ -45,11 +48,12 @@ class Projection(keras.layers.Layer):
   """
 
   def __init__(self, feature_size: int = 512,
-               max_tokens: int = DEFAULT_MAX_TOKENS,
-               lowercase: bool = True, separators: str = "",
-               split_unsegmented_scripts: bool = True,
-               max_repeated_chars: int = 0, add_bos: bool = False,
-               add_eos: bool = False, char_ngram_size: int = 0,
+               max_tokens: int = _TOKENIZATION.max_tokens,
+               lowercase: bool = _TOKENIZATION.lowercase,
+               separators: str = _TOKENIZATION.separators,
+               split_unsegmented_scripts: bool = _TOKENIZATION.split_unsegmented_scripts,
+               max_repeated_chars: int = 0, add_bos: bool = _TOKENIZATION.add_bos,
+               add_eos: bool = _TOKENIZATION.add_eos, char_ngram_size: int = 0,
                distortion_probability: float = 0.0, distortion_seed: int = 0,
                **kwargs):
     super().__init__(trainable=False, **{k: v for k, v in kwargs.items()

@@ -6,7 +6,7 @@ import json
 import os
 from typing import Any
 
-from pqrnn_tf.data.tokens import DEFAULT_MAX_TOKENS
+from pqrnn_tf.data.tokens import Tokenization
 
 PRESETS_DIR = os.path.join(os.path.dirname(__file__), "presets")
 MODEL_TYPES = ("pqrnn", "lstm", "transformer")
@@ -28,12 +28,12 @@ class ModelConfig:
     return self
 
   @property
-  def max_tokens(self) -> int | None:
-    """Tokens per sentence the model reads (0: all); None if it has no limit
-    of its own (the baselines' tokenizers)."""
+  def tokenization(self) -> Tokenization:
+    """How the model cuts sentences into rows: the pQRNN projection's
+    settings; one row per whitespace word for the baselines."""
     if self.model != "pqrnn":
-      return None
-    return int(self.projection.get("max_tokens", DEFAULT_MAX_TOKENS))
+      return Tokenization.words()
+    return Tokenization.from_projection(self.projection)
 
   def to_dict(self) -> dict[str, Any]:
     return dataclasses.asdict(self)

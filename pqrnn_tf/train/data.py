@@ -42,6 +42,7 @@ import tensorflow as tf
 
 from pqrnn_tf.data import readers
 from pqrnn_tf.data.examples import OUTSIDE_TAG, Example, LabelVocab
+from pqrnn_tf.data.tokens import NO_WORD, Tokenization
 from pqrnn_tf.models.heads import INTENT_OUTPUT, SLOTS_OUTPUT
 
 if TYPE_CHECKING:
@@ -124,16 +125,12 @@ class ShardedExamples:
     return self._scan
 
 
-def token_count(example: Example, max_tokens: int | None) -> int:
-  """The tokens of `example` the model reads: at most `max_tokens` (None, 0: all)."""
-  n = len(example.tokens)
-  return min(n, max_tokens) if max_tokens else n
-
-
 def encode_labels(examples: Sequence[Example], intents: LabelVocab,
-                  tags: LabelVocab | None, max_tokens: int | None = None):
-  """Intent ids `[N]` and, with `tags`, padded tag ids `[N, width]`: width is
-  the longest sentence's tokens, at most `max_tokens` (None or 0: no limit).
+                  tags: LabelVocab | None,
+                  tokenization: Tokenization = Tokenization.words()):
+  """Intent ids `[N]` and, with `tags`, padded tag ids `[N, rows]`: one per
+  row the model reads (`tokenization.row_tags`), so targets follow the
+  model's own tokens and token limit.
 
   An example without an intent (or without tags) gets id -1 there: the
   teacher-only examples of distillation, which have no gold labels.
@@ -142,15 +139,21 @@ def encode_labels(examples: Sequence[Example], intents: LabelVocab,
                          for e in examples], np.int32)
   if tags is None:
     return intent_ids, None
-  width = max([len(e.tokens) for e in examples] + [1])
-  if max_tokens:
-    width = min(width, max_tokens)
-  tag_ids = np.zeros((len(examples), width), np.int32)
-  for i, e in enumerate(examples):
-    n = min(len(e.tokens), width)
-    tag_ids[i, :n] = ([tags.index(t) for t in e.tags[:n]] if e.tags is not None
-                      else -1)
+  rows = [tokenization.row_tags(e.text, e.tags) if e.tags is not None
+          else [None] * len(tokenization.row_words(e.text)) for e in examples]
+  tag_ids = np.zeros((len(examples), max([len(r) for r in rows] + [1])), np.int32)
+  for i, row in enumerate(rows):
+    tag_ids[i, :len(row)] = [-1 if t is None else tags.index(t) for t in row]
   return intent_ids, tag_ids
+
+
+def teacher_rows(slot_probs: np.ndarray, text: str, tokenization: Tokenization) -> np.ndarray:
+  """The teacher's per-word tag probabilities `[words, tags]` as per-row
+  targets: each row takes its word's; BOS / EOS rows are certain "O" (id 0)."""
+  words = np.array(tokenization.row_words(text), np.int64)
+  rows = slot_probs[np.maximum(words, 0)] if len(words) else slot_probs[:0]
+  rows[words == NO_WORD] = np.eye(slot_probs.shape[1], dtype=slot_probs.dtype)[0]
+  return rows
 
 
 def _no_auto_shard(ds: tf.data.Dataset) -> tf.data.Dataset:
@@ -186,12 +189,12 @@ def make_dataset(examples: Sequence[Example], intents: LabelVocab,
                  labeled: bool = True, repeat: bool = False,
                  num_shards: int = 1, shard_index: int = 0,
                  teacher: "TeacherTargets | None" = None,
-                 max_tokens: int | None = None) -> tf.data.Dataset:
+                 tokenization: Tokenization = Tokenization.words()) -> tf.data.Dataset:
   """Batches of `text` (and, if `labeled`, {intent, slots} targets).
 
-  Slot targets are padded to the longest sentence of each batch, cut at
-  `max_tokens` (the model's token limit, `ModelConfig.max_tokens`; None or 0:
-  none): the time dimension the model produces for that batch. `repeat` makes it endless
+  Slot targets are one per row of `tokenization` (the model's,
+  `ModelConfig.tokenization`), padded to the longest sentence of each batch:
+  the time dimension the model produces for that batch. `repeat` makes it endless
   (for distributed training, where the caller gives the steps per epoch).
   With `num_shards` > 1, keeps the examples of shard `shard_index` (by DATA).
   With `teacher` (the teacher's probabilities for each of `examples`), the
@@ -200,8 +203,8 @@ def make_dataset(examples: Sequence[Example], intents: LabelVocab,
   texts = np.array([e.text.encode("utf-8") for e in examples], dtype=object)
   if not labeled:
     return tf.data.Dataset.from_tensor_slices(texts).batch(batch_size)
-  intent_ids, tag_ids = encode_labels(examples, intents, tags, max_tokens)
-  lengths = np.array([token_count(e, max_tokens) for e in examples], np.int32)
+  intent_ids, tag_ids = encode_labels(examples, intents, tags, tokenization)
+  lengths = np.array([len(tokenization.row_words(e.text)) for e in examples], np.int32)
   columns = (texts, intent_ids, lengths)
   if teacher is not None:
     if len(teacher.intent_probs) != len(examples):
@@ -210,8 +213,10 @@ def make_dataset(examples: Sequence[Example], intents: LabelVocab,
   if tags is not None:
     columns += (tag_ids,)
     if teacher is not None:  # Ragged: one row per token, padded per batch below.
+      slot_rows = [teacher_rows(p, e.text, tokenization)
+                   for p, e in zip(teacher.slot_probs, examples)]
       columns += (tf.RaggedTensor.from_row_lengths(
-          np.concatenate(teacher.slot_probs), [len(p) for p in teacher.slot_probs]),)
+          np.concatenate(slot_rows), [len(p) for p in slot_rows]),)
   ds = tf.data.Dataset.from_tensor_slices(columns)
   if shuffle:  # Seeded: the same order on every worker, which sharding needs.
     ds = ds.shuffle(len(examples), seed=seed, reshuffle_each_iteration=True)
@@ -232,7 +237,8 @@ def make_streaming_dataset(source: ShardedExamples, intents: LabelVocab,
                            repeat: bool = False,
                            shuffle_buffer: int = SHUFFLE_BUFFER,
                            cycle_length: int = CYCLE_LENGTH,
-                           max_tokens: int | None = None) -> tf.data.Dataset:
+                           tokenization: Tokenization = Tokenization.words()
+                           ) -> tf.data.Dataset:
   """Like `make_dataset`, streaming the shards of `source` (this worker's share).
 
   With `num_workers` > 1 and at least as many shards as workers, worker
@@ -250,10 +256,11 @@ def make_streaming_dataset(source: ShardedExamples, intents: LabelVocab,
 
   def generate(path: bytes):
     for e in read_shard(path.decode("utf-8")):
-      n = token_count(e, max_tokens)
-      tag_ids = [tags.index(t) for t in e.tags[:n]] if tags is not None else []
+      rows = (tokenization.row_tags(e.text, e.tags) if tags is not None
+              else tokenization.row_words(e.text))
+      tag_ids = [tags.index(t) for t in rows] if tags is not None else []
       yield (e.text.encode("utf-8"), np.int32(intents.index(e.intent)),
-             np.int32(n), np.array(tag_ids, np.int32))
+             np.int32(len(rows)), np.array(tag_ids, np.int32))
 
   signature = (tf.TensorSpec((), tf.string), tf.TensorSpec((), tf.int32),
                tf.TensorSpec((), tf.int32), tf.TensorSpec((None,), tf.int32))

@@ -366,11 +366,11 @@ def _train(config: TrainConfig, model_dir: str, out_dir: str,
       return make_streaming_dataset(
           train_examples, intents, tags, batch_size, shuffle=True, seed=config.seed,
           num_workers=num_workers, worker_index=index, repeat=distributed,
-          max_tokens=config.model.max_tokens)
+          tokenization=config.model.tokenization)
     return make_dataset(train_examples, intents, tags, batch_size, shuffle=True,
                         seed=config.seed, repeat=distributed,
                         num_shards=num_workers, shard_index=index, teacher=teacher,
-                        max_tokens=config.model.max_tokens)
+                        tokenization=config.model.tokenization)
 
   steps_per_epoch = None
   if distributed:
