@@ -14,11 +14,11 @@ that is one of the --train_file files, or data that can't be read, prints
 from __future__ import annotations
 
 import os
-import sys
 from typing import NoReturn
 
 from absl import app, flags
 
+from pqrnn_tf import cli_errors
 from pqrnn_tf.data import augment, readers
 from pqrnn_tf.data.examples import Example
 
@@ -42,8 +42,7 @@ def define_flags() -> None:
 
 def fail(problem: str) -> NoReturn:
   """Prints `pqrnn-augment: <problem>` to stderr and exits with status 2."""
-  print(f"{PROGRAM}: {problem}", file=sys.stderr)
-  sys.exit(2)
+  cli_errors.fail(PROGRAM, problem)
 
 
 def same_file(a: str, b: str) -> bool:

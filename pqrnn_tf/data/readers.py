@@ -22,6 +22,7 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from pqrnn_tf.cli_errors import UserError
 from pqrnn_tf.data.examples import Example
 
 ATIS_SPLITS = ("train", "dev", "test")
@@ -41,7 +42,7 @@ JSONL_KEYS = frozenset({"text", "label", "tags"})
 _GLOB_CHARS = frozenset("*?[")
 
 
-class DataError(ValueError):
+class DataError(UserError, ValueError):
     """A malformed data file; the message names the file, the 1-based line and the problem."""
 
     def __init__(self, path: str | os.PathLike, lineno: int | None, problem: str) -> None:

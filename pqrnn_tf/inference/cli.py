@@ -28,6 +28,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
+from pqrnn_tf import cli_errors  # noqa: E402
 from pqrnn_tf.inference import decoding, predictor as predictor_lib  # noqa: E402
 
 FLAGS = flags.FLAGS
@@ -140,8 +141,7 @@ def fail(path: str, problem: str) -> None:
   # Exceptions about the model already start with its path.
   if problem.startswith(f"{path}: "):
     problem = problem[len(path) + 2:]
-  print(f"{PROGRAM}: {path}: {problem}", file=sys.stderr)
-  sys.exit(2)
+  cli_errors.fail(PROGRAM, f"{path}: {problem}")
 
 
 def main(argv: Sequence[str]) -> None:

@@ -39,6 +39,8 @@ import pqrnn_tf  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TF loads)
 from absl import app, flags
 import tensorflow as tf
 
+from pqrnn_tf import cli_errors
+from pqrnn_tf.cli_errors import UserError
 from pqrnn_tf.data import readers
 from pqrnn_tf.models import load_preset
 from pqrnn_tf.train import trainer
@@ -122,19 +124,13 @@ def main(argv) -> None:
         f"replica(s), worker {index} of {num_workers}"
         f"{' (chief)' if trainer.is_chief(strategy) else ''}", flush=True)
   splits = load_splits()
-  model_config = load_preset(FLAGS.preset or DEFAULT_PRESETS[FLAGS.model])
+  try:
+    model_config = load_preset(FLAGS.preset or DEFAULT_PRESETS[FLAGS.model])
+    config = make_config(model_config, splits["train"])
+  except ValueError as e:  # A bad flag or preset value: the message names it.
+    raise UserError(f"--preset={FLAGS.preset}: {e}" if FLAGS.preset else str(e)) from None
   if model_config.model != FLAGS.model:
     raise app.UsageError(f"Preset is a {model_config.model!r} model, not --model={FLAGS.model}")
-  config = trainer.make_config(
-      model_config, splits["train"], epochs=FLAGS.epochs,
-      batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate,
-      seed=FLAGS.seed, patience=FLAGS.patience,
-      qat_epochs=FLAGS.qat_epochs, qat_learning_rate=FLAGS.qat_learning_rate,
-      distill=({"teacher_logits": FLAGS.teacher_logits, "temperature": FLAGS.temperature,
-                "hard_weight": FLAGS.hard_weight, "teacher_scale": FLAGS.teacher_scale}
-               if FLAGS.teacher_logits else {}),
-      data={"dataset": FLAGS.dataset, "train_file": FLAGS.train_file,
-            "eval_file": FLAGS.eval_file, "test_file": FLAGS.test_file})
   model = trainer.train(config, FLAGS.model_dir, splits["train"], splits["dev"],
                         strategy=strategy)
   if not trainer.is_chief(strategy):
@@ -146,9 +142,22 @@ def main(argv) -> None:
   print(f"Wrote {os.path.join(FLAGS.model_dir, trainer.METRICS_FILE)}")
 
 
+def make_config(model_config, train) -> trainer.TrainConfig:
+  """The run's config from the flags (validated)."""
+  return trainer.make_config(
+      model_config, train, epochs=FLAGS.epochs,
+      batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate,
+      seed=FLAGS.seed, patience=FLAGS.patience,
+      qat_epochs=FLAGS.qat_epochs, qat_learning_rate=FLAGS.qat_learning_rate,
+      distill=({"teacher_logits": FLAGS.teacher_logits, "temperature": FLAGS.temperature,
+                "hard_weight": FLAGS.hard_weight, "teacher_scale": FLAGS.teacher_scale}
+               if FLAGS.teacher_logits else {}),
+      data={"dataset": FLAGS.dataset, "train_file": FLAGS.train_file,
+            "eval_file": FLAGS.eval_file, "test_file": FLAGS.test_file})
+
+
 def run() -> None:
-  define_flags()
-  app.run(main)
+  cli_errors.run("pqrnn-train", define_flags, main)
 
 
 if __name__ == "__main__":

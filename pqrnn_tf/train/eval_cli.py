@@ -10,6 +10,7 @@ import json
 import pqrnn_tf  # noqa: F401
 from absl import app, flags
 
+from pqrnn_tf import cli_errors
 from pqrnn_tf.data import readers
 from pqrnn_tf.train import trainer
 
@@ -38,8 +39,7 @@ def main(argv) -> None:
 
 
 def run() -> None:
-  define_flags()
-  app.run(main)
+  cli_errors.run("pqrnn-eval", define_flags, main)
 
 
 if __name__ == "__main__":

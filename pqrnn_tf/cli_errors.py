@@ -1,0 +1,46 @@
+"""One error policy for the console scripts (pure Python, no TensorFlow).
+
+A user error (a bad flag value, a missing or malformed file, a run directory
+that holds another run) prints one line, `<program>: <problem>`, naming the
+flag, file or line, and exits with status 2; no traceback. Anything else is a
+failure of the tool: a traceback and status 1, as absl gives it.
+"""
+from __future__ import annotations
+
+import sys
+from typing import Callable, NoReturn, Sequence
+
+from absl import app
+
+
+class UserError(Exception):
+  """A problem with what the user gave; the message names the flag, file or line."""
+
+
+#: Exceptions that are the user's input, not a bug: reported in one line.
+USER_ERRORS = (UserError, app.UsageError, FileNotFoundError, IsADirectoryError, NotADirectoryError,
+               PermissionError, UnicodeDecodeError)
+
+
+def fail(program: str, problem: str | BaseException) -> NoReturn:
+  """Prints `<program>: <problem>` (its first line) to stderr; exits with status 2."""
+  text = str(problem).strip()
+  if isinstance(problem, OSError) and problem.filename and problem.strerror:
+    text = f"{problem.filename}: {problem.strerror.lower()}"
+  print(f"{program}: {text.splitlines()[0] if text else type(problem).__name__}",
+        file=sys.stderr)
+  sys.exit(2)
+
+
+def run(program: str, define_flags: Callable[[], None],
+        main: Callable[[Sequence[str]], None]) -> None:
+  """Defines the flags and runs `main` under absl, with the policy above."""
+  define_flags()
+
+  def guarded(argv: Sequence[str]) -> None:
+    try:
+      main(argv)
+    except USER_ERRORS as e:
+      fail(program, e)
+
+  app.run(guarded)
