@@ -209,8 +209,8 @@ def benchmark(models: dict[str, str], settings: Settings, output_dir: str,
                        run_worker(job, workdir))
       predictions = row.pop("predictions", None)
       if predictions:
-        from pqrnn_tf.train import evaluation  # pylint: disable=g-import-not-at-top
-        row["accuracy"] = evaluation.score(
+        from pqrnn_tf import metrics  # pylint: disable=g-import-not-at-top
+        row["accuracy"] = metrics.score_examples(
             test, predictions["intents"], [tuple(t) for t in predictions["tags"]])
       rows.append(row)
   for row in rows:

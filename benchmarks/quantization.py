@@ -63,6 +63,7 @@ def markdown(rows: list[dict]) -> str:
 
 def main(argv) -> None:
   del argv
+  from pqrnn_tf import metrics as metrics_lib  # pylint: disable=g-import-not-at-top
   from pqrnn_tf.data import readers  # pylint: disable=g-import-not-at-top (TF is slow to import)
   from pqrnn_tf.export import verify  # pylint: disable=g-import-not-at-top
   from pqrnn_tf.train import evaluation, trainer  # pylint: disable=g-import-not-at-top
@@ -76,14 +77,14 @@ def main(argv) -> None:
   keras = {}
   for kind, model in models.items():
     pred = evaluation.predict(model, test, intents, tags)
-    keras[kind] = {"pred": pred, "test": evaluation.score(test, *pred)}
+    keras[kind] = {"pred": pred, "test": metrics_lib.score_examples(test, *pred)}
   rows = []
   for name, args, reference in VARIANTS:
     if reference not in keras:
       continue
     path = export(name, args)
     pred = verify.tflite_predict(path, test, intents, tags)
-    scores = evaluation.score(test, *pred)
+    scores = metrics_lib.score_examples(test, *pred)
     rows.append({"name": name, "path": path, "bytes": os.path.getsize(path),
                  "test": scores, "reference": reference,
                  "intent_agreement": agreement(pred[0], keras[reference]["pred"][0]),

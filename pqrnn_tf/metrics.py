@@ -163,6 +163,25 @@ def evaluate(gold_intents: Sequence[str] | None = None,
     return out
 
 
+def score_examples(examples: Sequence, pred_intents: Sequence[str] | None,
+                   pred_tags: Sequence[Sequence[str]] | None) -> dict[str, float | int]:
+    """`evaluate` against what `examples` (`pqrnn_tf.data.Example`s) are labeled with.
+
+    The one scorer of predictions, whoever made them (the Keras student, an
+    exported model, the teacher): intents are scored if every example has one,
+    tags if `pred_tags` is given and every example has tags; `{}` if neither.
+    """
+    has_intents = pred_intents is not None and all(e.intent is not None for e in examples)
+    has_tags = pred_tags is not None and all(e.tags is not None for e in examples)
+    if not examples or not (has_intents or has_tags):
+        return {}
+    return evaluate(
+        gold_intents=[e.intent for e in examples] if has_intents else None,
+        pred_intents=list(pred_intents) if has_intents else None,
+        gold_tags=[e.tags for e in examples] if has_tags else None,
+        pred_tags=list(pred_tags) if has_tags else None)
+
+
 #: The three numbers reported for joint intent + slot models.
 HEADLINE_METRICS = ("intent_accuracy", "slot_f1", "exact_match")
 

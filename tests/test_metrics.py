@@ -247,3 +247,18 @@ def test_matches_seqeval(alphabet):
                 assert get_chunks(sent) == get_entities(list(sent))
 
     check()
+
+
+def test_score_examples_scores_what_is_labeled():
+  from pqrnn_tf import metrics
+  from pqrnn_tf.data.examples import Example
+  examples = [Example("to boston", "flight", ("O", "B-city")),
+              Example("fares", "fare", ("O",))]
+  pred_intents, pred_tags = ["flight", "flight"], [("O", "B-city"), ("O",)]
+  assert metrics.score_examples(examples, pred_intents, pred_tags) == metrics.evaluate(
+      ["flight", "fare"], pred_intents, [("O", "B-city"), ("O",)], pred_tags)
+  assert "slot_f1" not in metrics.score_examples(examples, pred_intents, None)
+  no_intents = [Example(e.text, None, e.tags) for e in examples]
+  assert "intent_accuracy" not in metrics.score_examples(no_intents, pred_intents, pred_tags)
+  assert metrics.score_examples([Example("hi")], ["flight"], None) == {}
+  assert metrics.score_examples([], [], []) == {}

@@ -7,6 +7,7 @@ from typing import Sequence
 import numpy as np
 
 from pqrnn_tf import metrics
+from pqrnn_tf.data.tokens import Tokenization
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,3 +123,11 @@ def to_predictions(texts: Sequence[str], intent_probs: np.ndarray,
         text=text, intent=intent_labels[best], intent_probability=float(probs[best]),
         top_k=ranked, tokens=tuple(tokens), slots=tuple(slots)))
   return predictions
+
+
+def word_tags(prediction: Prediction, tokenization: Tokenization) -> list[str]:
+  """The tag of each word (`prediction.text.split()`) of a `Prediction`: the
+  tag of the word's first token; "O" for words the model read no token of
+  (the labeled data's unit, for scoring against `Example.tags`)."""
+  plain = dataclasses.replace(tokenization, add_bos=False, add_eos=False)
+  return plain.word_tags(prediction.text, [t.tag for t in prediction.tokens])

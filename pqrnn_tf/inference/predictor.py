@@ -19,7 +19,9 @@ import numpy as np
 
 from pqrnn_tf import lite, metrics
 from pqrnn_tf.data.tokens import Tokenization
-from pqrnn_tf.inference import decoding, labels, tokens
+from pqrnn_tf.data.examples import LabelVocab
+from pqrnn_tf.inference import decoding, tokens
+from pqrnn_tf.inference import labels as labels_lib
 from pqrnn_tf.inference.signature import (INPUT_NAME, INTENT_PROBS, SEQUENCE_LENGTH,
                                           SIGNATURE_KEY, SLOT_PROBS)
 
@@ -66,7 +68,8 @@ class TflitePredictor(Predictor):
   _build_lock = threading.Lock()
 
   def __init__(self, model_path: str | os.PathLike, runtime: str = "litert",
-               batch_size: int = 32, top_k: int = 3, num_threads: int = 1):
+               batch_size: int = 32, top_k: int = 3, num_threads: int = 1,
+               labels: tuple[LabelVocab, LabelVocab | None] | None = None):
     """Loads the model and its labels.
 
     Args:
@@ -77,6 +80,8 @@ class TflitePredictor(Predictor):
         e.g. 1 for LSTMs, uses its own).
       top_k: how many intents each `Prediction.top_k` lists.
       num_threads: threads of each interpreter.
+      labels: (intents, slot tags) to use instead of the model's own (e.g. to
+        verify an export before its label files are in place).
 
     Raises:
       FileNotFoundError: no such model file, or no labels for it.
@@ -109,7 +114,7 @@ class TflitePredictor(Predictor):
     with open(self.model_path, "rb") as f:
       # A model without the projection op (a baseline) reads whitespace words.
       self.tokenization = tokens.model_tokenization(f.read()) or Tokenization.words()
-    intent_vocab, tag_vocab = labels.model_labels(self.model_path)
+    intent_vocab, tag_vocab = labels or labels_lib.model_labels(self.model_path)
     self.intent_labels = intent_vocab.labels
     self.slot_labels = tag_vocab.labels if (tag_vocab is not None and self.has_slots) else None
     self._check_labels(outputs)

@@ -22,6 +22,7 @@ import warnings
 
 import numpy as np
 
+from pqrnn_tf import metrics
 from pqrnn_tf.data import readers
 from pqrnn_tf.teacher import predictor as predictor_lib
 from pqrnn_tf.teacher import scoring
@@ -87,7 +88,7 @@ def compare(reference: tuple, candidate: tuple, examples: list,
       "max_abs_intent_logit_diff": float(np.max(np.abs(intent - ref_intent))),
       "max_abs_slot_logit_diff": float(max(np.max(np.abs(a - b)) for a, b in
                                            zip(slots, ref_slots))),
-      "dev": scoring.score(examples, *predictor_lib.decode(
+      "dev": metrics.score_examples(examples, *predictor_lib.decode(
           predictor.intent_labels, predictor.tag_labels, intent, slots)),
   }
 
@@ -122,7 +123,7 @@ def export(model_dir: str, output_dir: str, num_threads: int = 2, batch_size: in
   torch_predictor = predictor_lib.load_torch(model_dir, num_threads=num_threads)
   reference = predictor_lib.predict_all(torch_predictor, texts, batch_size)[:2]
   report = {"num_examples": len(texts),
-            "pytorch": {"dev": scoring.score(examples, *predictor_lib.decode(
+            "pytorch": {"dev": metrics.score_examples(examples, *predictor_lib.decode(
                 torch_predictor.intent_labels, torch_predictor.tag_labels, *reference))},
             "sizes_bytes": {"pytorch_model_dir": _dir_bytes(subdir)}}
   for name, path in (("onnx_fp32", fp32_path), ("onnx_int8", int8_path)):

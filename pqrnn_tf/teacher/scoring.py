@@ -13,25 +13,11 @@ METRICS_FILE = "metrics.json"
 DEV_KEYS = metrics_lib.HEADLINE_METRICS
 
 
-def score(examples: Sequence[Example], pred_intents: Sequence[str],
-          pred_tags: Sequence[Sequence[str]]) -> dict:
-  """pqrnn_tf.metrics.evaluate on what the examples are labeled with."""
-  has_intents = all(e.intent is not None for e in examples)
-  has_tags = all(e.tags is not None for e in examples)
-  if not examples or not (has_intents or has_tags):
-    return {}
-  return metrics_lib.evaluate(
-      gold_intents=[e.intent for e in examples] if has_intents else None,
-      pred_intents=list(pred_intents) if has_intents else None,
-      gold_tags=[e.tags for e in examples] if has_tags else None,
-      pred_tags=list(pred_tags) if has_tags else None)
-
-
 def evaluate(predictor: predictor_lib.TeacherPredictor, examples: Sequence[Example],
              batch_size: int = 64) -> dict:
   """Predicts `examples` and scores them like the student."""
   intent, slots, _ = predictor_lib.predict_all(predictor, [e.text for e in examples], batch_size)
-  return score(examples, *predictor_lib.decode(predictor.intent_labels, predictor.tag_labels,
+  return metrics_lib.score_examples(examples, *predictor_lib.decode(predictor.intent_labels, predictor.tag_labels,
                                                intent, slots))
 
 

@@ -25,7 +25,7 @@ from pqrnn_tf.metrics import dev_score
 from pqrnn_tf.teacher import model as model_lib
 from pqrnn_tf.teacher import predictor as predictor_lib
 from pqrnn_tf.teacher.scoring import (  # noqa: F401  (re-exported)
-    CONFIG_FILE, DEV_KEYS, METRICS_FILE, evaluate, fmt, score)
+    CONFIG_FILE, DEV_KEYS, METRICS_FILE, evaluate, fmt)
 
 HISTORY_FILE = "history.json"
 

@@ -56,12 +56,3 @@ def predict(model, examples: Sequence[Example], intents: LabelVocab,
     if pred_tags is not None and chunk_tags is not None:
       pred_tags.extend(chunk_tags)
   return pred_intents, pred_tags or None
-
-
-def score(examples: Sequence[Example], pred_intents, pred_tags) -> dict:
-  """CoNLL-style metrics (fractions in [0, 1]) against the examples' labels."""
-  has_tags = pred_tags is not None and all(e.tags is not None for e in examples)
-  return metrics.evaluate(
-      gold_intents=[e.intent for e in examples], pred_intents=pred_intents,
-      gold_tags=[e.tags for e in examples] if has_tags else None,
-      pred_tags=pred_tags if has_tags else None)

@@ -25,6 +25,7 @@ import tf_keras as keras
 
 from pqrnn_tf.cli_errors import UserError
 from pqrnn_tf.data.examples import Example, LabelVocab
+from pqrnn_tf import metrics as metrics_lib
 from pqrnn_tf.metrics import dev_score
 from pqrnn_tf.models import (INTENT_OUTPUT, SLOTS_OUTPUT, ModelConfig, build_model,
                              check_config)
@@ -199,7 +200,7 @@ class DevSelection(keras.callbacks.Callback):
         self.state = json.load(f)
 
   def on_epoch_end(self, epoch, logs=None):
-    metrics = evaluation.score(self.dev, *evaluation.predict(
+    metrics = metrics_lib.score_examples(self.dev, *evaluation.predict(
         self.model, self.dev, self.intents, self.tags))
     score = dev_score(metrics)
     for k in ("intent_accuracy", "slot_f1", "exact_match"):
@@ -482,7 +483,7 @@ def evaluate_and_save(model: keras.Model, config: TrainConfig, model_dir: str,
   intents, tags = config.vocabs()
   result = {"num_params": int(model.count_params())}
   for name, examples in splits.items():
-    result[name] = evaluation.score(examples, *evaluation.predict(
+    result[name] = metrics_lib.score_examples(examples, *evaluation.predict(
         model, examples, intents, tags))
   time_path = os.path.join(model_dir, TRAIN_TIME_FILE)
   if os.path.exists(time_path):
@@ -494,7 +495,7 @@ def evaluate_and_save(model: keras.Model, config: TrainConfig, model_dir: str,
       result["best_epoch"] = json.load(f)["best_epoch"] + 1
   if config.qat_epochs:
     qat_model = qat_model_of(model, model_dir)
-    result["qat"] = {name: evaluation.score(examples, *evaluation.predict(
+    result["qat"] = {name: metrics_lib.score_examples(examples, *evaluation.predict(
         qat_model, examples, intents, tags)) for name, examples in splits.items()}
   with open(os.path.join(model_dir, report_file), "w") as f:
     json.dump(result, f, indent=2)
