@@ -7,7 +7,6 @@ import numpy as np
 
 from pqrnn_tf import metrics
 from pqrnn_tf.data.examples import Example, LabelVocab
-from pqrnn_tf.inference import decoding
 from pqrnn_tf.inference.predictor import TflitePredictor
 from pqrnn_tf.train import evaluation
 # Label files are read TF-free, for predictors; re-exported here.
@@ -29,11 +28,7 @@ def tflite_predict(model_path: str, examples: Sequence[Example],
   the model's own labels."""
   predictor = TflitePredictor(model_path, runtime=runtime, batch_size=1,
                               labels=(intents, tags) if intents is not None else None)
-  predictions = predictor.predict([e.text for e in examples])
-  pred_tags = None
-  if predictor.slot_labels is not None:
-    pred_tags = [tuple(decoding.word_tags(p, predictor.tokenization)) for p in predictions]
-  return [p.intent for p in predictions], pred_tags
+  return predictor.predict_labels([e.text for e in examples])
 
 
 def compare(keras_model, model_path: str, examples: Sequence[Example],

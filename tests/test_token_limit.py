@@ -5,15 +5,13 @@ import resource
 import subprocess
 import sys
 
-import numpy as np
 import tensorflow as tf
 
 from pqrnn_tf.data import readers
 from pqrnn_tf.data.examples import Example, LabelVocab
 from pqrnn_tf.data.tokens import DEFAULT_MAX_TOKENS, Tokenization
 from pqrnn_tf.layers import Projection
-from pqrnn_tf.models import INTENT_OUTPUT, SLOTS_OUTPUT, ModelConfig, load_preset
-from pqrnn_tf.train import evaluation
+from pqrnn_tf.models import SLOTS_OUTPUT, ModelConfig, load_preset
 from pqrnn_tf.train.data import make_dataset
 
 INTENTS = LabelVocab(["flight", "fare"])
@@ -45,13 +43,9 @@ def test_slot_targets_stop_at_the_limit():
   assert targets[SLOTS_OUTPUT].numpy()[0].tolist() == [1] * 8
 
 
-def test_decoder_tags_tokens_past_the_model_output_outside():
-  example = Example("a b c d", "flight", ("O",) * 4)
-  outputs = {INTENT_OUTPUT: np.array([[0.9, 0.1]]),
-             SLOTS_OUTPUT: np.array([[[0.1, 0.9], [0.1, 0.9]]])}  # two rows only
-  _, tags = evaluation.decode_predictions(outputs, [example], INTENTS, TAGS,
-                                         Tokenization(max_tokens=2))
-  assert tags == [("B-city", "B-city", "O", "O")]
+def test_words_past_the_limit_are_tagged_outside():
+  assert Tokenization(max_tokens=2).word_tags("a b c d", ["B-city", "B-city"]) == [
+      "B-city", "B-city", "O", "O"]
 
 
 def test_training_on_a_one_megabyte_line_stays_bounded(tmp_path):

@@ -37,18 +37,83 @@ class TokenizationMismatchError(ValueError):
 
 
 class Predictor(abc.ABC):
-  """Texts in, one `Prediction` per text out."""
+  """Texts in, one `Prediction` per text out.
 
-  @abc.abstractmethod
+  A subclass runs one batch of texts in `_invoke` and sets `tokenization` (how
+  its model cuts texts into rows), `intent_labels`, `slot_labels` (None
+  without a slot head), `batch_size` and `top_k`; decoding is shared.
+  """
+  tokenization: Tokenization
+  intent_labels: Sequence[str]
+  slot_labels: Sequence[str] | None
+  batch_size: int
+  top_k: int
+  # A model exported with a fixed batch size runs that many texts per call.
+  _fixed_batch: int | None = None
+
   def predict(self, texts: Sequence[str]) -> list[decoding.Prediction]:
     """Predicts intent, tagged tokens and slot spans of each text.
+
+    Texts are run `batch_size` at a time. Every string is answered: one
+    without tokens (empty or whitespace only) gets the model's prior intent
+    distribution and no tokens or slots.
 
     Args:
       texts: raw strings.
 
     Returns:
       One `Prediction` per text, in order.
+
+    Raises:
+      TypeError: a text is not a `str`.
+      TokenizationMismatchError: the model read a different number of rows
+        than `self.tokenization` predicts (which would misplace slots).
     """
+    texts = list(texts)
+    for text in texts:
+      if not isinstance(text, str):
+        raise TypeError(f"texts must be str, got {type(text).__name__}: {text!r}")
+    predictions: list[decoding.Prediction] = []
+    step = self._fixed_batch or self.batch_size
+    # BOS / EOS rows carry no text: slot rows of text tokens start after BOS.
+    first_row = int(self.tokenization.add_bos)
+    for begin in range(0, len(texts), step):
+      batch = texts[begin:begin + step]
+      spans = [tokens.token_spans(text, self.tokenization) for text in batch]
+      out = self._invoke(batch)
+      slot_probs = None
+      if self.slot_labels is not None:
+        self._check_lengths(batch, spans, out[SEQUENCE_LENGTH])
+        slot_probs = out[SLOT_PROBS][:, first_row:]
+      predictions.extend(decoding.to_predictions(
+          batch, out[INTENT_PROBS], slot_probs, spans, self.intent_labels,
+          self.slot_labels, self.top_k))
+    return predictions
+
+  def predict_labels(self, texts: Sequence[str]
+                     ) -> tuple[list[str], list[tuple[str, ...]] | None]:
+    """(intent, word tags or None) of each text, for scoring against labeled
+    examples (`pqrnn_tf.metrics.score_examples`): each word (`text.split()`)
+    gets its first token's tag (`decoding.word_tags`)."""
+    predictions = self.predict(texts)
+    tags = None
+    if self.slot_labels is not None:
+      tags = [tuple(decoding.word_tags(p, self.tokenization)) for p in predictions]
+    return [p.intent for p in predictions], tags
+
+  @abc.abstractmethod
+  def _invoke(self, batch: list[str]) -> dict[str, np.ndarray]:
+    """{INTENT_PROBS, and with a slot head SLOT_PROBS and SEQUENCE_LENGTH} of `batch`."""
+
+  def _check_lengths(self, batch: list[str], spans: list[list[tuple[int, int]]],
+                     lengths: np.ndarray) -> None:
+    extra = int(self.tokenization.add_bos) + int(self.tokenization.add_eos)
+    for text, text_spans, length in zip(batch, spans, lengths):
+      if int(length) != len(text_spans) + extra:
+        raise TokenizationMismatchError(
+            f"the model read {int(length)} rows for {text!r}, its tokenization "
+            f"({self.tokenization}) gives {len(text_spans)} tokens + {extra} BOS/EOS: "
+            f"its slots cannot be placed in the text")
 
 
 class TflitePredictor(Predictor):
@@ -154,45 +219,6 @@ class TflitePredictor(Predictor):
       self._local.interpreter, self._local.runner = interpreter, runner
     return runner
 
-  def predict(self, texts: Sequence[str]) -> list[decoding.Prediction]:
-    """Predicts intent, tagged tokens and slot spans of each text.
-
-    Texts are run `batch_size` at a time. Every string is answered: one
-    without tokens (empty or whitespace only) gets the model's prior intent
-    distribution and no tokens or slots.
-
-    Args:
-      texts: raw strings.
-
-    Returns:
-      One `Prediction` per text, in order.
-
-    Raises:
-      TypeError: a text is not a `str`.
-      TokenizationMismatchError: the model read a different number of rows
-        than `self.tokenization` predicts (which would misplace slots).
-    """
-    texts = list(texts)
-    for text in texts:
-      if not isinstance(text, str):
-        raise TypeError(f"texts must be str, got {type(text).__name__}: {text!r}")
-    predictions: list[decoding.Prediction] = []
-    step = self._fixed_batch or self.batch_size
-    # BOS / EOS rows carry no text: slot rows of text tokens start after BOS.
-    first_row = int(self.tokenization.add_bos)
-    for begin in range(0, len(texts), step):
-      batch = texts[begin:begin + step]
-      spans = [tokens.token_spans(text, self.tokenization) for text in batch]
-      out = self._invoke(batch)
-      slot_probs = None
-      if self.has_slots:
-        self._check_lengths(batch, spans, out[SEQUENCE_LENGTH])
-        slot_probs = out[SLOT_PROBS][:, first_row:]
-      predictions.extend(decoding.to_predictions(
-          batch, out[INTENT_PROBS], slot_probs, spans, self.intent_labels,
-          self.slot_labels, self.top_k))
-    return predictions
-
   def _invoke(self, batch: list[str]) -> dict[str, np.ndarray]:
     """Runs one batch (padded to a fixed export batch size) in this thread."""
     padded = batch
@@ -203,13 +229,3 @@ class TflitePredictor(Predictor):
     # The runner's arrays are views of the interpreter's buffers: copy before
     # the next invoke overwrites them.
     return {name: np.array(value[:len(batch)]) for name, value in out.items()}
-
-  def _check_lengths(self, batch: list[str], spans: list[list[tuple[int, int]]],
-                     lengths: np.ndarray) -> None:
-    extra = int(self.tokenization.add_bos) + int(self.tokenization.add_eos)
-    for text, text_spans, length in zip(batch, spans, lengths):
-      if int(length) != len(text_spans) + extra:
-        raise TokenizationMismatchError(
-            f"the model read {int(length)} rows for {text!r}, its tokenization "
-            f"({self.tokenization}) gives {len(text_spans)} tokens + {extra} BOS/EOS: "
-            f"its slots cannot be placed in the text")

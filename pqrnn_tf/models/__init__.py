@@ -6,6 +6,7 @@ from typing import Any, Callable
 
 import tf_keras as keras
 
+from pqrnn_tf.data.tokens import Tokenization
 from pqrnn_tf.models.config import ModelConfig, list_presets, load_preset
 from pqrnn_tf.models.heads import INTENT_OUTPUT, SLOTS_OUTPUT, attach_heads
 
@@ -64,6 +65,16 @@ def check_config(config: ModelConfig) -> ModelConfig:
   return config
 
 
+def tokenization_of(model: keras.Model) -> Tokenization:
+  """How `model` cuts sentences into rows: its `Projection` layer's settings,
+  else (the word-vocabulary baselines) one row per whitespace word."""
+  from pqrnn_tf.layers.projection import Projection  # pylint: disable=g-import-not-at-top
+  for layer in model.submodules:
+    if isinstance(layer, Projection):
+      return Tokenization.from_projection(layer.get_config())
+  return Tokenization.words()
+
+
 def build_model(config: ModelConfig, num_intents: int, num_tags: int,
                 train_texts: list[str] | None = None) -> keras.Model:
   """Builds the model named by `config.model`.
@@ -82,4 +93,4 @@ def build_model(config: ModelConfig, num_intents: int, num_tags: int,
 
 
 __all__ = ["INTENT_OUTPUT", "SLOTS_OUTPUT", "ModelConfig", "build_model", "check_config",
-           "list_presets", "load_preset"]
+           "list_presets", "load_preset", "tokenization_of"]
