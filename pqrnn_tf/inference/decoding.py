@@ -73,6 +73,12 @@ class Prediction:
     return out
 
 
+def softmax(logits: np.ndarray) -> np.ndarray:
+  """Probabilities of logits `[..., classes]` (what exported models output)."""
+  shifted = np.exp(logits - logits.max(-1, keepdims=True))
+  return shifted / shifted.sum(-1, keepdims=True)
+
+
 def to_predictions(texts: Sequence[str], intent_probs: np.ndarray,
                    slot_probs: np.ndarray | None,
                    token_offsets: Sequence[Sequence[tuple[int, int]]],

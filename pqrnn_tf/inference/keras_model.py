@@ -7,14 +7,10 @@ import tensorflow as tf
 import tf_keras as keras
 
 from pqrnn_tf.data.examples import LabelVocab
+from pqrnn_tf.inference.decoding import softmax
 from pqrnn_tf.inference.predictor import Predictor
 from pqrnn_tf.inference.signature import INTENT_PROBS, SEQUENCE_LENGTH, SLOT_PROBS
 from pqrnn_tf.models import INTENT_OUTPUT, SLOTS_OUTPUT, tokenization_of
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-  shifted = np.exp(logits - logits.max(-1, keepdims=True))
-  return shifted / shifted.sum(-1, keepdims=True)
 
 
 class KerasPredictor(Predictor):
@@ -41,10 +37,10 @@ class KerasPredictor(Predictor):
 
   def _invoke(self, batch: list[str]) -> dict[str, np.ndarray]:
     out = self.model(tf.constant(batch), training=False)
-    result = {INTENT_PROBS: _softmax(out[INTENT_OUTPUT].numpy())}
+    result = {INTENT_PROBS: softmax(out[INTENT_OUTPUT].numpy())}
     if self.slot_labels is not None:
       slots = out[SLOTS_OUTPUT]
-      result[SLOT_PROBS] = _softmax(slots.numpy())
+      result[SLOT_PROBS] = softmax(slots.numpy())
       result[SEQUENCE_LENGTH] = tf.reduce_sum(
           tf.cast(slots._keras_mask, tf.int32), axis=1).numpy()  # pylint: disable=protected-access
     return result

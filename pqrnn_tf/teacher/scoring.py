@@ -15,10 +15,10 @@ DEV_KEYS = metrics_lib.HEADLINE_METRICS
 
 def evaluate(predictor: predictor_lib.TeacherPredictor, examples: Sequence[Example],
              batch_size: int = 64) -> dict:
-  """Predicts `examples` and scores them like the student."""
-  intent, slots, _ = predictor_lib.predict_all(predictor, [e.text for e in examples], batch_size)
-  return metrics_lib.score_examples(examples, *predictor_lib.decode(predictor.intent_labels, predictor.tag_labels,
-                                               intent, slots))
+  """Predicts `examples` and scores them like the student (same decoder, same scorer)."""
+  from pqrnn_tf.inference.teacher_model import TeacherModelPredictor  # pylint: disable=g-import-not-at-top
+  return metrics_lib.score_examples(examples, *TeacherModelPredictor(
+      predictor, batch_size=batch_size).predict_labels([e.text for e in examples]))
 
 
 def fmt(metrics: dict) -> str:
