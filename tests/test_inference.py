@@ -334,3 +334,44 @@ def test_tokens_past_the_models_limit_are_not_returned(model_path):
   words = [f"w{k}" for k in range((limit or 600) + 5)]
   [p] = predictor.predict([" ".join(words)])
   assert [t.text for t in p.tokens] == (words[:limit] if limit else words)
+
+
+# --- one decoder, one scorer ---------------------------------------------------
+
+
+def test_keras_tflite_and_teacher_paths_decode_and_score_alike(model, model_path):  # noqa: F811
+  """The Keras model and its float export, decoded by their predictors, give
+  the same labels and identical scores; a teacher fed the export's outputs
+  (as logits) through TeacherModelPredictor scores identically too."""
+  from pqrnn_tf import metrics
+  from pqrnn_tf.data.examples import Example, LabelVocab
+  from pqrnn_tf.inference.keras_model import KerasPredictor
+  from pqrnn_tf.inference.teacher_model import TeacherModelPredictor
+  from pqrnn_tf.teacher.predictor import TeacherPredictor
+
+  texts = [t for t in MORE_TEXTS if t.split()]
+  examples = [Example(" ".join(t.split()), INTENTS[i % 5], ("O",) * len(t.split()))
+              for i, t in enumerate(texts)]
+  normalized = [e.text for e in examples]
+  tflite = TflitePredictor(model_path)
+  keras_labels = KerasPredictor(model, LabelVocab(INTENTS), LabelVocab(TAGS, fallback="O")
+                                ).predict_labels(normalized)
+  tflite_labels = tflite.predict_labels(normalized)
+  assert keras_labels == tflite_labels
+
+  class ReplayTeacher(TeacherPredictor):
+    """A teacher whose logits are the export's log-probabilities."""
+
+    def __init__(self):  # pylint: disable=super-init-not-called
+      self.intent_labels, self.tag_labels = INTENTS, TAGS
+
+    def predict_batch(self, batch):
+      out = tflite._invoke(list(batch))  # pylint: disable=protected-access
+      slots = [np.log(out["slot_probs"][i, :n]) for i, n in enumerate(out["sequence_length"])]
+      return np.log(out["intent_probs"]), slots, None
+
+  teacher_labels = TeacherModelPredictor(ReplayTeacher()).predict_labels(normalized)
+  assert teacher_labels == tflite_labels
+  scores = [metrics.score_examples(examples, *labels)
+            for labels in (keras_labels, tflite_labels, teacher_labels)]
+  assert scores[0] == scores[1] == scores[2] and "slot_f1" in scores[0]
