@@ -4,23 +4,37 @@
 
 Writes the model, its label files (`<name>.intents.txt`, `<name>.slots.txt`,
 one label per line in output order) and `<name>.export.json` (sizes, ops,
-agreement with the Keras model on the dev data). Exits non-zero if intent
-agreement is below --min_agreement.
+agreement with the Keras model on the dev data), all or nothing: they are
+written to temporary files beside --output and renamed into place only after
+verification passes. If intent agreement is below --min_agreement nothing is
+written (an older export at --output stays as it was) and the exit status is 1.
+
+An --output that cannot be written, is a directory or is one of the run's
+files, a missing --model_dir or unreadable data print `pqrnn-export: <problem>`
+and exit with status 2 before any model is loaded.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
+import tempfile
 
 import pqrnn_tf  # noqa: F401
-from absl import app, flags
+from absl import flags
 
+from pqrnn_tf import cli_errors
+from pqrnn_tf.cli_errors import UserError
 from pqrnn_tf.data import readers
+from pqrnn_tf.data.augment_cli import same_file
+from pqrnn_tf.data.examples import LabelVocab
 from pqrnn_tf.export import converter, verify
+from pqrnn_tf.inference import metadata
 from pqrnn_tf.train import trainer
 
 FLAGS = flags.FLAGS
+PROGRAM = "pqrnn-export"
 
 
 def define_flags() -> None:
@@ -29,60 +43,158 @@ def define_flags() -> None:
   flags.DEFINE_enum("quantization", "int8", list(converter.QUANTIZATIONS), "Quantization.")
   flags.DEFINE_string("eval_file", None, "Verification data (default: the training "
                       "run's dev data, i.e. ATIS dev for --dataset=atis).")
-  flags.DEFINE_integer("num_calibration", 300, "Training sentences used for int8 calibration.")
-  flags.DEFINE_float("min_agreement", 0.99, "Refuse below this intent agreement with Keras.")
+  flags.DEFINE_integer("num_calibration", 300, "Training sentences used for int8 calibration.",
+                       lower_bound=1)
+  flags.DEFINE_float("min_agreement", 0.99, "Refuse below this intent agreement with Keras.",
+                     lower_bound=0.0, upper_bound=1.0)
   flags.DEFINE_bool("qat", False, "Export the quantization-aware model (trained with "
                     "pqrnn-train --qat_epochs) instead of the float one; agreement is "
                     "then measured against the QAT Keras model.")
   flags.mark_flags_as_required(["model_dir", "output"])
+  # --help lists the key flags of __main__: for a console script, its wrapper.
+  for flag in FLAGS.get_key_flags_for_module(__name__):
+    FLAGS.register_key_flag_for_module(sys.argv[0], flag)
+
+
+def load_config(model_dir: str, use_qat: bool) -> trainer.TrainConfig:
+  """The run's config; raises UserError if `model_dir` holds no (QAT) model."""
+  path = os.path.join(model_dir, trainer.CONFIG_FILE)
+  if not os.path.isfile(path):
+    raise UserError(f"--model_dir={model_dir}: no {trainer.CONFIG_FILE}; give a "
+                    f"directory written by pqrnn-train")
+  qat_weights = os.path.join(model_dir, trainer.QAT_DIR, trainer.BEST_WEIGHTS + ".index")
+  if use_qat and not os.path.exists(qat_weights):
+    raise UserError(f"--qat: {model_dir} has no quantization-aware model ({qat_weights}); "
+                    f"train with pqrnn-train --qat_epochs")
+  return trainer.TrainConfig.load(path)
+
+
+def check_output(output: str, model_dir: str, inputs: list[str]) -> dict[str, str]:
+  """The files an export to `output` writes: {"model", "intents", "slots",
+  "report"}. Raises UserError if one is a directory or one of the run's files
+  (or of `inputs`), or if their directory cannot be created or written."""
+  paths = {"model": output, **verify.label_paths(output)}
+  run_files = [os.path.join(root, name) for root, _, names in os.walk(model_dir)
+               for name in names]
+  for path in paths.values():
+    if os.path.isdir(path):
+      raise UserError(f"--output={output}: {path} is a directory")
+    clash = next((f for f in run_files + inputs if same_file(path, f)), None)
+    if clash:
+      raise UserError(f"--output={output} would overwrite {clash}, an input of the "
+                      f"export (--model_dir={model_dir} or its data); give another --output")
+  directory = os.path.dirname(os.path.abspath(output))
+  try:
+    os.makedirs(directory, exist_ok=True)
+    with tempfile.TemporaryFile(dir=directory):
+      pass
+  except OSError as e:
+    raise UserError(f"--output={output}: cannot write to {directory} "
+                    f"({e.strerror or e})") from None
+  return paths
 
 
 def data_for(config: trainer.TrainConfig):
   """(calibration texts, verification examples) from the training run's data."""
   if config.data.get("dataset") == "atis":
-    train, dev = readers.read_atis("train"), readers.read_atis("dev")
+    train = readers.read_atis("train")
+    dev = readers.read_atis("dev") if not FLAGS.eval_file else None
   else:
     train = readers.read_examples(config.data["train_file"])
-    dev = readers.read_examples(FLAGS.eval_file or config.data["eval_file"])
+    dev = None if FLAGS.eval_file else readers.read_labeled_examples(config.data["eval_file"])
   if FLAGS.eval_file:
-    dev = readers.read_examples(FLAGS.eval_file)
+    dev = readers.read_labeled_examples(FLAGS.eval_file)
   return [e.text for e in train[:FLAGS.num_calibration]], dev
+
+
+class ExportRefused(Exception):
+  """The exported model disagrees with the Keras model too often."""
+
+  def __init__(self, report: dict):
+    super().__init__(f"intent agreement {report['verification']['intent_agreement']:.4f}")
+    self.report = report
+
+
+def write_verified(paths: dict[str, str], flatbuffer: bytes, intents: LabelVocab,
+                   tags: LabelVocab | None, verify_model, min_agreement: float,
+                   report: dict) -> dict:
+  """Writes the export to `paths` if it passes verification; returns the report.
+
+  Every file goes to a temporary file beside its target first, and
+  `verify_model(temporary .tflite path)` gives the verification. Below
+  `min_agreement`, or on any failure, the temporaries are removed and nothing
+  at `paths` changes (ExportRefused on a low agreement). Otherwise an old model
+  at paths["model"] is removed, the labels (a stale slots file too) and the
+  report are renamed into place, and the model last: a model never sits
+  beside another model's labels.
+  """
+  directory = os.path.dirname(os.path.abspath(paths["model"]))
+  temporaries = {}
+
+  def write(key: str, data: bytes) -> None:
+    fd, temporaries[key] = tempfile.mkstemp(
+        dir=directory, prefix=f".{os.path.basename(paths[key])}.", suffix=".tmp")
+    with os.fdopen(fd, "wb") as f:
+      f.write(data)
+
+  try:
+    write("model", flatbuffer)
+    write("intents", metadata.label_file_text(intents.labels).encode("utf-8"))
+    if tags is not None:
+      write("slots", metadata.label_file_text(tags.labels).encode("utf-8"))
+    report = dict(report, verification=verify_model(temporaries["model"]))
+    agreement = report["verification"]["intent_agreement"]
+    if agreement < min_agreement:
+      raise ExportRefused(report)
+    write("report", json.dumps(report, indent=2).encode("utf-8"))
+    with contextlib.suppress(FileNotFoundError):
+      os.remove(paths["model"])  # no old model beside the new labels
+    if "slots" not in temporaries:
+      with contextlib.suppress(FileNotFoundError):
+        os.remove(paths["slots"])  # left by an export of a model with slots
+    for key in ("intents", "slots", "report", "model"):
+      if key in temporaries:
+        os.replace(temporaries.pop(key), paths[key])
+  finally:
+    for path in temporaries.values():
+      with contextlib.suppress(OSError):
+        os.remove(path)
+  return report
+
+
+def summary(report: dict) -> str:
+  v = report["verification"]
+  return (f"On {v['num_examples']} dev examples: intent agreement with Keras "
+          f"{100 * v['intent_agreement']:.2f}%; change in " + ", ".join(
+              f"{k} {100 * d:+.2f}" for k, d in v["delta"].items()))
 
 
 def main(argv) -> None:
   del argv
-  model, config = (trainer.load_qat if FLAGS.qat else trainer.load_trained)(FLAGS.model_dir)
+  config = load_config(FLAGS.model_dir, FLAGS.qat)
+  inputs = [FLAGS.eval_file, *(config.data.get(k) for k in ("train_file", "eval_file"))]
+  paths = check_output(FLAGS.output, FLAGS.model_dir, [p for p in inputs if p])
   calibration, dev = data_for(config)
+  model, _ = (trainer.load_qat if FLAGS.qat else trainer.load_trained)(FLAGS.model_dir)
   flatbuffer = converter.convert(model, FLAGS.quantization, calibration)
-  os.makedirs(os.path.dirname(os.path.abspath(FLAGS.output)), exist_ok=True)
-  with open(FLAGS.output, "wb") as f:
-    f.write(flatbuffer)
-  paths = verify.label_paths(FLAGS.output)
   intents, tags = config.vocabs()
-  with open(paths["intents"], "w") as f:
-    f.write("\n".join(intents.labels) + "\n")
-  if tags is not None:
-    with open(paths["slots"], "w") as f:
-      f.write("\n".join(tags.labels) + "\n")
   report = {"quantization": FLAGS.quantization, "qat": FLAGS.qat, "bytes": len(flatbuffer),
-            "ops": dict(converter.op_counts(flatbuffer)),
-            "verification": verify.compare(model, FLAGS.output, dev, intents, tags)}
-  with open(paths["report"], "w") as f:
-    json.dump(report, f, indent=2)
-  v = report["verification"]
-  print(f"Wrote {FLAGS.output} ({len(flatbuffer):,} bytes) and its labels.\n"
-        f"On {v['num_examples']} dev examples: intent agreement with Keras "
-        f"{100 * v['intent_agreement']:.2f}%; change in " + ", ".join(
-            f"{k} {100 * d:+.2f}" for k, d in v["delta"].items()))
-  if v["intent_agreement"] < FLAGS.min_agreement:
-    sys.exit(f"REFUSED: intent agreement {100 * v['intent_agreement']:.2f}% is below "
-             f"--min_agreement={100 * FLAGS.min_agreement:.2f}% (the model was written "
-             f"to {FLAGS.output} for inspection).")
+            "ops": dict(converter.op_counts(flatbuffer))}
+  try:
+    report = write_verified(
+        paths, flatbuffer, intents, tags,
+        lambda path: verify.compare(model, path, dev, intents, tags),
+        FLAGS.min_agreement, report)
+  except ExportRefused as e:
+    print(summary(e.report))
+    sys.exit(f"REFUSED: intent agreement {100 * e.report['verification']['intent_agreement']:.2f}%"
+             f" is below --min_agreement={100 * FLAGS.min_agreement:.2f}%; nothing was "
+             f"written to {FLAGS.output}.")
+  print(f"Wrote {FLAGS.output} ({len(flatbuffer):,} bytes) and its labels.\n" + summary(report))
 
 
 def run() -> None:
-  define_flags()
-  app.run(main)
+  cli_errors.run(PROGRAM, define_flags, main)
 
 
 if __name__ == "__main__":
