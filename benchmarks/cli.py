@@ -17,6 +17,10 @@ TFLite models must take string[batch] and return the outputs of
 (`<name>.intents.txt`, `<name>.slots.txt`) next to them. --teacher_dir is a
 `pqrnn-teacher` model_dir; its PyTorch and ONNX-int8 deployments are timed
 with the same protocol.
+
+Flags and files that cannot be used (a --ratio_bucket that is not a bucket, an
+unknown --reference, a model without labels, an unwritable --output_dir, ...)
+print `pqrnn-benchmark: <problem>` and exit with status 2 before any timing.
 """
 from __future__ import annotations
 
@@ -27,13 +31,17 @@ import subprocess
 import sys
 import tempfile
 
-from absl import app, flags
+from absl import flags
+
+from pqrnn_tf import cli_errors
+from pqrnn_tf.inference import labels as labels_lib
 
 from . import buckets as buckets_lib
 from . import report
 from . import teacher as teacher_lib
 
 FLAGS = flags.FLAGS
+PROGRAM = "pqrnn-benchmark"
 OUTPUT_STEM = "benchmark"
 
 
@@ -47,23 +55,32 @@ def define_flags() -> None:
                     "Teacher deployments to time.")
   flags.DEFINE_string("output_dir", "out/benchmark", "Where the table, JSON and plot go.")
   flags.DEFINE_list("buckets", ["8", "16", "32", "64"], "Sentence lengths in tokens.")
-  flags.DEFINE_integer("sentences_per_bucket", 50, "Distinct sentences per bucket.")
-  flags.DEFINE_integer("num_invokes", 1000, "Timed calls per model and bucket.")
-  flags.DEFINE_integer("warmup", 100, "Untimed calls first, per model and bucket.")
+  flags.DEFINE_integer("sentences_per_bucket", 50, "Distinct sentences per bucket.",
+                       lower_bound=1)
+  flags.DEFINE_integer("num_invokes", 1000, "Timed calls per model and bucket.", lower_bound=1)
+  flags.DEFINE_integer("warmup", 100, "Untimed calls first, per model and bucket.",
+                       lower_bound=0)
   flags.DEFINE_bool("throughput", True, "Also measure sentences/s at batch "
                     "--throughput_batch on all threads.")
-  flags.DEFINE_integer("throughput_batch", 32, "Batch size of the throughput mode.")
-  flags.DEFINE_integer("throughput_threads", 0, "Threads of the throughput mode (0: all cores).")
-  flags.DEFINE_float("throughput_seconds", 2.0, "Minimum timed seconds of the throughput mode.")
+  flags.DEFINE_integer("throughput_batch", 32, "Batch size of the throughput mode.",
+                       lower_bound=1)
+  flags.DEFINE_integer("throughput_threads", 0, "Threads of the throughput mode (0: all cores).",
+                       lower_bound=0)
+  flags.DEFINE_float("throughput_seconds", 2.0, "Minimum timed seconds of the throughput mode.",
+                     lower_bound=0.0)
   flags.DEFINE_bool("accuracy", True, "Score every model on the full ATIS test set.")
   flags.DEFINE_bool("peak_int8", True, "Measure the peak int8 rate of one core.")
   flags.DEFINE_list("peak_shape", ["3", "1024", "64"],
                     "layers,units,batch of the int8 fully-connected peak model.")
   flags.DEFINE_string("reference", None, "The row the others are compared with "
                       "(default: the first model).")
-  flags.DEFINE_integer("ratio_bucket", 16, "Bucket of the ratios, targets and plot.")
+  flags.DEFINE_integer("ratio_bucket", 16, "Bucket of the ratios, targets and plot.",
+                       lower_bound=2)
   flags.DEFINE_integer("seed", 0, "Seed of the joined long sentences.")
   flags.mark_flag_as_required("models")
+  # --help lists the key flags of __main__: for a console script, its wrapper.
+  for flag in FLAGS.get_key_flags_for_module(__name__):
+    FLAGS.register_key_flag_for_module(sys.argv[0], flag)
 
 
 @dataclasses.dataclass
@@ -85,18 +102,52 @@ class Settings:
   teacher_deployments: tuple[str, ...] = teacher_lib.DEPLOYMENTS
   teacher_factory: str | None = None  # "module:function" in place of pqrnn_tf.teacher
 
+  def validate(self) -> "Settings":
+    """Raises ValueError (naming the flag) for settings that cannot be measured."""
+    if not self.lengths or any(n < 2 for n in self.lengths):
+      raise ValueError(f"--buckets={','.join(map(str, self.lengths))}: give lengths of at "
+                       f"least 2 tokens")
+    if self.ratio_bucket not in self.lengths:
+      raise ValueError(f"--ratio_bucket={self.ratio_bucket} is not one of the --buckets "
+                       f"{','.join(map(str, self.lengths))}")
+    for name, value, least in (("sentences_per_bucket", self.sentences_per_bucket, 1),
+                               ("num_invokes", self.num_invokes, 1),
+                               ("warmup", self.warmup, 0),
+                               ("throughput_batch", self.throughput_batch or 1, 1),
+                               ("throughput_threads", self.throughput_threads, 0)):
+      if value < least:
+        raise ValueError(f"--{name}={value}: must be at least {least}")
+    if self.peak_shape is not None and (len(self.peak_shape) != 3
+                                        or min(self.peak_shape) < 1):
+      raise ValueError(f"--peak_shape={','.join(map(str, self.peak_shape))}: give "
+                       f"layers,units,batch (positive)")
+    unknown = sorted(set(self.teacher_deployments) - set(teacher_lib.DEPLOYMENTS))
+    if unknown:
+      raise ValueError(f"--teacher_deployments: unknown {','.join(unknown)}; known: "
+                       f"{','.join(teacher_lib.DEPLOYMENTS)}")
+    return self
+
+
+def int_list(flag: str) -> tuple[int, ...]:
+  """The comma-separated integers of list flag `flag`; ValueError names it."""
+  try:
+    return tuple(int(x) for x in FLAGS[flag].value)
+  except ValueError:
+    raise ValueError(f"--{flag}={','.join(FLAGS[flag].value)}: give integers") from None
+
 
 def settings_from_flags() -> Settings:
+  """The flags' Settings (validated)."""
   return Settings(
-      lengths=tuple(int(b) for b in FLAGS.buckets),
+      lengths=int_list("buckets"),
       sentences_per_bucket=FLAGS.sentences_per_bucket, num_invokes=FLAGS.num_invokes,
       warmup=FLAGS.warmup,
       throughput_batch=FLAGS.throughput_batch if FLAGS.throughput else None,
       throughput_threads=FLAGS.throughput_threads,
       throughput_seconds=FLAGS.throughput_seconds, accuracy=FLAGS.accuracy,
-      peak_shape=tuple(int(x) for x in FLAGS.peak_shape) if FLAGS.peak_int8 else None,
+      peak_shape=int_list("peak_shape") if FLAGS.peak_int8 else None,
       reference=FLAGS.reference, ratio_bucket=FLAGS.ratio_bucket, seed=FLAGS.seed,
-      teacher_deployments=tuple(FLAGS.teacher_deployments))
+      teacher_deployments=tuple(FLAGS.teacher_deployments)).validate()
 
 
 def parse_models(entries: list[str]) -> dict[str, str]:
@@ -168,25 +219,61 @@ def finish_row(row: dict, result: dict) -> dict:
   return row
 
 
+def check(models: dict[str, str], settings: Settings, output_dir: str,
+          teacher_dir: str | None = None) -> str:
+  """Everything `benchmark` needs that can be checked before timing; returns
+  the reference row's name.
+
+  Raises:
+    ValueError: a setting, --reference or --output_dir that cannot be used.
+    FileNotFoundError: a model without labels (when scoring accuracy).
+    teacher_lib.TeacherUnavailable: a teacher deployment cannot be loaded.
+  """
+  settings.validate()
+  if teacher_dir:
+    for deployment in settings.teacher_deployments:
+      teacher_lib.check_available(teacher_dir, deployment, settings.teacher_factory)
+  names = [*models, *(teacher_lib.DISPLAY_NAMES[d] for d in settings.teacher_deployments
+                      if teacher_dir)]
+  if not names:
+    raise ValueError("--models: no models given")
+  reference = settings.reference or names[0]
+  if reference not in names:
+    raise ValueError(f"--reference={reference} is not a benchmarked row; rows: "
+                     f"{', '.join(names)}")
+  if settings.accuracy:  # scoring reads them, after the timing
+    for path in models.values():
+      labels_lib.model_labels(path)
+  try:
+    os.makedirs(output_dir, exist_ok=True)
+    with tempfile.TemporaryFile(dir=output_dir):
+      pass
+  except OSError as e:
+    raise ValueError(f"--output_dir={output_dir}: cannot write there "
+                     f"({e.strerror or e})") from None
+  return reference
+
+
 def benchmark(models: dict[str, str], settings: Settings, output_dir: str,
               teacher_dir: str | None = None) -> dict:
   """Measures every model and the teacher's deployments; returns the results
-  (what benchmark.json holds)."""
+  (what benchmark.json holds). Everything that can fail on the user's input
+  fails before any timing (`check`)."""
   from pqrnn_tf.data.readers import read_atis  # pylint: disable=g-import-not-at-top
-  if teacher_dir:  # fail before minutes of timing, not after
-    for deployment in settings.teacher_deployments:
-      teacher_lib.check_available(teacher_dir, deployment, settings.teacher_factory)
+  reference = check(models, settings, output_dir, teacher_dir)
   test = read_atis("test")
   texts = [e.text for e in test]
   buckets = buckets_lib.make_buckets(texts, settings.lengths,
                                      settings.sentences_per_bucket, settings.seed)
+  if settings.throughput_batch and settings.throughput_batch > len(texts):
+    raise ValueError(f"--throughput_batch={settings.throughput_batch}: more than the "
+                     f"{len(texts)} ATIS test sentences")
   threads = settings.throughput_threads or os.cpu_count() or 1
   common = {"buckets": [b.to_dict() for b in buckets], "num_invokes": settings.num_invokes,
             "warmup": settings.warmup,
             "throughput": settings.throughput_batch and {
                 "texts": texts, "batch_size": settings.throughput_batch, "threads": threads,
                 "min_seconds": settings.throughput_seconds}}
-  os.makedirs(output_dir, exist_ok=True)
   rows = []
   with tempfile.TemporaryDirectory() as workdir:
     peak = measure_peak(settings.peak_shape, settings, output_dir, workdir) \
@@ -216,11 +303,6 @@ def benchmark(models: dict[str, str], settings: Settings, output_dir: str,
   for row in rows:
     report.add_rates(row, peak and peak["gmacs"])
     row["linear_fit"] = report.linear_fit(row)
-  reference = settings.reference or rows[0]["name"]
-  if reference not in {r["name"] for r in rows}:
-    raise ValueError(f"--reference={reference!r} is not a benchmarked row")
-  if settings.ratio_bucket not in settings.lengths:
-    raise ValueError(f"--ratio_bucket={settings.ratio_bucket} is not one of the buckets")
   from importlib import metadata  # pylint: disable=g-import-not-at-top
   config = dataclasses.asdict(settings) | {
       "runtime_note": f"LiteRT {metadata.version('ai-edge-litert')} (ai_edge_litert) for "
@@ -253,15 +335,14 @@ def main(argv) -> None:
   try:
     results = benchmark(parse_models(FLAGS.models), settings_from_flags(),
                         FLAGS.output_dir, FLAGS.teacher_dir)
-  except (teacher_lib.TeacherUnavailable, FileNotFoundError, ValueError) as e:
-    sys.exit(f"pqrnn-benchmark: {e}")
+  except (teacher_lib.TeacherUnavailable, ValueError) as e:
+    cli_errors.fail(PROGRAM, e)
   print("\n" + write_outputs(results, FLAGS.output_dir))
   print(f"Wrote {OUTPUT_STEM}.md, .json and .png to {FLAGS.output_dir}")
 
 
 def run() -> None:
-  define_flags()
-  app.run(main)
+  cli_errors.run(PROGRAM, define_flags, main)
 
 
 if __name__ == "__main__":
