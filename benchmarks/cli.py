@@ -78,9 +78,6 @@ def define_flags() -> None:
                        lower_bound=2)
   flags.DEFINE_integer("seed", 0, "Seed of the joined long sentences.")
   flags.mark_flag_as_required("models")
-  # --help lists the key flags of __main__: for a console script, its wrapper.
-  for flag in FLAGS.get_key_flags_for_module(__name__):
-    FLAGS.register_key_flag_for_module(sys.argv[0], flag)
 
 
 @dataclasses.dataclass

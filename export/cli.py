@@ -30,6 +30,7 @@ from pqrnn_tf.data import readers
 from pqrnn_tf.data.augment_cli import same_file
 from pqrnn_tf.data.examples import LabelVocab
 from pqrnn_tf.export import converter, verify
+from pqrnn_tf.export import metadata as model_metadata
 from pqrnn_tf.inference import metadata
 from pqrnn_tf.train import trainer
 
@@ -51,9 +52,6 @@ def define_flags() -> None:
                     "pqrnn-train --qat_epochs) instead of the float one; agreement is "
                     "then measured against the QAT Keras model.")
   flags.mark_flags_as_required(["model_dir", "output"])
-  # --help lists the key flags of __main__: for a console script, its wrapper.
-  for flag in FLAGS.get_key_flags_for_module(__name__):
-    FLAGS.register_key_flag_for_module(sys.argv[0], flag)
 
 
 def load_config(model_dir: str, use_qat: bool) -> trainer.TrainConfig:
@@ -176,8 +174,13 @@ def main(argv) -> None:
   paths = check_output(FLAGS.output, FLAGS.model_dir, [p for p in inputs if p])
   calibration, dev = data_for(config)
   model, _ = (trainer.load_qat if FLAGS.qat else trainer.load_trained)(FLAGS.model_dir)
-  flatbuffer = converter.convert(model, FLAGS.quantization, calibration)
   intents, tags = config.vocabs()
+  flatbuffer = model_metadata.add_metadata(
+      converter.convert(model, FLAGS.quantization, calibration),
+      name=os.path.splitext(os.path.basename(FLAGS.output))[0],
+      version=pqrnn_tf.__version__,
+      description=config.model.description or f"pqrnn_tf {config.model.model} model",
+      intent_labels=intents.labels, slot_labels=tags.labels if tags is not None else None)
   report = {"quantization": FLAGS.quantization, "qat": FLAGS.qat, "bytes": len(flatbuffer),
             "ops": dict(converter.op_counts(flatbuffer))}
   try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from typing import Callable, NoReturn, Sequence
 
-from absl import app
+from absl import app, flags
 
 
 class UserError(Exception):
@@ -36,6 +36,10 @@ def run(program: str, define_flags: Callable[[], None],
         main: Callable[[Sequence[str]], None]) -> None:
   """Defines the flags and runs `main` under absl, with the policy above."""
   define_flags()
+  # --help lists the key flags of __main__, which for a console script is its
+  # generated wrapper: register the tool's flags there too.
+  for flag in flags.FLAGS.get_key_flags_for_module(define_flags.__module__):
+    flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)
 
   def guarded(argv: Sequence[str]) -> None:
     try:

@@ -190,6 +190,11 @@ def test_export_replaces_an_old_export_whole(run_dir, tmp_path):
   assert (tmp_path / "model.slots.txt").read_text().split() == config.tag_labels
   report = json.loads((tmp_path / "model.export.json").read_text())
   assert report["verification"]["intent_agreement"] == 1.0
+  # The labels also travel inside the model (TFLite Metadata).
+  from pqrnn_tf.inference.metadata import read_labels  # pylint: disable=g-import-not-at-top
+  intents, tags = read_labels(output)
+  assert list(intents.labels) == config.intent_labels
+  assert list(tags.labels) == config.tag_labels
 
 
 @pytest.mark.parametrize("command", [

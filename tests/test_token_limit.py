@@ -73,4 +73,5 @@ def test_training_on_a_one_megabyte_line_stays_bounded(tmp_path):
       capture_output=True, text=True, timeout=600)
   assert result.returncode == 0, result.stderr[-3000:]
   rss_kb = int(result.stdout.split("MAXRSS_KB")[1].split()[0])
+  print(f"peak RSS {rss_kb / 1024:.0f} MB")
   assert rss_kb < 2 * 1024 * 1024, f"peak RSS {rss_kb / 1024:.0f} MB"

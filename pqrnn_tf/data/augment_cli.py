@@ -91,8 +91,7 @@ def main(argv) -> None:
 
 
 def run() -> None:
-  define_flags()
-  app.run(main)
+  cli_errors.run(PROGRAM, define_flags, main)
 
 
 if __name__ == "__main__":

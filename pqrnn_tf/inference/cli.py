@@ -169,8 +169,7 @@ def main(argv: Sequence[str]) -> None:
 
 
 def run() -> None:
-  define_flags()
-  app.run(main)
+  cli_errors.run(PROGRAM, define_flags, main)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # local directories only; never th
 
 from absl import app, flags  # pylint: disable=g-import-not-at-top
 
+from pqrnn_tf import cli_errors
+
 from pqrnn_tf.data import readers  # pylint: disable=g-import-not-at-top
 
 FLAGS = flags.FLAGS
@@ -171,8 +173,7 @@ def main(argv) -> None:
 
 
 def run() -> None:
-  define_flags()
-  app.run(main)
+  cli_errors.run("pqrnn-teacher", define_flags, main)
 
 
 if __name__ == "__main__":
