@@ -241,13 +241,7 @@ def check(models: dict[str, str], settings: Settings, output_dir: str,
   if settings.accuracy:  # scoring reads them, after the timing
     for path in models.values():
       labels_lib.model_labels(path)
-  try:
-    os.makedirs(output_dir, exist_ok=True)
-    with tempfile.TemporaryFile(dir=output_dir):
-      pass
-  except OSError as e:
-    raise ValueError(f"--output_dir={output_dir}: cannot write there "
-                     f"({e.strerror or e})") from None
+  cli_errors.check_writable(output_dir, f"--output_dir={output_dir}")
   return reference
 
 

@@ -27,7 +27,7 @@ from absl import flags
 from pqrnn_tf import cli_errors
 from pqrnn_tf.cli_errors import UserError
 from pqrnn_tf.data import readers
-from pqrnn_tf.data.augment_cli import same_file
+from pqrnn_tf.cli_errors import same_file
 from pqrnn_tf.data.examples import LabelVocab
 from pqrnn_tf.export import converter, verify
 from pqrnn_tf.export import metadata as model_metadata
@@ -81,14 +81,7 @@ def check_output(output: str, model_dir: str, inputs: list[str]) -> dict[str, st
     if clash:
       raise UserError(f"--output={output} would overwrite {clash}, an input of the "
                       f"export (--model_dir={model_dir} or its data); give another --output")
-  directory = os.path.dirname(os.path.abspath(output))
-  try:
-    os.makedirs(directory, exist_ok=True)
-    with tempfile.TemporaryFile(dir=directory):
-      pass
-  except OSError as e:
-    raise UserError(f"--output={output}: cannot write to {directory} "
-                    f"({e.strerror or e})") from None
+  cli_errors.check_writable(os.path.dirname(os.path.abspath(output)), f"--output={output}")
   return paths
 
 

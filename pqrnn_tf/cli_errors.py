@@ -7,13 +7,15 @@ failure of the tool: a traceback and status 1, as absl gives it.
 """
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from typing import Callable, NoReturn, Sequence
 
 from absl import app, flags
 
 
-class UserError(Exception):
+class UserError(ValueError):
   """A problem with what the user gave; the message names the flag, file or line."""
 
 
@@ -30,6 +32,25 @@ def fail(program: str, problem: str | BaseException) -> NoReturn:
   print(f"{program}: {text.splitlines()[0] if text else type(problem).__name__}",
         file=sys.stderr)
   sys.exit(2)
+
+
+def same_file(a: str, b: str) -> bool:
+  """Whether paths `a` and `b` name one file: other spellings, symlinks, hard links."""
+  if os.path.realpath(a) == os.path.realpath(b):
+    return True
+  return os.path.exists(a) and os.path.exists(b) and os.path.samefile(a, b)
+
+
+def check_writable(directory: str, flag: str) -> None:
+  """Creates `directory` if needed and checks a file can be written there;
+  a UserError naming `flag` (e.g. "--output=x.tflite") if not. For checks
+  before minutes of work."""
+  try:
+    os.makedirs(directory, exist_ok=True)
+    with tempfile.TemporaryFile(dir=directory):
+      pass
+  except OSError as e:
+    raise UserError(f"{flag}: cannot write to {directory} ({e.strerror or e})") from None
 
 
 def run(program: str, define_flags: Callable[[], None],

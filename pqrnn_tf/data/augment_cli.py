@@ -45,19 +45,12 @@ def fail(problem: str) -> NoReturn:
   cli_errors.fail(PROGRAM, problem)
 
 
-def same_file(a: str, b: str) -> bool:
-  """Whether paths `a` and `b` name one file: other spellings, symlinks, hard links."""
-  if os.path.realpath(a) == os.path.realpath(b):
-    return True
-  return os.path.exists(a) and os.path.exists(b) and os.path.samefile(a, b)
-
-
 def read_train_file(train_file: str, output: str) -> list[Example]:
   """The examples of `train_file` (a file or a glob); exits via `fail` if `output`
   is one of its files (checked before reading any) or if they can't be read."""
   try:
     paths = readers.list_files(train_file)
-    same = [p for p in paths if same_file(p, output)]
+    same = [p for p in paths if cli_errors.same_file(p, output)]
     if same:
       fail(f"--output={output} is the --train_file {same[0]}; give another --output "
            "(the unlabeled variants would replace the training data)")
