@@ -18,6 +18,7 @@ import pytest
 from pqrnn_tf.data.examples import Example
 from pqrnn_tf.models import ModelConfig
 from pqrnn_tf.train import trainer
+from tests.file_snapshots import files_of
 from tests.test_train_cli import REPO
 
 MODEL = ModelConfig.from_dict({
@@ -79,16 +80,6 @@ def error_line(result: subprocess.CompletedProcess) -> str:
   assert result.returncode == 2 and len(lines) == 1, (result.returncode, result.stderr[-3000:])
   assert "Traceback" not in result.stderr
   return lines[0]
-
-
-def files_of(directory) -> dict[str, bytes]:
-  out = {}
-  for root, _, names in os.walk(directory):
-    for name in names:
-      path = os.path.join(root, name)
-      with open(path, "rb") as f:
-        out[os.path.relpath(path, directory)] = f.read()
-  return out
 
 
 def broken_copy(run_dir: str, tmp_path) -> str:

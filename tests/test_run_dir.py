@@ -9,6 +9,7 @@ import pytest
 from pqrnn_tf.data.examples import Example
 from pqrnn_tf.models import ModelConfig
 from pqrnn_tf.train import trainer
+from tests.file_snapshots import files_of
 
 MODEL = ModelConfig.from_dict({
     "model": "pqrnn", "projection": {"feature_size": 32},
@@ -34,17 +35,6 @@ def run_dir(tmp_path_factory):
   model_dir = str(tmp_path_factory.mktemp("run"))
   trainer.train(make(), model_dir, TRAIN, DEV, verbose=0)
   return model_dir
-
-
-def files_of(model_dir):
-  """{relative path: bytes} of every file in the run."""
-  result = {}
-  for root, _, names in os.walk(model_dir):
-    for name in names:
-      path = os.path.join(root, name)
-      with open(path, "rb") as f:
-        result[os.path.relpath(path, model_dir)] = f.read()
-  return result
 
 
 @pytest.mark.parametrize("changed, key", [
