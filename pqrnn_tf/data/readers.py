@@ -42,7 +42,7 @@ JSONL_KEYS = frozenset({"text", "label", "tags"})
 _GLOB_CHARS = frozenset("*?[")
 
 
-class DataError(UserError, ValueError):
+class DataError(UserError):
     """A malformed data file; the message names the file, the 1-based line and the problem."""
 
     def __init__(self, path: str | os.PathLike, lineno: int | None, problem: str) -> None:

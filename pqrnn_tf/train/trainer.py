@@ -23,9 +23,9 @@ from typing import Sequence
 import tensorflow as tf
 import tf_keras as keras
 
+from pqrnn_tf import metrics as metrics_lib
 from pqrnn_tf.cli_errors import UserError
 from pqrnn_tf.data.examples import Example, LabelVocab
-from pqrnn_tf import metrics as metrics_lib
 from pqrnn_tf.metrics import dev_score
 from pqrnn_tf.models import (INTENT_OUTPUT, SLOTS_OUTPUT, ModelConfig, build_model,
                              check_config)
@@ -115,7 +115,7 @@ class TrainConfig:
     return intents, tags
 
 
-class RunDirError(UserError, ValueError):
+class RunDirError(UserError):
   """model_dir holds a different run, or another run is training into it."""
 
 
