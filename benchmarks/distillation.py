@@ -1,19 +1,31 @@
-"""Distillation ablation on ATIS (a benchmark, not a test).
+"""Does distillation pay? Teacher vs student alone vs distilled student (a benchmark).
 
-  python -m benchmarks.distillation --teacher_dir=runs/teacher --runs_dir=runs/distillation
+  python -m benchmarks.distillation --label_fraction=0.05
+  python -m benchmarks.distillation --label_fraction=0.1 --seeds=0,1,2
+  python -m benchmarks.distillation --label_fraction=1 --students=alone,distilled,augmented
+
+The low-resource setting the toolkit is for: a seeded random `--label_fraction`
+of the training split is labeled; the rest of it is unlabeled text, which only
+the teacher labels. Dev and test are unchanged. For each fraction:
+  1. data: labeled.jsonl, texts.jsonl (labeled + unlabeled texts, no labels),
+     dev.jsonl, test.jsonl under --runs_dir/<task>_f<F>_split<S>/;
+  2. teacher: `pqrnn-teacher train` on the labeled part (its default recipe,
+     which gives small data a minimum number of steps), then its logits of
+     every training text (`pqrnn-teacher logits`);
+  3. students (`pqrnn-train`, then `pqrnn-export --quantization=int8`), per seed:
+       alone      the labeled part only, repeated so that an epoch has as many
+                  steps as the distilled student's (same epochs, same patience);
+       distilled  the labeled part with the teacher's logits, plus the
+                  unlabeled texts labeled by the teacher alone;
+       augmented  distilled, plus `pqrnn-augment` variants of the labeled part
+                  labeled by the teacher (--augment_multiplier per sentence);
+  4. the table: test metrics of each student's int8 model run in LiteRT, mean
+     and spread over seeds, as % of the teacher and as the share of the
+     teacher-minus-alone gap the distilled student closes.
 
 Every stage runs the toolkit's own commands and is skipped when its output
-exists, so an interrupted run resumes and the table can be rebuilt cheaply:
-  1. teacher: `pqrnn-teacher train` (unless --teacher_dir has metrics.json),
-     then its logits on the ATIS training split;
-  2. augmentation: `pqrnn-augment`, then the teacher's logits of the variants;
-  3. students, same preset and seed: "plain" (gold labels only), "distilled"
-     (teacher logits of the training data), "distilled + augmented" (plus the
-     teacher-labeled variants); each trained by `pqrnn-train` and exported to
-     int8 by `pqrnn-export`;
-  4. the table: ATIS test metrics of each student's int8 TFLite model (run in
-     LiteRT), as % of the teacher's, and the teacher's size over the student's.
-Writes distillation.json and distillation.md to --output_dir.
+exists, so an interrupted run resumes where it stopped and the table is
+rebuilt cheaply. Writes distillation_<task>_f<F>.json and .md to --output_dir.
 """
 from __future__ import annotations
 
@@ -21,33 +33,40 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 
+import numpy as np
 from absl import app, flags
 
-from pqrnn_tf.teacher import logits_format
-
 FLAGS = flags.FLAGS
-METRICS = ("intent_accuracy", "slot_f1", "exact_match")
-STUDENTS = {"plain": "student, gold labels only",
-            "distilled": "student, distilled",
-            "distilled_augmented": "student, distilled + augmented"}
+TASKS = ("atis",)
+STUDENTS = {"alone": "student alone", "distilled": "student, distilled",
+            "augmented": "student, distilled + augmented"}
+TEACHER_NAME = "teacher (all-MiniLM-L6-v2, fp32)"
 
 
 def define_flags() -> None:
-  flags.DEFINE_string("teacher_dir", "runs/teacher", "A pqrnn-teacher model_dir "
-                      "(trained here if it has no metrics.json).")
-  flags.DEFINE_string("runs_dir", "runs/distillation", "Student runs and data files.")
+  flags.DEFINE_enum("task", "atis", list(TASKS), "Data set.")
+  flags.DEFINE_float("label_fraction", 0.05, "Share of the training split that is "
+                     "labeled (the rest is unlabeled text for the teacher to label).")
+  flags.DEFINE_integer("split_seed", 0, "Seed of the labeled subset.")
+  flags.DEFINE_list("seeds", ["0", "1", "2"], "Student seeds.")
+  flags.DEFINE_list("students", ["alone", "distilled"], f"Any of {list(STUDENTS)}.")
+  flags.DEFINE_string("runs_dir", "runs/distillation", "Data, teacher and student runs.")
   flags.DEFINE_string("output_dir", "out/benchmarks", "Where the table goes.")
   flags.DEFINE_string("preset", "pqrnn_base", "Student preset.")
-  flags.DEFINE_integer("seed", 0, "Student seed.")
-  flags.DEFINE_integer("epochs", 30, "Student epochs (at most; early stopping). The "
-                       "student with augmented data gets proportionally fewer, so "
-                       "every student gets the same number of training steps.")
-  flags.DEFINE_integer("augment_multiplier", 2, "Variants per training utterance.")
+  flags.DEFINE_integer("epochs", 30, "Student epochs (at most; early stopping).")
+  flags.DEFINE_integer("patience", 10, "Student early-stopping patience (epochs).")
   flags.DEFINE_float("temperature", 2.0, "Distillation temperature.")
   flags.DEFINE_float("hard_weight", 0.5, "Weight of the gold-label loss.")
-  flags.DEFINE_list("students", list(STUDENTS), "Which students to train.")
+  flags.DEFINE_float("teacher_scale", 1.0, "Multiplies the teacher's logits.")
+  flags.DEFINE_integer("augment_multiplier", 4, "augmented: variants per labeled sentence.")
+  flags.DEFINE_list("teacher_args", [], "Extra `pqrnn-teacher train` flags, e.g. "
+                    "min_steps=600 (the run directory's name records them).")
   flags.DEFINE_bool("only_finished", False, "Tabulate what exists; run nothing.")
+
+
+# ---------------------------------------------------------------- stages
 
 
 def run(module: str, *args: str) -> None:
@@ -64,92 +83,210 @@ def ensure(path: str, module: str, *args: str) -> str:
   return path
 
 
-def teacher_files() -> dict[str, str]:
-  """The teacher's logits of the training data and of the augmented variants."""
-  teacher = FLAGS.teacher_dir
-  ensure(os.path.join(teacher, "metrics.json"), "pqrnn_tf.teacher.cli", "train",
-         "--dataset=atis", f"--model_dir={teacher}")
-  train_logits = ensure(os.path.join(teacher, "logits_train.npz"), "pqrnn_tf.teacher.cli",
-                        "logits", f"--model_dir={teacher}", "--dataset=atis",
-                        "--split=train", f"--output={os.path.join(teacher, 'logits_train.npz')}")
-  stem = os.path.join(FLAGS.runs_dir, f"augmented_x{FLAGS.augment_multiplier}")
-  variants = ensure(stem + ".jsonl", "pqrnn_tf.data.augment_cli", "--dataset=atis",
-                    f"--output={stem}.jsonl", f"--multiplier={FLAGS.augment_multiplier}",
-                    f"--seed={FLAGS.seed}")
-  augmented_logits = ensure(stem + ".teacher.npz", "pqrnn_tf.teacher.cli", "logits",
-                            f"--model_dir={teacher}", f"--input={variants}",
-                            f"--output={stem}.teacher.npz")
-  return {"train": train_logits, "augmented": augmented_logits}
+def load_task(task: str) -> dict:
+  """{'train', 'dev', 'test'}: Example lists of a built-in data set."""
+  from pqrnn_tf.data import readers  # pylint: disable=g-import-not-at-top
+  if task == "atis":
+    return {s: readers.read_atis(s) for s in readers.ATIS_SPLITS}
+  raise ValueError(f"unknown task {task!r}")
 
 
-def student(name: str, logits: dict[str, str]) -> str:
+def split_labeled(train: Sequence, fraction: float, seed: int) -> tuple[list, list]:
+  """(labeled, unlabeled): a seeded random `fraction` of `train`, in file order, and the rest."""
+  if not 0 < fraction <= 1:
+    raise ValueError(f"--label_fraction must be in (0, 1], got {fraction}")
+  count = max(1, round(fraction * len(train)))
+  chosen = set(np.random.default_rng(seed).permutation(len(train))[:count].tolist())
+  return ([e for i, e in enumerate(train) if i in chosen],
+          [e for i, e in enumerate(train) if i not in chosen])
+
+
+def write_data(work_dir: str) -> dict[str, str]:
+  """Writes the split files (once); returns their paths and sizes."""
+  from pqrnn_tf.data import readers  # pylint: disable=g-import-not-at-top
+  from pqrnn_tf.data.examples import Example  # pylint: disable=g-import-not-at-top
+  data_dir = os.path.join(work_dir, "data")
+  paths = {name: os.path.join(data_dir, f"{name}.jsonl")
+           for name in ("labeled", "alone", "texts", "dev", "test")}
+  if all(os.path.exists(p) for p in paths.values()):
+    return paths
+  os.makedirs(data_dir, exist_ok=True)
+  splits = load_task(FLAGS.task)
+  labeled, unlabeled = split_labeled(splits["train"], FLAGS.label_fraction, FLAGS.split_seed)
+  repeats = max(1, round(len(splits["train"]) / len(labeled)))
+  readers.write_jsonl(labeled, paths["labeled"])
+  readers.write_jsonl(labeled * repeats, paths["alone"])
+  readers.write_jsonl([Example(e.text) for e in labeled + unlabeled], paths["texts"])
+  readers.write_jsonl(splits["dev"], paths["dev"])
+  readers.write_jsonl(splits["test"], paths["test"])
+  print(f"{FLAGS.task}: {len(labeled)} labeled (x{repeats} for the student alone) + "
+        f"{len(unlabeled)} unlabeled training sentences", flush=True)
+  return paths
+
+
+def teacher(work_dir: str, data: dict[str, str]) -> dict[str, str]:
+  """Trains the teacher on the labeled part; its logits of the training texts."""
+  suffix = "".join(f"_{a.replace('=', '')}" for a in FLAGS.teacher_args)
+  teacher_dir = os.path.join(work_dir, "teacher" + suffix)
+  ensure(os.path.join(teacher_dir, "metrics.json"), "pqrnn_tf.teacher.cli", "train",
+         f"--train_file={data['labeled']}", f"--eval_file={data['dev']}",
+         f"--test_file={data['test']}", f"--model_dir={teacher_dir}",
+         *[f"--{a}" for a in FLAGS.teacher_args])
+  logits = ensure(os.path.join(teacher_dir, "logits_train.npz"), "pqrnn_tf.teacher.cli",
+                  "logits", f"--model_dir={teacher_dir}", f"--input={data['texts']}",
+                  f"--output={os.path.join(teacher_dir, 'logits_train.npz')}")
+  files = {"dir": teacher_dir, "logits": logits}
+  if "augmented" in FLAGS.students:
+    stem = os.path.join(work_dir, "data", f"augmented_x{FLAGS.augment_multiplier}")
+    variants = ensure(stem + ".jsonl", "pqrnn_tf.data.augment_cli",
+                      f"--train_file={data['labeled']}", f"--output={stem}.jsonl",
+                      f"--multiplier={FLAGS.augment_multiplier}",
+                      f"--seed={FLAGS.split_seed}")
+    files["augmented"] = ensure(stem + ".teacher.npz", "pqrnn_tf.teacher.cli", "logits",
+                                f"--model_dir={teacher_dir}", f"--input={variants}",
+                                f"--output={stem}.teacher.npz")
+  return files
+
+
+def distill_settings() -> str:
+  """The distillation flags, as a run-directory suffix (defaults: none)."""
+  parts = [f"T{FLAGS.temperature:g}" if FLAGS.temperature != 2.0 else "",
+           f"h{FLAGS.hard_weight:g}" if FLAGS.hard_weight != 0.5 else "",
+           f"k{FLAGS.teacher_scale:g}" if FLAGS.teacher_scale != 1.0 else ""]
+  return "".join(f"_{p}" for p in parts if p)
+
+
+def student(work_dir: str, name: str, seed: int, data: dict[str, str],
+            teacher_files: dict[str, str]) -> str:
   """Trains and exports one student; returns its int8 .tflite path."""
-  model_dir = os.path.join(FLAGS.runs_dir, f"{name}_{FLAGS.preset}_s{FLAGS.seed}")
-  teacher_logits = {"plain": [], "distilled": [logits["train"]],
-                    "distilled_augmented": [logits["train"], logits["augmented"]]}[name]
-  epochs = FLAGS.epochs
-  if name == "distilled_augmented":
-    train_size = len(logits_format.load_teacher_logits(logits["train"]))
-    extra = len(logits_format.load_teacher_logits(logits["augmented"]))
-    epochs = max(1, round(FLAGS.epochs * train_size / (train_size + extra)))
-  args = ["--dataset=atis", "--model=pqrnn", f"--preset={FLAGS.preset}",
-          f"--seed={FLAGS.seed}", f"--epochs={epochs}", f"--model_dir={model_dir}"]
-  if teacher_logits:
-    args += [f"--teacher_logits={','.join(teacher_logits)}",
-             f"--temperature={FLAGS.temperature}", f"--hard_weight={FLAGS.hard_weight}"]
+  distilled = name != "alone"
+  run_name = f"{name}{distill_settings() if distilled else ''}_{FLAGS.preset}_s{seed}"
+  model_dir = os.path.join(work_dir, "students", run_name)
+  args = [f"--train_file={data['labeled' if distilled else 'alone']}",
+          f"--eval_file={data['dev']}", f"--test_file={data['test']}", "--model=pqrnn",
+          f"--preset={FLAGS.preset}", f"--seed={seed}", f"--epochs={FLAGS.epochs}",
+          f"--patience={FLAGS.patience}", f"--model_dir={model_dir}"]
+  if distilled:
+    logits = [teacher_files["logits"]] + ([teacher_files["augmented"]]
+                                          if name == "augmented" else [])
+    args += [f"--teacher_logits={','.join(logits)}", f"--temperature={FLAGS.temperature}",
+             f"--hard_weight={FLAGS.hard_weight}", f"--teacher_scale={FLAGS.teacher_scale}"]
   ensure(os.path.join(model_dir, "metrics.json"), "pqrnn_tf.train.cli", *args)
   tflite = os.path.join(model_dir, "model_int8.tflite")
   return ensure(tflite, "pqrnn_tf.export.cli", f"--model_dir={model_dir}",
                 f"--output={tflite}", "--quantization=int8")
 
 
-def teacher_row() -> dict:
-  with open(os.path.join(FLAGS.teacher_dir, "metrics.json")) as f:
+# ---------------------------------------------------------------- the table
+
+
+def metric_keys(test: dict) -> tuple[str, ...]:
+  """The metrics a task has (classification-only data have no slot F1)."""
+  return tuple(k for k in ("intent_accuracy", "slot_f1", "exact_match")
+               if test.get(k) is not None)
+
+
+def teacher_row(teacher_dir: str) -> dict:
+  with open(os.path.join(teacher_dir, "metrics.json")) as f:
     metrics = json.load(f)
-  weights = os.path.join(FLAGS.teacher_dir, "model")
+  weights = os.path.join(teacher_dir, "model")
   size = sum(os.path.getsize(os.path.join(root, name))
              for root, _, names in os.walk(weights) for name in names
              if name.endswith((".safetensors", ".bin", ".pt")))
-  return {"name": "teacher (all-MiniLM-L6-v2, fp32)", "bytes": size,
-          "test": {k: metrics["test"][k] for k in METRICS}}
+  return {"name": TEACHER_NAME, "bytes": size, "seeds": [0], "test": [metrics["test"]],
+          "train_minutes": metrics.get("train_minutes")}
+
+
+def student_row(name: str, tflites: list[tuple[int, str]], test_examples) -> dict | None:
+  """Each seed's int8 test metrics (in LiteRT) and its Keras metrics."""
+  from export import verify  # pylint: disable=g-import-not-at-top (TF is slow to import)
+  done = [(seed, path) for seed, path in tflites if os.path.exists(path)]
+  if not done:
+    return None
+  row = {"name": f"{STUDENTS[name]} (int8)", "student": name, "bytes": 0, "seeds": [],
+         "test": [], "keras_test": []}
+  for seed, path in done:
+    with open(os.path.join(os.path.dirname(path), "metrics.json")) as f:
+      keras_metrics = json.load(f)
+    row["seeds"].append(seed)
+    row["bytes"] = os.path.getsize(path)
+    row["test"].append(verify.tflite_score(path, test_examples))
+    row["keras_test"].append(keras_metrics["test"])
+  return row
+
+
+def summarize(rows: list[dict]) -> list[dict]:
+  """Adds mean, spread, % of teacher and gap closed (vs the 'alone' row) to each row."""
+  keys = metric_keys(rows[0]["test"][0])
+  for r in rows:
+    values = {k: [100 * t[k] for t in r["test"]] for k in keys}
+    r["mean"] = {k: float(np.mean(v)) for k, v in values.items()}
+    r["std"] = {k: float(np.std(v)) for k, v in values.items()}
+  teacher, alone = rows[0], next((r for r in rows if r.get("student") == "alone"), None)
+  for r in rows[1:]:
+    r["of_teacher"] = {k: 100 * r["mean"][k] / teacher["mean"][k] for k in keys}
+    r["teacher_over_student_bytes"] = teacher["bytes"] / r["bytes"]
+    if alone is not None and r is not alone:
+      r["gap_closed"] = {k: (100 * (r["mean"][k] - alone["mean"][k])
+                             / (teacher["mean"][k] - alone["mean"][k])
+                             if teacher["mean"][k] != alone["mean"][k] else None)
+                         for k in keys}
+  return rows
 
 
 def markdown(rows: list[dict]) -> str:
-  teacher = rows[0]
-  lines = ["| model | intent acc | slot F1 | exact match | % of teacher (intent / F1 / EM) "
-           "| size | teacher / student size |", "|---|---|---|---|---|---|---|"]
+  keys = metric_keys(rows[0]["test"][0])
+  names = {"intent_accuracy": "intent acc", "slot_f1": "slot F1", "exact_match": "exact match"}
+  head = ["model", "seeds", *[names[k] for k in keys], "% of teacher", "gap closed",
+          "size", "teacher / student"]
+  lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
   for r in rows:
-    t = r["test"]
-    ratio = " / ".join(f"{100 * t[k] / teacher['test'][k]:.1f}" for k in METRICS)
-    lines.append(f"| {r['name']} | " + " | ".join(f"{100 * t[k]:.2f}" for k in METRICS)
-                 + f" | {ratio} | {r['bytes'] / 1e6:.2f} MB | "
-                 f"{teacher['bytes'] / r['bytes']:.0f}x |")
+    cells = [r["name"], str(len(r["seeds"]))]
+    cells += [f"{r['mean'][k]:.2f} ± {r['std'][k]:.2f}" if len(r["seeds"]) > 1
+              else f"{r['mean'][k]:.2f}" for k in keys]
+    of = r.get("of_teacher")
+    cells.append(" / ".join(f"{of[k]:.1f}" for k in keys) if of else "")
+    gap = r.get("gap_closed")
+    cells.append(" / ".join("n/a" if gap[k] is None else f"{gap[k]:.0f}%" for k in keys)
+                 if gap else "")
+    cells.append(f"{r['bytes'] / 1e6:.2f} MB" if r["bytes"] >= 1e6
+                 else f"{r['bytes'] / 1e3:.0f} KB")
+    ratio = r.get("teacher_over_student_bytes")
+    cells.append(f"{ratio:.0f}x" if ratio else "")
+    lines.append("| " + " | ".join(cells) + " |")
   return "\n".join(lines)
 
 
 def main(argv) -> None:
   del argv
-  from pqrnn_tf.data import readers  # pylint: disable=g-import-not-at-top (TF is slow to import)
-  from pqrnn_tf.export import verify  # pylint: disable=g-import-not-at-top
-  os.makedirs(FLAGS.runs_dir, exist_ok=True)
-  logits = teacher_files()
-  rows = [teacher_row()]
-  for name in FLAGS.students:
-    tflite = student(name, logits)
-    if os.path.exists(tflite):
-      keras_metrics = json.load(open(os.path.join(os.path.dirname(tflite), "metrics.json")))
-      rows.append({"name": f"{STUDENTS[name]} (int8 TFLite)", "bytes": os.path.getsize(tflite),
-                   "test": verify.tflite_score(tflite, readers.read_atis("test")),
-                   "keras_test": {k: keras_metrics["test"][k] for k in METRICS}})
+  from pqrnn_tf.data import readers  # pylint: disable=g-import-not-at-top
+  unknown = sorted(set(FLAGS.students) - set(STUDENTS))
+  if unknown:
+    raise app.UsageError(f"--students: unknown {unknown}; choose from {list(STUDENTS)}")
+  seeds = [int(s) for s in FLAGS.seeds]
+  work_dir = os.path.join(FLAGS.runs_dir,
+                          f"{FLAGS.task}_f{FLAGS.label_fraction:g}_split{FLAGS.split_seed}")
+  data = write_data(work_dir)
+  teacher_files = teacher(work_dir, data)
+  tflites = {name: [(seed, student(work_dir, name, seed, data, teacher_files))
+                    for seed in seeds] for name in FLAGS.students}
+  test_examples = readers.read_examples(data["test"])
+  rows = [teacher_row(teacher_files["dir"])]
+  rows += [r for name in FLAGS.students
+           if (r := student_row(name, tflites[name], test_examples)) is not None]
+  rows = summarize(rows)
+  stem = os.path.join(FLAGS.output_dir, f"distillation_{FLAGS.task}_f{FLAGS.label_fraction:g}")
   os.makedirs(FLAGS.output_dir, exist_ok=True)
-  with open(os.path.join(FLAGS.output_dir, "distillation.json"), "w") as f:
-    json.dump({"flags": {k: FLAGS[k].value for k in (
-        "preset", "seed", "epochs", "augment_multiplier", "temperature", "hard_weight")},
-               "rows": rows}, f, indent=2)
+  settings = {k: FLAGS[k].value for k in (
+      "task", "label_fraction", "split_seed", "preset", "epochs", "patience", "temperature",
+      "hard_weight", "teacher_scale", "augment_multiplier", "teacher_args")}
+  with open(stem + ".json", "w") as f:
+    json.dump({"settings": settings, "rows": rows}, f, indent=2)
   table = markdown(rows)
-  with open(os.path.join(FLAGS.output_dir, "distillation.md"), "w") as f:
+  with open(stem + ".md", "w") as f:
     f.write(table + "\n")
-  print(f"\nATIS test set ({FLAGS.preset}, seed {FLAGS.seed}):\n\n{table}")
+  print(f"\n{FLAGS.task} test set, {FLAGS.label_fraction:g} of the training split labeled "
+        f"(student {FLAGS.preset}; % of teacher and gap closed per metric):\n\n{table}")
 
 
 if __name__ == "__main__":

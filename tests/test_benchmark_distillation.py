@@ -1,0 +1,42 @@
+"""benchmarks/distillation.py's split and table (the benchmark itself is not run here)."""
+from __future__ import annotations
+
+import pytest
+
+from benchmarks import distillation
+
+
+def test_split_labeled_is_seeded_disjoint_and_in_file_order():
+  train = list(range(100))
+  labeled, unlabeled = distillation.split_labeled(train, 0.05, seed=0)
+  assert len(labeled) == 5 and len(unlabeled) == 95
+  assert sorted(labeled + unlabeled) == train and labeled == sorted(labeled)
+  assert distillation.split_labeled(train, 0.05, seed=0) == (labeled, unlabeled)
+  assert distillation.split_labeled(train, 0.05, seed=1)[0] != labeled
+  assert distillation.split_labeled(train, 1.0, seed=0) == (train, [])
+  for bad in (0.0, 1.5):
+    with pytest.raises(ValueError, match="label_fraction"):
+      distillation.split_labeled(train, bad, seed=0)
+
+
+def _row(name, student, *accuracies, size=1000):
+  return {"name": name, "student": student, "bytes": size, "seeds": list(range(len(accuracies))),
+          "test": [{"intent_accuracy": a, "slot_f1": None, "exact_match": None}
+                   for a in accuracies]}
+
+
+def test_summary_gap_closed_and_share_of_teacher():
+  rows = distillation.summarize([
+      _row("teacher", None, 0.90, size=90_000),
+      _row("alone", "alone", 0.70, 0.80),            # mean 75
+      _row("distilled", "distilled", 0.85, 0.87)])   # mean 86
+  teacher, alone, distilled = rows
+  assert distillation.metric_keys(teacher["test"][0]) == ("intent_accuracy",)
+  assert alone["mean"]["intent_accuracy"] == pytest.approx(75.0)
+  assert alone["std"]["intent_accuracy"] == pytest.approx(5.0)
+  assert "gap_closed" not in alone
+  assert distilled["gap_closed"]["intent_accuracy"] == pytest.approx(100 * 11 / 15)
+  assert distilled["of_teacher"]["intent_accuracy"] == pytest.approx(100 * 86 / 90)
+  assert distilled["teacher_over_student_bytes"] == 90
+  table = distillation.markdown(rows)
+  assert "| distilled | 2 | 86.00 ± 1.00 | 95.6 | 73% | 1 KB | 90x |" in table
