@@ -8,7 +8,7 @@ import tarfile
 import pytest
 
 from pqrnn_tf.cli_errors import UserError
-from pqrnn_tf.data import datasets, pypi_source, sentiment
+from pqrnn_tf.data import datasets, multilingual, pypi_source, sentiment
 from pqrnn_tf.data.examples import Example
 from pqrnn_tf.data.readers import DataError
 from pqrnn_tf.data.splits import SPLITS, stratified_split
@@ -139,5 +139,70 @@ def test_cache_dir_follows_the_environment(tmp_path, monkeypatch):
 
 
 def test_unknown_dataset_names_the_flag_and_the_choices():
-  with pytest.raises(UserError, match=r"--dataset=nope; built in: atis, vader_sentiment"):
+  with pytest.raises(UserError, match=r"--dataset=nope; built in: atis, vader_sentiment, multilingual_langid"):
     datasets.read_splits("nope")
+
+
+# ----------------------------------------------------------------------------- multilingual
+
+
+def write_corpus_wheel(path, files: dict[str, str]) -> None:
+  """A chatterbot-corpus-like wheel: ``files`` maps "<language>/<topic>.yml" to YAML."""
+  import zipfile  # pylint: disable=g-import-not-at-top
+  with zipfile.ZipFile(path, "w") as wheel:
+    for name, text in files.items():
+      wheel.writestr(multilingual.DATA_PREFIX + name, text.encode())
+    wheel.writestr("chatterbot_corpus/__init__.py", "")
+
+
+def _conversations(*utterances: str) -> str:
+  return "categories:\n- x\nconversations:\n" + "".join(f"- - {u}\n" for u in utterances)
+
+
+def test_langid_drops_texts_of_two_languages_and_repeats(tmp_path):
+  wheel = tmp_path / "corpus.whl"
+  write_corpus_wheel(wheel, {
+      "english/greetings.yml": _conversations("Hello", "Good  morning", "Good morning"),
+      "hinglish/greetings.yml": _conversations("Hello", "Namaste"),
+      "thai/greeting.yml": _conversations("สวัสดี"),
+  })
+  rows = multilingual.read_corpus(wheel)
+  assert ("thai", "greetings", "สวัสดี") in rows  # "greeting" is an alias of "greetings".
+  assert multilingual.langid_examples(rows) == [
+      Example("Good morning", "english"), Example("Namaste", "hinglish"),
+      Example("สวัสดี", "thai")]
+
+
+def test_topics_need_enough_languages_and_skip_catch_alls(tmp_path, monkeypatch):
+  monkeypatch.setattr(multilingual, "MIN_TOPIC_LANGUAGES", 2)
+  wheel = tmp_path / "corpus.whl"
+  write_corpus_wheel(wheel, {
+      "english/food.yml": _conversations("I eat", "Both"),
+      "spanish/food.yml": _conversations("Yo como"),
+      "english/money.yml": _conversations("Cash", "Both"),
+      "spanish/dinero.yml": _conversations("Dinero"),  # An alias of "money".
+      "english/trivia.yml": _conversations("Quiz"),
+      "spanish/trivia.yml": _conversations("Pregunta"),
+      "english/movies.yml": _conversations("Film"),  # One language only.
+  })
+  examples = multilingual.topic_examples(multilingual.read_corpus(wheel))
+  assert _sorted(examples) == _sorted([
+      Example("I eat", "food"), Example("Yo como", "food"), Example("Cash", "money"),
+      Example("Dinero", "money")])
+
+
+def test_corpus_file_without_conversations_is_a_data_error(tmp_path):
+  wheel = tmp_path / "corpus.whl"
+  write_corpus_wheel(wheel, {"english/food.yml": "categories:\n- food\n"})
+  with pytest.raises(DataError, match="english/food.yml.*conversations"):
+    multilingual.read_corpus(wheel)
+
+
+def test_real_corpus_when_cached():
+  path = pypi_source.cache_dir() / multilingual.SOURCE.filename
+  if not path.is_file():
+    pytest.skip(f"{path} not cached (python -m pqrnn_tf.data.datasets fetches it; needs PyPI)")
+  splits = {s: multilingual.read_multilingual_langid(s) for s in SPLITS}
+  languages = {e.intent for e in splits["train"]}
+  assert {"thai", "chinese", "japanese", "korean", "persian", "hindi", "russian"} <= languages
+  assert {e.intent for e in splits["test"]} == languages

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from pqrnn_tf.cli_errors import UserError
-from pqrnn_tf.data import readers, sentiment
+from pqrnn_tf.data import multilingual, readers, sentiment
 from pqrnn_tf.data.examples import Example
 from pqrnn_tf.data.splits import SPLITS
 
@@ -16,6 +16,8 @@ from pqrnn_tf.data.splits import SPLITS
 BUILTIN: dict[str, Callable[[str], list[Example]]] = {
     "atis": readers.read_atis,
     "vader_sentiment": sentiment.read_vader_sentiment,
+    "multilingual_langid": multilingual.read_multilingual_langid,
+    "multilingual_topic": multilingual.read_multilingual_topic,
 }
 #: For flag help texts.
 NAMES = ", ".join(BUILTIN)

