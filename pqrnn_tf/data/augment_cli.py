@@ -19,7 +19,7 @@ from typing import NoReturn
 from absl import app, flags
 
 from pqrnn_tf import cli_errors
-from pqrnn_tf.data import augment, readers
+from pqrnn_tf.data import augment, datasets, readers
 from pqrnn_tf.data.examples import Example
 
 FLAGS = flags.FLAGS
@@ -27,7 +27,8 @@ PROGRAM = "pqrnn-augment"
 
 
 def define_flags() -> None:
-  flags.DEFINE_string("dataset", None, "Built-in dataset 'atis' (augments its train split).")
+  flags.DEFINE_string("dataset", None, f"Built-in dataset ({datasets.NAMES}): augments its "
+                      "train split.")
   flags.DEFINE_string("train_file", None, "Training data (.atis/.tsv/.jsonl) to augment.")
   flags.DEFINE_string("output", None, "The .jsonl file to write.")
   flags.DEFINE_integer("multiplier", 4, "Variants made per training utterance (at most).")
@@ -61,12 +62,12 @@ def read_train_file(train_file: str, output: str) -> list[Example]:
 
 def main(argv) -> None:
   del argv
-  if FLAGS.dataset == "atis":
-    train = readers.read_atis("train")
+  if FLAGS.dataset:
+    train = datasets.read_split(FLAGS.dataset, "train")
   elif FLAGS.train_file and not FLAGS.dataset:
     train = read_train_file(FLAGS.train_file, FLAGS.output)
   else:
-    raise app.UsageError("Give --dataset=atis or --train_file.")
+    raise app.UsageError("Give --dataset (e.g. atis) or --train_file.")
   config = augment.AugmentConfig(
       multiplier=FLAGS.multiplier, operations=tuple(FLAGS.operations),
       substitute_prob=FLAGS.substitute_prob, mask_prob=FLAGS.mask_prob,

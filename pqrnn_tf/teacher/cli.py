@@ -28,7 +28,7 @@ from absl import app, flags  # pylint: disable=g-import-not-at-top
 
 from pqrnn_tf import cli_errors
 
-from pqrnn_tf.data import readers  # pylint: disable=g-import-not-at-top
+from pqrnn_tf.data import datasets, readers  # pylint: disable=g-import-not-at-top
 from pqrnn_tf.teacher.config import DEFAULTS as TEACHER_DEFAULTS
 
 FLAGS = flags.FLAGS
@@ -45,7 +45,7 @@ def define_flags() -> None:
   """Flags of all subcommands."""
   flags.DEFINE_string("model_dir", None, "Teacher run directory (written by `train`).")
   # train
-  flags.DEFINE_string("dataset", None, "Built-in dataset: 'atis' (train: train/dev/test; "
+  flags.DEFINE_string("dataset", None, f"Built-in dataset: {datasets.NAMES} (train: train/dev/test; "
                       "logits: with --split).")
   flags.DEFINE_string("train_file", None, "train: .tsv/.jsonl/.atis file or glob.")
   flags.DEFINE_string("eval_file", None, "train: dev data that picks the best epoch.")
@@ -78,18 +78,12 @@ def define_flags() -> None:
   flags.mark_flag_as_required("model_dir")
 
 
-def _atis_or_usage(dataset: str) -> None:
-  if dataset != "atis":
-    raise app.UsageError(f"Unknown --dataset={dataset}; built in: atis")
-
-
 def load_splits() -> dict:
   """{'train', 'dev'[, 'test']} example lists from the data flags."""
   if FLAGS.dataset:
-    _atis_or_usage(FLAGS.dataset)
-    return {s: readers.read_atis(s) for s in readers.ATIS_SPLITS}
+    return datasets.read_splits(FLAGS.dataset)
   if not (FLAGS.train_file and FLAGS.eval_file):
-    raise app.UsageError("train: give --dataset=atis, or --train_file and --eval_file.")
+    raise app.UsageError("train: give --dataset (e.g. atis), or --train_file and --eval_file.")
   splits = {"train": readers.read_examples(FLAGS.train_file),
             "dev": readers.read_examples(FLAGS.eval_file)}
   if FLAGS.test_file:
@@ -138,12 +132,12 @@ def cmd_train() -> None:
 def logits_examples() -> tuple[list, str]:
   """The examples to score and a description of their source."""
   if bool(FLAGS.input) == bool(FLAGS.dataset):
-    raise app.UsageError("logits: give --input=FILE, or --dataset=atis with --split.")
+    raise app.UsageError("logits: give --input=FILE, or --dataset (e.g. atis) with --split.")
   if FLAGS.dataset:
-    _atis_or_usage(FLAGS.dataset)
+    datasets.check_name(FLAGS.dataset)
     if not FLAGS.split:
       raise app.UsageError("logits: --dataset needs --split=train|dev|test.")
-    return readers.read_atis(FLAGS.split), f"{FLAGS.dataset}:{FLAGS.split}"
+    return datasets.read_split(FLAGS.dataset, FLAGS.split), f"{FLAGS.dataset}:{FLAGS.split}"
   return readers.read_examples(FLAGS.input), os.path.abspath(FLAGS.input)
 
 

@@ -41,7 +41,7 @@ import tensorflow as tf
 
 from pqrnn_tf import cli_errors
 from pqrnn_tf.cli_errors import UserError
-from pqrnn_tf.data import readers
+from pqrnn_tf.data import datasets, readers
 from pqrnn_tf.models import load_preset
 from pqrnn_tf.train import trainer
 from pqrnn_tf.train.data import ShardedExamples
@@ -52,7 +52,7 @@ DEFAULT_PRESETS = {"pqrnn": "pqrnn_base", "lstm": "lstm_vocab",
 
 
 def define_flags() -> None:
-  flags.DEFINE_string("dataset", None, "Built-in dataset: 'atis'.")
+  flags.DEFINE_string("dataset", None, f"Built-in dataset: {datasets.NAMES}.")
   flags.DEFINE_string("train_file", None, "Training data: .tsv/.jsonl/.atis file, or a "
                       "glob of shards (streamed, not loaded into memory).")
   flags.DEFINE_string("eval_file", None, "Dev data used to pick the best epoch.")
@@ -88,11 +88,9 @@ def load_splits() -> dict:
   or test data (which is scored) that is empty or has an unlabeled line.
   """
   if FLAGS.dataset:
-    if FLAGS.dataset != "atis":
-      raise app.UsageError(f"Unknown --dataset={FLAGS.dataset}; built in: atis")
-    return {s: readers.read_atis(s) for s in ("train", "dev", "test")}
+    return datasets.read_splits(FLAGS.dataset)
   if not (FLAGS.train_file and FLAGS.eval_file):
-    raise app.UsageError("Give --dataset=atis, or --train_file and --eval_file.")
+    raise app.UsageError("Give --dataset (e.g. atis), or --train_file and --eval_file.")
   if readers.is_glob(FLAGS.train_file):
     train = ShardedExamples(FLAGS.train_file)
     print(f"Streaming --train_file: {len(train.paths)} shards match {FLAGS.train_file!r}")
