@@ -24,7 +24,7 @@ import sys
 
 from absl import app, flags
 
-from pqrnn_tf.teacher import logits_format
+from pqrnn_tf.data import teacher_logits as logits_format
 
 FLAGS = flags.FLAGS
 METRICS = ("intent_accuracy", "slot_f1", "exact_match")
