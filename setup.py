@@ -89,10 +89,10 @@ setup(
     version="0.1.0",
     description="Tiny on-device text models (pQRNN) for TensorFlow and TFLite",
     packages=find_packages(include=["pqrnn_tf", "pqrnn_tf.*"]) + ["pqrnn_tf.export",
-                                                                  "pqrnn_tf.benchmarks"],
-    # The top-level export/ and benchmarks/ folders are pqrnn_tf.export and
-    # pqrnn_tf.benchmarks.
-    package_dir={"pqrnn_tf.export": "export", "pqrnn_tf.benchmarks": "benchmarks"},
+                                                                  "benchmarks"],
+    # The top-level export/ folder is pqrnn_tf.export; benchmarks/ is
+    # `benchmarks` (one import name, installed or run from this folder).
+    package_dir={"pqrnn_tf.export": "export"},
     package_data={"pqrnn_tf": ["models/presets/*.json"]},
     ext_modules=[Extension("pqrnn_tf.ops._pqrnn_tf_ops", sources=[]),
                  Extension("pqrnn_tf.ops._pqrnn_tflite_ops", sources=[])],
@@ -119,7 +119,7 @@ setup(
         "pqrnn-eval=pqrnn_tf.train.eval_cli:run",
         "pqrnn-export=pqrnn_tf.export.cli:run",
         "pqrnn-teacher=pqrnn_tf.teacher.cli:run",
-        "pqrnn-benchmark=pqrnn_tf.benchmarks.cli:run",
+        "pqrnn-benchmark=benchmarks.cli:run",
         "pqrnn-augment=pqrnn_tf.data.augment_cli:run",
         "pqrnn-predict=pqrnn_tf.inference.cli:run",
     ]},

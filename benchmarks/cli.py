@@ -170,10 +170,11 @@ def run_worker(job: dict, workdir: str) -> dict:
   with open(job_path, "w") as f:
     json.dump(job, f)
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-  if __package__ == "benchmarks":  # run from the repository root, not installed
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
-  cmd = [sys.executable, "-m", f"{__package__}.latency", f"--job={job_path}",
+  # The worker imports the same `benchmarks` package as this process, installed
+  # or run from a source tree.
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+  cmd = [sys.executable, "-m", "benchmarks.latency", f"--job={job_path}",
          f"--result={result_path}"]
   proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
   if proc.returncode != 0:

@@ -8,7 +8,8 @@ import tf_keras as keras
 pytest.importorskip("tensorflow_model_optimization")
 
 from pqrnn_tf.data.examples import Example, LabelVocab  # pylint: disable=g-import-not-at-top
-from pqrnn_tf.export import converter, qat
+from pqrnn_tf.export import converter
+from pqrnn_tf.models import qat
 from pqrnn_tf.models import INTENT_OUTPUT, SLOTS_OUTPUT, ModelConfig, build_model
 from pqrnn_tf.train.data import make_dataset
 

@@ -13,7 +13,7 @@ import torch
 from pqrnn_tf.data.examples import Example
 from pqrnn_tf.teacher import export as export_lib
 from pqrnn_tf.teacher import logits as logits_lib
-from pqrnn_tf.teacher import logits_format
+from pqrnn_tf.data import teacher_logits
 from pqrnn_tf.teacher import model as model_lib
 from pqrnn_tf.teacher import predictor as predictor_lib
 from pqrnn_tf.teacher import train as train_lib
@@ -155,7 +155,7 @@ def test_logits_round_trip(trained, tmp_path):
   texts = [e.text for e in make_examples(5, 200)] + ["show me"]
   path = str(tmp_path / "logits.npz")
   meta = logits_lib.write_logits(trained, texts, path, source="test", num_threads=1)
-  t = logits_format.load_teacher_logits(path)
+  t = teacher_logits.load_teacher_logits(path)
   assert t.texts.tolist() == texts
   assert t.meta["format_version"] == 1 and t.meta["source"] == "test"
   assert t.meta["metrics"]["dev"]["num_examples"] == 16
@@ -169,7 +169,7 @@ def test_logits_round_trip(trained, tmp_path):
 
 
 def _arrays(**overrides) -> dict:
-  arrays = logits_format.make_arrays(
+  arrays = teacher_logits.make_arrays(
       ["a b", "c"], ["x", "y"], ["O", "B-t", "I-t"], np.zeros((2, 2), np.float32),
       [np.zeros((2, 3), np.float32), np.ones((1, 3), np.float32)], {"teacher": "t"})
   arrays.update(overrides)
@@ -196,7 +196,7 @@ def test_validation_errors(tmp_path, overrides, message):
   path = str(tmp_path / "bad.npz")
   np.savez(path, **_arrays(**overrides))
   with pytest.raises(ValueError) as e:
-    logits_format.load_teacher_logits(path)
+    teacher_logits.load_teacher_logits(path)
   assert path in str(e.value) and message in str(e.value)
 
 
@@ -206,19 +206,19 @@ def test_validation_missing_key_and_not_npz(tmp_path):
   path = str(tmp_path / "missing.npz")
   np.savez(path, **arrays)
   with pytest.raises(ValueError, match="missing key.*meta"):
-    logits_format.load_teacher_logits(path)
+    teacher_logits.load_teacher_logits(path)
   junk = tmp_path / "junk.npz"
   junk.write_text("hello")
   with pytest.raises(ValueError, match="junk.npz: not a readable .npz"):
-    logits_format.load_teacher_logits(str(junk))
+    teacher_logits.load_teacher_logits(str(junk))
 
 
 def test_save_and_load_without_torch_types(tmp_path):
   path = str(tmp_path / "ok.npz")
-  logits_format.save_teacher_logits(
+  teacher_logits.save_teacher_logits(
       path, ["a b", "c"], ["x", "y"], ["O", "B-t"], np.zeros((2, 2)),
       [np.zeros((2, 2)), np.ones((1, 2))], {"teacher": "t"})
-  t = logits_format.load_teacher_logits(path)
+  t = teacher_logits.load_teacher_logits(path)
   assert t.token_offsets.tolist() == [0, 2, 3] and t.slot_logits.dtype == np.float32
   assert t.slot_logits_of(1).tolist() == [[1.0, 1.0]] and t.index() == {"a b": 0, "c": 1}
 

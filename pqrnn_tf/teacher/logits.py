@@ -1,11 +1,11 @@
-"""Teacher logits for a list of texts, written in the format of logits_format.py."""
+"""Teacher logits for a list of texts, written in the format of pqrnn_tf/data/teacher_logits.py."""
 from __future__ import annotations
 
 import json
 import os
 from collections.abc import Sequence
 
-from pqrnn_tf.teacher import logits_format
+from pqrnn_tf.data import teacher_logits
 from pqrnn_tf.teacher import predictor as predictor_lib
 from pqrnn_tf.teacher import scoring
 
@@ -43,6 +43,6 @@ def write_logits(model_dir: str, texts: Sequence[str], output: str, source: str 
   meta = {**teacher_meta(model_dir), "source": source, "max_length": predictor.max_length,
           "num_texts": len(texts), "num_tokens": int(sum(len(s) for s in slots)),
           "num_uncovered_tokens": uncovered, "uncovered_token_logits": "zeros"}
-  logits_format.save_teacher_logits(output, texts, predictor.intent_labels,
+  teacher_logits.save_teacher_logits(output, texts, predictor.intent_labels,
                                     predictor.tag_labels, intent, slots, meta)
   return meta

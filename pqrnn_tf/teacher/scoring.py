@@ -16,7 +16,7 @@ DEV_KEYS = metrics_lib.HEADLINE_METRICS
 def evaluate(predictor: predictor_lib.TeacherPredictor, examples: Sequence[Example],
              batch_size: int = 64) -> dict:
   """Predicts `examples` and scores them like the student (same decoder, same scorer)."""
-  from pqrnn_tf.inference.teacher_model import TeacherModelPredictor  # pylint: disable=g-import-not-at-top
+  from pqrnn_tf.teacher.model_predictor import TeacherModelPredictor  # pylint: disable=g-import-not-at-top
   return metrics_lib.score_examples(examples, *TeacherModelPredictor(
       predictor, batch_size=batch_size).predict_labels([e.text for e in examples]))
 

@@ -24,7 +24,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from pqrnn_tf.data.examples import Example, LabelVocab
-from pqrnn_tf.teacher import logits_format
+from pqrnn_tf.data import teacher_logits as logits_format
 
 #: Label id of an example (or token) with no gold label.
 NO_LABEL = -1

@@ -424,7 +424,7 @@ def quantization_aware_training(float_model: keras.Model, config: TrainConfig,
   first calibrated on `calibration_texts`; the best dev weights go to
   `model_dir/qat/` (load it with `load_qat`). Not resumable mid-way: an
   interrupted stage starts again from the float model."""
-  from pqrnn_tf.export import qat  # pylint: disable=g-import-not-at-top (tfmot is heavy)
+  from pqrnn_tf.models import qat  # pylint: disable=g-import-not-at-top (tfmot is heavy)
   qat_dir = os.path.join(model_dir, QAT_DIR)
   out_dir = write_dir(qat_dir, strategy)
   os.makedirs(out_dir, exist_ok=True)
@@ -455,7 +455,7 @@ def load_qat(model_dir: str) -> tuple[keras.Model, TrainConfig]:
 def qat_model_of(float_model: keras.Model, model_dir: str) -> keras.Model:
   """The quantization-aware model of `model_dir/qat/`, built around
   `float_model` (the run's float model, already loaded)."""
-  from pqrnn_tf.export import qat  # pylint: disable=g-import-not-at-top
+  from pqrnn_tf.models import qat  # pylint: disable=g-import-not-at-top
   weights = os.path.join(model_dir, QAT_DIR, BEST_WEIGHTS)
   if not tf.io.gfile.exists(weights + ".index"):
     raise FileNotFoundError(f"{model_dir} has no quantization-aware model "

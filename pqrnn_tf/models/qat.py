@@ -10,7 +10,7 @@ quantizer on the string input otherwise. The fo-pooling custom op stays float
 in TFLite too, so nothing inside the QRNN recurrence is fake-quantized.
 
 Fine-tune the result for an epoch or two (small learning rate), then convert
-it with `converter.convert(qat_model, "int8", texts)` as usual.
+it with `pqrnn_tf.export.converter.convert(qat_model, "int8", texts)` as usual.
 
 Findings (out/qat_notes.md): on ATIS, once the converter feeds calibration
 strings correctly, plain post-training int8 already agrees 99.8% with the float
