@@ -39,14 +39,14 @@ import numpy as np
 from absl import app, flags
 
 FLAGS = flags.FLAGS
-TASKS = ("atis",)
+TASKS = ("atis", "vader_sentiment")
 STUDENTS = {"alone": "student alone", "distilled": "student, distilled",
             "augmented": "student, distilled + augmented"}
 TEACHER_NAME = "teacher (all-MiniLM-L6-v2, fp32)"
 
 
 def define_flags() -> None:
-  flags.DEFINE_enum("task", "atis", list(TASKS), "Data set.")
+  flags.DEFINE_enum("task", "atis", list(TASKS), "Built-in data set (pqrnn_tf.data.datasets).")
   flags.DEFINE_float("label_fraction", 0.05, "Share of the training split that is "
                      "labeled (the rest is unlabeled text for the teacher to label).")
   flags.DEFINE_integer("split_seed", 0, "Seed of the labeled subset.")
@@ -83,14 +83,6 @@ def ensure(path: str, module: str, *args: str) -> str:
   return path
 
 
-def load_task(task: str) -> dict:
-  """{'train', 'dev', 'test'}: Example lists of a built-in data set."""
-  from pqrnn_tf.data import readers  # pylint: disable=g-import-not-at-top
-  if task == "atis":
-    return {s: readers.read_atis(s) for s in readers.ATIS_SPLITS}
-  raise ValueError(f"unknown task {task!r}")
-
-
 def split_labeled(train: Sequence, fraction: float, seed: int) -> tuple[list, list]:
   """(labeled, unlabeled): a seeded random `fraction` of `train`, in file order, and the rest."""
   if not 0 < fraction <= 1:
@@ -103,7 +95,7 @@ def split_labeled(train: Sequence, fraction: float, seed: int) -> tuple[list, li
 
 def write_data(work_dir: str) -> dict[str, str]:
   """Writes the split files (once); returns their paths and sizes."""
-  from pqrnn_tf.data import readers  # pylint: disable=g-import-not-at-top
+  from pqrnn_tf.data import datasets, readers  # pylint: disable=g-import-not-at-top
   from pqrnn_tf.data.examples import Example  # pylint: disable=g-import-not-at-top
   data_dir = os.path.join(work_dir, "data")
   paths = {name: os.path.join(data_dir, f"{name}.jsonl")
@@ -111,7 +103,7 @@ def write_data(work_dir: str) -> dict[str, str]:
   if all(os.path.exists(p) for p in paths.values()):
     return paths
   os.makedirs(data_dir, exist_ok=True)
-  splits = load_task(FLAGS.task)
+  splits = datasets.read_splits(FLAGS.task)
   labeled, unlabeled = split_labeled(splits["train"], FLAGS.label_fraction, FLAGS.split_seed)
   repeats = max(1, round(len(splits["train"]) / len(labeled)))
   readers.write_jsonl(labeled, paths["labeled"])
@@ -182,8 +174,8 @@ def student(work_dir: str, name: str, seed: int, data: dict[str, str],
 
 def metric_keys(test: dict) -> tuple[str, ...]:
   """The metrics a task has (classification-only data have no slot F1)."""
-  return tuple(k for k in ("intent_accuracy", "slot_f1", "exact_match")
-               if test.get(k) is not None)
+  from pqrnn_tf.metrics import HEADLINE_METRICS  # pylint: disable=g-import-not-at-top
+  return tuple(k for k in HEADLINE_METRICS if test.get(k) is not None)
 
 
 def teacher_row(teacher_dir: str) -> dict:
