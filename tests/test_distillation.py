@@ -120,7 +120,7 @@ def test_distill_then_quantization_aware_training(tmp_path):
   metrics = trainer.evaluate_and_save(model, config, model_dir, {"dev": dev})
   assert set(metrics["qat"]["dev"]) >= {"intent_accuracy", "slot_f1", "exact_match"}
   qat_model, loaded = trainer.load_qat(model_dir)
-  assert loaded.distill_config().temperature == 2.0
+  assert trainer.distill_config(loaded).temperature == 2.0
   assert any("quant" in w.name for w in qat_model.weights)
   out = qat_model(tf.constant([e.text for e in dev]), training=False)
   assert out[SLOTS_OUTPUT].shape[:2] == (3, 4)
