@@ -24,15 +24,13 @@ import tempfile
 import pqrnn_tf  # noqa: F401
 from absl import flags
 
-from pqrnn_tf import cli_errors
-from pqrnn_tf.cli_errors import UserError
+from pqrnn_tf import cli_errors, run_dir
+from pqrnn_tf.cli_errors import UserError, same_file
 from pqrnn_tf.data import readers
-from pqrnn_tf.cli_errors import same_file
 from pqrnn_tf.data.examples import LabelVocab
 from pqrnn_tf.export import converter, verify
 from pqrnn_tf.export import metadata as model_metadata
 from pqrnn_tf.inference import metadata
-from pqrnn_tf.train import trainer
 
 FLAGS = flags.FLAGS
 PROGRAM = "pqrnn-export"
@@ -54,17 +52,17 @@ def define_flags() -> None:
   flags.mark_flags_as_required(["model_dir", "output"])
 
 
-def load_config(model_dir: str, use_qat: bool) -> trainer.TrainConfig:
+def load_config(model_dir: str, use_qat: bool) -> run_dir.TrainConfig:
   """The run's config; raises UserError if `model_dir` holds no (QAT) model."""
-  path = os.path.join(model_dir, trainer.CONFIG_FILE)
+  path = os.path.join(model_dir, run_dir.CONFIG_FILE)
   if not os.path.isfile(path):
-    raise UserError(f"--model_dir={model_dir}: no {trainer.CONFIG_FILE}; give a "
+    raise UserError(f"--model_dir={model_dir}: no {run_dir.CONFIG_FILE}; give a "
                     f"directory written by pqrnn-train")
-  qat_weights = os.path.join(model_dir, trainer.QAT_DIR, trainer.BEST_WEIGHTS + ".index")
+  qat_weights = os.path.join(model_dir, run_dir.QAT_DIR, run_dir.BEST_WEIGHTS + ".index")
   if use_qat and not os.path.exists(qat_weights):
     raise UserError(f"--qat: {model_dir} has no quantization-aware model ({qat_weights}); "
                     f"train with pqrnn-train --qat_epochs")
-  return trainer.TrainConfig.load(path)
+  return run_dir.TrainConfig.load(path)
 
 
 def check_output(output: str, model_dir: str, inputs: list[str]) -> dict[str, str]:
@@ -85,7 +83,7 @@ def check_output(output: str, model_dir: str, inputs: list[str]) -> dict[str, st
   return paths
 
 
-def data_for(config: trainer.TrainConfig):
+def data_for(config: run_dir.TrainConfig):
   """(calibration texts, verification examples) from the training run's data."""
   if config.data.get("dataset") == "atis":
     train = readers.read_atis("train")
@@ -166,7 +164,7 @@ def main(argv) -> None:
   inputs = [FLAGS.eval_file, *(config.data.get(k) for k in ("train_file", "eval_file"))]
   paths = check_output(FLAGS.output, FLAGS.model_dir, [p for p in inputs if p])
   calibration, dev = data_for(config)
-  model, _ = (trainer.load_qat if FLAGS.qat else trainer.load_trained)(FLAGS.model_dir)
+  model, _ = (run_dir.load_qat if FLAGS.qat else run_dir.load_trained)(FLAGS.model_dir)
   intents, tags = config.vocabs()
   flatbuffer = model_metadata.add_metadata(
       converter.convert(model, FLAGS.quantization, calibration),

@@ -7,8 +7,8 @@ import numpy as np
 
 from pqrnn_tf import metrics
 from pqrnn_tf.data.examples import Example, LabelVocab
+from pqrnn_tf.inference.keras_model import KerasPredictor
 from pqrnn_tf.inference.predictor import TflitePredictor
-from pqrnn_tf.train import evaluation
 # Label files are read TF-free, for predictors; re-exported here.
 from pqrnn_tf.inference.labels import label_paths, load_labels  # noqa: F401
 
@@ -34,7 +34,8 @@ def tflite_predict(model_path: str, examples: Sequence[Example],
 def compare(keras_model, model_path: str, examples: Sequence[Example],
             intents: LabelVocab, tags: LabelVocab | None) -> dict:
   """Agreement with the Keras model, and both models' metrics."""
-  k_intents, k_tags = evaluation.predict(keras_model, examples, intents, tags)
+  k_intents, k_tags = KerasPredictor(keras_model, intents, tags, batch_size=256).predict_labels(
+      [e.text for e in examples])
   t_intents, t_tags = tflite_predict(model_path, examples, intents, tags)
   report = {
       "num_examples": len(examples),

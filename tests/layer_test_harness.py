@@ -21,7 +21,8 @@ hold random values, not zeros):
   outputs; `compute_mask` returns the input mask for sequence outputs and
   `None` for pooled outputs.
 
-Each check is also a function of its own (`check_*`).
+Each check is also a function of its own (`check_*`). Layers over raw strings
+(`Projection`) get the checks that apply to them from `run_string_layer_test`.
 """
 from __future__ import annotations
 
@@ -140,7 +141,16 @@ def check_saving(layer_cls, init_kwargs, input_shape, static_time=False,
                  formats=("tf", "keras", "h5")):
   x, mask = make_inputs(input_shape)
   model = make_model(layer_cls(**init_kwargs), input_shape, static_time)
-  expected = model([x, mask], training=False).numpy()
+  check_model_saving(model, {"features": x, "mask": mask}, formats)
+
+
+def check_model_saving(model, inputs: dict, formats=("tf", "keras", "h5")):
+  """`model` (inputs named as the keys of `inputs`) gives the same outputs
+  after saving in each of `formats` and reloading (the "tf" SavedModel also
+  through `tf.saved_model.load`'s serving signature)."""
+  args = [inputs[name] for name in model.input_names]
+  args = args[0] if len(args) == 1 else args
+  expected = model(args, training=False).numpy()
   with tempfile.TemporaryDirectory() as tmp:
     for fmt in formats:
       if fmt == "tf":
@@ -148,8 +158,7 @@ def check_saving(layer_cls, init_kwargs, input_shape, static_time=False,
         model.save(path, save_format="tf")
         # The traced graph, as TF serving / the TFLite converter see it.
         serving = tf.saved_model.load(path).signatures["serving_default"]
-        raw = list(serving(features=tf.constant(x),
-                           mask=tf.constant(mask)).values())
+        raw = list(serving(**{k: tf.constant(v) for k, v in inputs.items()}).values())
         assert len(raw) == 1
         assert_close(raw[0], expected, msg="tf.saved_model.load differs")
       else:
@@ -158,7 +167,7 @@ def check_saving(layer_cls, init_kwargs, input_shape, static_time=False,
           warnings.filterwarnings("ignore", message=".*HDF5 file.*")
           model.save(path)
       reloaded = keras.models.load_model(path)
-      assert_close(reloaded([x, mask], training=False), expected,
+      assert_close(reloaded(args, training=False), expected,
                    msg=f"reloaded {fmt} model differs")
 
 
@@ -291,3 +300,86 @@ def run_layer_test(layer_cls,
   if run_training_test:
     check_training_step(layer_cls, init_kwargs, input_shape, static_time,
                         allow_unchanged)
+
+
+# ----------------------------------------------------------------------------
+# String-input layers (raw sentences in, `[batch, time, features]` out).
+
+#: Sentences of different lengths, an empty one and non-ASCII text.
+TEXTS = ("book a flight from boston to denver tomorrow", "hi", "",
+         "Zürich  Genève\tthe cheapest one", "東京 to osaka")
+
+
+def make_string_model(layer):
+  """A functional model `texts [batch] -> layer(texts)`."""
+  texts = keras.Input(shape=(), dtype=tf.string, name="texts")
+  return keras.Model(texts, layer(texts))
+
+
+def _call_strings(layer, texts, training=False):
+  out = layer(tf.constant(list(texts)), training=training)
+  mask = getattr(out, "_keras_mask", None)
+  return out.numpy(), None if mask is None else mask.numpy()
+
+
+def check_string_build_and_call(layer_cls, init_kwargs, texts=TEXTS):
+  """Output `[batch, time, features]` with a Keras mask; finite, deterministic;
+  the static shape of a symbolic call matches `compute_output_shape`."""
+  layer = layer_cls(**init_kwargs)
+  out, mask = _call_strings(layer, texts)
+  assert out.ndim == 3 and out.shape[0] == len(texts), out.shape
+  assert mask is not None and mask.shape == out.shape[:2], "no output mask"
+  assert np.all(np.isfinite(out)), "non-finite outputs"
+  again, again_mask = _call_strings(layer, texts)
+  assert_close(again, out, atol=0, msg="inference is not deterministic")
+  np.testing.assert_array_equal(again_mask, mask)
+  expected = tuple(layer.compute_output_shape(tf.TensorShape([None])))
+  symbolic = tuple(make_string_model(layer_cls(**init_kwargs)).outputs[0].shape)
+  assert symbolic == expected and expected[-1] == out.shape[-1], (symbolic, expected)
+  return layer, out, mask
+
+
+def check_string_masking(layer, texts=TEXTS):
+  """Padded steps are zero and masked; each sentence alone equals its valid
+  part in the batch (so the mask counts exactly its tokens)."""
+  out, mask = _call_strings(layer, texts)
+  assert_close(out[~mask], 0.0, atol=0, msg="padded outputs are not zero")
+  assert np.all(mask[:, :-1] >= mask[:, 1:]), "the mask is not right-padded"
+  for i, text in enumerate(texts):
+    alone, alone_mask = _call_strings(layer, [text])
+    length = int(mask[i].sum())
+    assert int(alone_mask.sum()) == length, (text, alone_mask, mask[i])
+    assert_close(alone[0, :length], out[i, :length],
+                 msg=f"sentence {i} alone differs from batched")
+
+
+def check_string_config_round_trip(layer, init_kwargs, texts=TEXTS):
+  expected, _ = _call_strings(layer, texts)
+  config = layer.get_config()
+  json.dumps(config)
+  check_config_holds_arguments(layer, init_kwargs)
+  for revived in (type(layer).from_config(config),
+                  keras.layers.deserialize(keras.layers.serialize(layer))):
+    assert type(revived) is type(layer)
+    assert revived.get_config() == config
+    revived(tf.constant(list(texts)))
+    revived.set_weights(layer.get_weights())
+    assert_close(_call_strings(revived, texts)[0], expected,
+                 msg="from_config gives different outputs")
+
+
+def check_string_saving(layer_cls, init_kwargs, texts=TEXTS, formats=("tf", "keras", "h5")):
+  check_model_saving(make_string_model(layer_cls(**init_kwargs)),
+                     {"texts": np.array(list(texts), dtype=object)}, formats)
+
+
+def run_string_layer_test(layer_cls, init_kwargs: dict[str, Any], texts=TEXTS, *,
+                          saving_formats=("tf", "keras", "h5")):
+  """The checks of `run_layer_test` that apply to a layer over raw strings
+  (`[batch]` string in; it has no input mask and, here, no trainable weights):
+  build and call, the output mask, config round trip and saving."""
+  layer, _, _ = check_string_build_and_call(layer_cls, init_kwargs, texts)
+  check_string_masking(layer, texts)
+  check_string_config_round_trip(layer, init_kwargs, texts)
+  if saving_formats:
+    check_string_saving(layer_cls, init_kwargs, texts, saving_formats)

@@ -36,15 +36,12 @@ def make_fake_teacher(teacher_dir: str, deployment: str, num_threads: int) -> te
 
 
 @pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> str:
+def tiny_model(tmp_path_factory, tiny_config) -> str:
   """A tiny untrained pQRNN exported as float TFLite, with its label files."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from pqrnn_tf.export import converter  # pylint: disable=g-import-not-at-top
-  from pqrnn_tf.models import ModelConfig, build_model  # pylint: disable=g-import-not-at-top
-  config = ModelConfig.from_dict({
-      "model": "pqrnn", "projection": {"feature_size": 64, "char_ngram_size": 3},
-      "bottleneck": {"units": 32}, "encoder": {"units": 16, "num_layers": 2}})
-  model = build_model(config, num_intents=len(INTENTS), num_tags=len(TAGS))
+  from pqrnn_tf.models import build_model  # pylint: disable=g-import-not-at-top
+  model = build_model(tiny_config(), num_intents=len(INTENTS), num_tags=len(TAGS))
   model(tf.constant(["book a flight to boston"]))
   path = tmp_path_factory.mktemp("model") / "tiny.tflite"
   path.write_bytes(converter.convert(model, "none"))

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from pqrnn_tf.data.examples import Example, LabelVocab
-from pqrnn_tf.models import INTENT_OUTPUT, SLOTS_OUTPUT, ModelConfig
+from pqrnn_tf.models import INTENT_OUTPUT, SLOTS_OUTPUT
 from pqrnn_tf.train import distillation, trainer
 from pqrnn_tf.train.data import make_dataset
 
@@ -102,16 +102,13 @@ def test_dataset_packs_gold_and_teacher_targets(tmp_path):
   assert not slots[2, 1:].any()  # Padding.
 
 
-def test_distill_then_quantization_aware_training(tmp_path):
+def test_distill_then_quantization_aware_training(tmp_path, trainable_config):
   pytest.importorskip("tensorflow_model_optimization")
   dev = TRAIN
   write_teacher(tmp_path / "t.npz", [e.text for e in TRAIN] + ["fare to boston"],
                 list(INTENTS.labels), list(TAGS.labels))
-  model_config = ModelConfig.from_dict({
-      "model": "pqrnn", "projection": {"feature_size": 32},
-      "bottleneck": {"units": 16}, "encoder": {"units": 8, "num_layers": 1}})
   config = trainer.make_config(
-      model_config, TRAIN, epochs=2, batch_size=2, qat_epochs=1,
+      trainable_config(), TRAIN, epochs=2, batch_size=2, qat_epochs=1,
       distill={"teacher_logits": [str(tmp_path / "t.npz")], "temperature": 2.0,
                "hard_weight": 0.5})
   model_dir = str(tmp_path / "run")
@@ -120,7 +117,7 @@ def test_distill_then_quantization_aware_training(tmp_path):
   metrics = trainer.evaluate_and_save(model, config, model_dir, {"dev": dev})
   assert set(metrics["qat"]["dev"]) >= {"intent_accuracy", "slot_f1", "exact_match"}
   qat_model, loaded = trainer.load_qat(model_dir)
-  assert loaded.distill_config().temperature == 2.0
+  assert trainer.distill_config(loaded).temperature == 2.0
   assert any("quant" in w.name for w in qat_model.weights)
   out = qat_model(tf.constant([e.text for e in dev]), training=False)
   assert out[SLOTS_OUTPUT].shape[:2] == (3, 4)

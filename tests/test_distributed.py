@@ -6,7 +6,6 @@ import contextlib
 import json
 import math
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -21,7 +20,51 @@ NUM_SHARDS, SHARD_SIZE, BATCH = 4, 40, 16
 STEPS = math.ceil(NUM_SHARDS * SHARD_SIZE / BATCH)  # 10 steps of 16 an epoch
 WORKER_TIMEOUT = 600  # Seconds for the two-worker run: a guard against hangs (25-75 s on
 # 2 idle cores; over 200 s with the cores shared by training jobs).
-STREAM_RE = re.compile(r"worker (\d) of (\d) reads (\d+) of (\d+) shards \(([^)]*)\): (.*)")
+
+# Runs pqrnn-train with its strategy, streaming input and epochs recorded, as
+# JSON lines in $PQRNN_TEST_RECORD: the values the functions return, not what
+# they print. `TWO_CPUS=1` trains with MirroredStrategy over two logical CPUs.
+RECORDING_TRAINER = """
+import json, os, sys
+import pqrnn_tf
+import tensorflow as tf
+from pqrnn_tf.train import cli, data, trainer
+
+def record(**values):
+  with open(os.environ["PQRNN_TEST_RECORD"], "a", encoding="utf-8") as f:
+    f.write(json.dumps(values) + "\\n")
+
+if os.environ.get("TWO_CPUS"):
+  cpu = tf.config.list_physical_devices("CPU")[0]
+  tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+  make_strategy = lambda name: tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+else:
+  make_strategy = cli.make_strategy
+
+def recorded_strategy(name):
+  strategy = make_strategy(name)
+  record(event="strategy", type=type(strategy).__name__,
+         replicas=strategy.num_replicas_in_sync, chief=trainer.is_chief(strategy),
+         workers=trainer.worker_info(strategy)[0])
+  return strategy
+
+stream = trainer.make_streaming_dataset
+def recorded_stream(source, intents, tags, batch_size, **kwargs):
+  shards, mode = data.worker_shards(source.paths, kwargs["num_workers"], kwargs["worker_index"])
+  record(event="stream", worker=kwargs["worker_index"], workers=kwargs["num_workers"],
+         batch_size=batch_size, mode=mode, shards=[os.path.basename(p) for p in shards])
+  return stream(source, intents, tags, batch_size, **kwargs)
+
+epoch_end = trainer.EpochCheckpoint.on_epoch_end
+def recorded_epoch_end(self, epoch, logs=None):
+  record(event="epoch", epoch=epoch + 1, steps=self._steps)
+  epoch_end(self, epoch, logs)
+
+cli.make_strategy = recorded_strategy
+trainer.make_streaming_dataset = recorded_stream
+trainer.EpochCheckpoint.on_epoch_end = recorded_epoch_end
+cli.run()
+"""
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +86,7 @@ def free_ports(n: int) -> list[int]:
 
 
 def cli_command(*args) -> list[str]:
-  return [sys.executable, "-m", "pqrnn_tf.train.cli", "--preset=pqrnn_small",
+  return [sys.executable, "-c", RECORDING_TRAINER, "--preset=pqrnn_small",
           "--epochs=1", f"--batch_size={BATCH}", *args]
 
 
@@ -59,8 +102,14 @@ def run(command, timeout=600, **env) -> str:
   return result.stdout
 
 
-def steps_logged(log: str) -> list[int]:
-  return [int(n) for n in re.findall(r"Epoch 1: (\d+) training steps", log)]
+def recorded(path) -> dict[str, list[dict]]:
+  """{event: [values, ...]} from a RECORDING_TRAINER record file."""
+  events = {}
+  with open(path, encoding="utf-8") as f:
+    for line in f:
+      values = json.loads(line)
+      events.setdefault(values.pop("event"), []).append(values)
+  return events
 
 
 def check_metrics(model_dir):
@@ -98,33 +147,46 @@ def test_worker_shards_are_disjoint_and_complete(shards):
     assert sorted(seen) == every, num_workers
 
 
+@pytest.mark.parametrize("num_shards, num_workers, expected_mode", [
+    (4, 1, "single worker"), (4, 2, "by file"), (4, 3, "by file"), (4, 5, "by data")])
+def test_worker_shards(num_shards, num_workers, expected_mode):
+  """By file, every shard goes to exactly one worker; by data, all to each."""
+  from pqrnn_tf.train import data  # pylint: disable=g-import-not-at-top
+  paths = [f"train-{i}.jsonl" for i in range(num_shards)]
+  shares = [data.worker_shards(paths, num_workers, i) for i in range(num_workers)]
+  assert {mode for _, mode in shares} == {expected_mode}
+  if expected_mode == "by file":
+    assert sorted(p for share, _ in shares for p in share) == paths
+  else:
+    assert all(share == paths for share, _ in shares)
+
+
 def test_mirrored(shards, tmp_path):
   """--strategy=mirrored on this CPU machine: one replica, the whole data."""
   pattern, dev = shards
-  log = run(cli_command("--strategy=mirrored", f"--train_file={pattern}",
-                        f"--eval_file={dev}", f"--model_dir={tmp_path}"))
-  assert "Strategy MirroredStrategy: 1 replica(s), worker 0 of 1 (chief)" in log
-  assert steps_logged(log) == [STEPS]
-  check_metrics(tmp_path)
+  record = tmp_path / "record.jsonl"
+  run(cli_command("--strategy=mirrored", f"--train_file={pattern}", f"--eval_file={dev}",
+                  f"--model_dir={tmp_path / 'run'}"), PQRNN_TEST_RECORD=str(record))
+  events = recorded(record)
+  assert events["strategy"] == [{"type": "MirroredStrategy", "replicas": 1, "chief": True,
+                                 "workers": 1}]
+  assert [e["steps"] for e in events["epoch"]] == [STEPS]
+  check_metrics(tmp_path / "run")
 
 
 def test_mirrored_two_replicas(shards, tmp_path):
   """MirroredStrategy over two logical CPUs: the custom op and per-replica batches."""
   pattern, dev = shards
-  script = (
-      "import sys, pqrnn_tf, tensorflow as tf\n"
-      "cpu = tf.config.list_physical_devices('CPU')[0]\n"
-      "tf.config.set_logical_device_configuration(\n"
-      "    cpu, [tf.config.LogicalDeviceConfiguration()] * 2)\n"
-      "from pqrnn_tf.train import cli\n"
-      "cli.make_strategy = lambda name: tf.distribute.MirroredStrategy(['/cpu:0', '/cpu:1'])\n"
-      "cli.run()\n")
-  log = run([sys.executable, "-c", script] + cli_command(
-      f"--train_file={pattern}", f"--eval_file={dev}", f"--model_dir={tmp_path}")[3:])
-  assert "Strategy MirroredStrategy: 2 replica(s)" in log
-  assert f"2 replicas: {STEPS} steps of {BATCH // 2} examples per replica" in log
-  assert steps_logged(log) == [STEPS]
-  check_metrics(tmp_path)
+  record = tmp_path / "record.jsonl"
+  run(cli_command(f"--train_file={pattern}", f"--eval_file={dev}",
+                  f"--model_dir={tmp_path / 'run'}"),
+      PQRNN_TEST_RECORD=str(record), TWO_CPUS="1")
+  events = recorded(record)
+  assert [(e["type"], e["replicas"]) for e in events["strategy"]] == [("MirroredStrategy", 2)]
+  # One input pipeline, batched per replica: 10 steps of 2 x 8 examples.
+  assert {e["batch_size"] for e in events["stream"]} == {BATCH // 2}
+  assert [e["steps"] for e in events["epoch"]] == [STEPS]
+  check_metrics(tmp_path / "run")
 
 
 def test_two_local_workers(shards, tmp_path):
@@ -134,13 +196,15 @@ def test_two_local_workers(shards, tmp_path):
   cluster = {"worker": [f"127.0.0.1:{p}" for p in free_ports(2)]}
   command = cli_command("--strategy=multi_worker", f"--train_file={pattern}",
                         f"--eval_file={dev}", f"--model_dir={model_dir}")
+  records = [tmp_path / f"worker{index}.record.jsonl" for index in range(2)]
   procs, logs = [], []
   try:
     for index in range(2):
       logs.append(open(tmp_path / f"worker{index}.log", "w+", encoding="utf-8"))
       tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
-      procs.append(subprocess.Popen(command, cwd=REPO, env=base_env(TF_CONFIG=tf_config),
-                                    stdout=logs[-1], stderr=subprocess.STDOUT))
+      procs.append(subprocess.Popen(
+          command, cwd=REPO, stdout=logs[-1], stderr=subprocess.STDOUT,
+          env=base_env(TF_CONFIG=tf_config, PQRNN_TEST_RECORD=str(records[index]))))
     deadline = time.monotonic() + WORKER_TIMEOUT
     for proc in procs:
       try:
@@ -165,22 +229,26 @@ def test_two_local_workers(shards, tmp_path):
 
   assert not any(timed_out), f"timed out after {WORKER_TIMEOUT}s\n{report()}"
   assert [p.returncode for p in procs] == [0, 0], report()
+  events = [recorded(path) for path in records]
 
+  # Worker 0 is the chief; both see two replicas, one each.
+  assert [e["strategy"] for e in events] == [
+      [{"type": "MultiWorkerMirroredStrategy", "replicas": 2, "chief": chief, "workers": 2}]
+      for chief in (True, False)], report()
   # Each worker streamed its own half of the shards (by file)...
   shard_sets = []
-  for index, log in enumerate(text):
-    (match,) = STREAM_RE.findall(log)
-    assert match[:5] == (str(index), "2", "2", "4", "by file"), match
-    shard_sets.append(set(match[5].split(", ")))
+  for index, worker in enumerate(events):
+    (stream,) = worker["stream"]
+    assert (stream["worker"], stream["workers"], stream["mode"]) == (index, 2, "by file")
+    assert len(stream["shards"]) == NUM_SHARDS // 2
+    shard_sets.append(set(stream["shards"]))
   assert not shard_sets[0] & shard_sets[1]
   assert shard_sets[0] | shard_sets[1] == {f"train-{i}.jsonl" for i in range(NUM_SHARDS)}
   # ...and took half of each global batch: 10 steps of 8 examples per worker
   # cover the 80 examples of its shards, the 10 steps of 16 of one process.
-  for log in text:
-    assert f"2 replicas: {STEPS} steps of {BATCH // 2} examples per replica" in log
-    assert steps_logged(log) == [STEPS]
-  assert "(chief)" in text[0] and "(chief)" not in text[1]
-  assert "Worker 1 done; the chief writes metrics.json." in text[1]
+  for worker in events:
+    assert worker["stream"][0]["batch_size"] == BATCH // 2
+    assert [e["steps"] for e in worker["epoch"]] == [STEPS]
 
   metrics = check_metrics(model_dir)
   assert metrics["best_epoch"] == 1

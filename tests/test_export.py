@@ -6,19 +6,12 @@ import tensorflow as tf
 
 from pqrnn_tf.data.examples import Example, LabelVocab
 from pqrnn_tf.export import converter, verify
-from pqrnn_tf.models import ModelConfig, build_model
-
-TEXTS = ["book a flight to boston", "what is the fare", "show me ground transport",
-         "flights from denver to pittsburgh tomorrow morning", "hi", ""]
-
+from pqrnn_tf.models import build_model
 
 @pytest.fixture(scope="module")
-def model():
-  config = ModelConfig.from_dict({
-      "model": "pqrnn", "projection": {"feature_size": 64, "char_ngram_size": 3},
-      "bottleneck": {"units": 32}, "encoder": {"units": 16, "num_layers": 2}})
-  keras_model = build_model(config, num_intents=5, num_tags=7)
-  keras_model(tf.constant(TEXTS))  # build
+def model(tiny_config, texts):
+  keras_model = build_model(tiny_config(), num_intents=5, num_tags=7)
+  keras_model(tf.constant(texts))  # build
   return keras_model
 
 
@@ -30,23 +23,23 @@ def run(flatbuffer, tmp_path, texts):
   return runner(text=np.array([t.encode() for t in texts], dtype=object))
 
 
-def test_float_export_matches_keras(model, tmp_path):
-  out = run(converter.convert(model, "none"), tmp_path, TEXTS)
+def test_float_export_matches_keras(model, tmp_path, texts):
+  out = run(converter.convert(model, "none"), tmp_path, texts)
   module = converter.serving_module(model)  # tf.function holds self weakly
-  want = module.serve(tf.constant(TEXTS))
+  want = module.serve(tf.constant(texts))
   np.testing.assert_array_equal(out["sequence_length"], [5, 4, 4, 7, 1, 0])
   for name in (converter.INTENT_PROBS, converter.SLOT_PROBS, converter.SEQUENCE_LENGTH):
     np.testing.assert_allclose(out[name], want[name].numpy(), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("quantization", ["int8", "dynamic", "float16"])
-def test_quantized_exports_run_and_are_smaller(model, tmp_path, quantization):
+def test_quantized_exports_run_and_are_smaller(model, tmp_path, quantization, texts):
   float_size = len(converter.convert(model, "none"))
-  flatbuffer = converter.convert(model, quantization, representative_texts=TEXTS * 5)
+  flatbuffer = converter.convert(model, quantization, representative_texts=texts * 5)
   assert len(flatbuffer) < float_size
   ops = converter.op_counts(flatbuffer)
   assert ops["PqrnnSequenceStringProjection"] == 1 and ops["PqrnnFoPooling"] == 4
-  out = run(flatbuffer, tmp_path, TEXTS[:3])
+  out = run(flatbuffer, tmp_path, texts[:3])
   np.testing.assert_allclose(out[converter.INTENT_PROBS].sum(-1), 1.0, atol=0.02)
   if quantization == "int8":
     # Every builtin compute op is int8: FULLY_CONNECTED never sees float.
@@ -73,12 +66,12 @@ def test_unsupported_tf_ops_are_refused(tmp_path):
     converter.check_custom_ops(conv.convert())
 
 
-def test_verification_reports_agreement(model, tmp_path):
+def test_verification_reports_agreement(model, tmp_path, texts):
   path = tmp_path / "model.tflite"
   path.write_bytes(converter.convert(model, "none"))
   intents = LabelVocab([f"i{k}" for k in range(5)])
   tags = LabelVocab(["O"] + [f"B-t{k}" for k in range(6)], fallback="O")
-  examples = [Example(t, "i0", ("O",) * len(t.split())) for t in TEXTS if t]
+  examples = [Example(t, "i0", ("O",) * len(t.split())) for t in texts if t]
   report = verify.compare(model, str(path), examples, intents, tags)
   assert report["intent_agreement"] == 1.0 and report["tag_agreement"] == 1.0
   assert report["delta"]["intent_accuracy"] == 0.0

@@ -16,14 +16,10 @@ import sys
 import pytest
 
 from pqrnn_tf.data.examples import Example
-from pqrnn_tf.models import ModelConfig
 from pqrnn_tf.train import trainer
 from tests.file_snapshots import files_of
 from tests.test_train_cli import REPO
 
-MODEL = ModelConfig.from_dict({
-    "model": "pqrnn", "projection": {"feature_size": 32},
-    "bottleneck": {"units": 16}, "encoder": {"units": 8, "num_layers": 1}})
 TRAIN = [Example(f"flights to {w}", intent, ("O", "O", "B-city"))
          for intent in ("flight", "fare", "ground") for w in ("boston", "denver", "dallas")]
 OLD = {"model": b"old model", "intents": "old\n", "slots": "O\nB-old\n", "report": "{}"}
@@ -50,12 +46,12 @@ def write_jsonl(path, examples) -> str:
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory) -> str:
+def run_dir(tmp_path_factory, trainable_config) -> str:
   """A tiny trained run whose data are JSONL files (no ATIS read)."""
   data = tmp_path_factory.mktemp("data")
   train, dev = write_jsonl(data / "train.jsonl", TRAIN), write_jsonl(data / "dev.jsonl", TRAIN[::2])
   model_dir = str(tmp_path_factory.mktemp("run"))
-  config = trainer.make_config(MODEL, TRAIN, epochs=1, batch_size=8,
+  config = trainer.make_config(trainable_config(), TRAIN, epochs=1, batch_size=8,
                                data={"train_file": train, "eval_file": dev})
   trainer.train(config, model_dir, TRAIN, TRAIN[::2], verbose=0)
   return model_dir

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
-from pqrnn_tf.layers import AttentionPooling, Bottleneck, QRNN, fo_pool
+from pqrnn_tf.layers import AttentionPooling, Bottleneck, Projection, QRNN, fo_pool
 from tests import layer_test_harness as harness
 
 # ----------------------------------------------------------------------------
@@ -84,34 +84,54 @@ def randomize_weights(layer, seed=0, scale=0.5):
 # ----------------------------------------------------------------------------
 # The shared harness on every layer.
 
-# name: (layer class, constructor arguments, whether to save in all formats;
-# else only as `.keras`, to keep the suite fast).
-HARNESS_CASES = {
-    "bottleneck_layer_norm": (Bottleneck, {"units": 6}, True),
-    "bottleneck_batch_norm_dropout": (Bottleneck, {
-        "units": 6, "normalization": "batch", "dropout": 0.2}, False),
-    "bottleneck_linear": (Bottleneck, {
-        "units": 6, "activation": None, "normalization": None}, False),
-    "qrnn_bidirectional_scan": (QRNN, {"units": 5}, True),
-    "qrnn_bidirectional_unrolled": (QRNN, {"units": 5, "implementation": "unrolled"}, True),
-    "qrnn_bidirectional_scan": (QRNN, {"units": 5, "implementation": "scan"}, False),
-    "qrnn_forward_final_state": (QRNN, {
-        "units": 5, "kernel_width": 3, "bidirectional": False,
-        "zoneout": 0.3, "dropout": 0.2, "return_sequences": False}, False),
-    "qrnn_bidirectional_final_state": (QRNN, {
-        "units": 5, "kernel_width": 1, "return_sequences": False,
-        "zoneout": 0.1}, False),
-    "attention_pooling_linear": (AttentionPooling, {}, True),
-    "attention_pooling_tanh": (AttentionPooling, {"units": 4}, False),
-}
+# pytest.param(layer class, constructor arguments, whether to save in all
+# formats (else only as `.keras`, to keep the suite fast), id=...).
+HARNESS_CASES = [
+    pytest.param(Bottleneck, {"units": 6}, True, id="bottleneck_layer_norm"),
+    pytest.param(Bottleneck, {"units": 6, "normalization": "batch", "dropout": 0.2}, False,
+                 id="bottleneck_batch_norm_dropout"),
+    pytest.param(Bottleneck, {"units": 6, "activation": None, "normalization": None}, False,
+                 id="bottleneck_linear"),
+    pytest.param(QRNN, {"units": 5, "implementation": "op"}, True, id="qrnn_bidirectional_op"),
+    pytest.param(QRNN, {"units": 5, "implementation": "unrolled"}, True,
+                 id="qrnn_bidirectional_unrolled"),
+    pytest.param(QRNN, {"units": 5, "implementation": "scan"}, False,
+                 id="qrnn_bidirectional_scan"),
+    pytest.param(QRNN, {"units": 5, "kernel_width": 3, "bidirectional": False, "zoneout": 0.3,
+                        "dropout": 0.2, "return_sequences": False}, False,
+                 id="qrnn_forward_final_state"),
+    pytest.param(QRNN, {"units": 5, "kernel_width": 1, "return_sequences": False,
+                        "zoneout": 0.1}, False, id="qrnn_bidirectional_final_state"),
+    pytest.param(AttentionPooling, {}, True, id="attention_pooling_linear"),
+    pytest.param(AttentionPooling, {"units": 4}, False, id="attention_pooling_tanh"),
+]
+
+# Layers over raw strings (`[batch]` in), same columns.
+STRING_HARNESS_CASES = [
+    pytest.param(Projection, {"feature_size": 16}, True, id="projection"),
+    pytest.param(Projection, {"feature_size": 8, "max_tokens": 3, "add_bos": True,
+                              "add_eos": True, "char_ngram_size": 2}, False,
+                 id="projection_limited_bos_eos_ngrams"),
+]
 
 
-@pytest.mark.parametrize("case", sorted(HARNESS_CASES))
-def test_layer_harness(case):
-  layer_cls, init_kwargs, all_formats = HARNESS_CASES[case]
+def test_harness_cases_have_unique_ids():
+  ids = [case.id for case in HARNESS_CASES + STRING_HARNESS_CASES]
+  assert len(ids) == len(set(ids)), ids
+
+
+@pytest.mark.parametrize("layer_cls, init_kwargs, all_formats", HARNESS_CASES)
+def test_layer_harness(layer_cls, init_kwargs, all_formats):
   harness.run_layer_test(
       layer_cls, init_kwargs, input_shape=(4, 7, 12),
       static_time=init_kwargs.get("implementation") == "unrolled",
+      saving_formats=("tf", "keras", "h5") if all_formats else ("keras",))
+
+
+@pytest.mark.parametrize("layer_cls, init_kwargs, all_formats", STRING_HARNESS_CASES)
+def test_string_layer_harness(layer_cls, init_kwargs, all_formats):
+  harness.run_string_layer_test(
+      layer_cls, init_kwargs,
       saving_formats=("tf", "keras", "h5") if all_formats else ("keras",))
 
 

@@ -10,21 +10,14 @@ pytest.importorskip("tensorflow_model_optimization")
 from pqrnn_tf.data.examples import Example, LabelVocab  # pylint: disable=g-import-not-at-top
 from pqrnn_tf.export import converter
 from pqrnn_tf.models import qat
-from pqrnn_tf.models import INTENT_OUTPUT, SLOTS_OUTPUT, ModelConfig, build_model
+from pqrnn_tf.models import INTENT_OUTPUT, SLOTS_OUTPUT, build_model
 from pqrnn_tf.train.data import make_dataset
 
-TEXTS = ["book a flight to boston", "what is the fare", "show me ground transport",
-         "flights from denver to pittsburgh tomorrow morning", "hi", ""]
-
-
 @pytest.fixture(scope="module")
-def models():
-  config = ModelConfig.from_dict({
-      "model": "pqrnn", "projection": {"feature_size": 64, "char_ngram_size": 3},
-      "bottleneck": {"units": 32}, "encoder": {"units": 16, "num_layers": 2},
-      "head": {"pooling": "mean", "dropout": 0.1}})
+def models(tiny_config, texts):
+  config = tiny_config(head={"pooling": "mean", "dropout": 0.1})
   model = build_model(config, num_intents=5, num_tags=7)
-  model(tf.constant(TEXTS))  # build
+  model(tf.constant(texts))  # build
   return model, qat.quantize_model(model)
 
 
@@ -40,29 +33,29 @@ def test_custom_layers_are_wrapped_and_weights_copied(models):
     assert any(v.shape == w.shape and np.array_equal(v, w.numpy()) for v in values), w.name
 
 
-def test_mask_propagates(models):
+def test_mask_propagates(models, texts):
   _, qat_model = models
-  out = qat_model(tf.constant(TEXTS), training=False)
+  out = qat_model(tf.constant(texts), training=False)
   np.testing.assert_array_equal(
       tf.reduce_sum(tf.cast(out[SLOTS_OUTPUT]._keras_mask, tf.int32), 1),  # pylint: disable=protected-access
       [5, 4, 4, 7, 1, 0])
   # Padding does not change a sentence's result.
-  single = qat_model(tf.constant(TEXTS[:1]), training=False)
+  single = qat_model(tf.constant(texts[:1]), training=False)
   np.testing.assert_allclose(single[INTENT_OUTPUT][0], out[INTENT_OUTPUT][0], atol=1e-5)
 
 
-def test_train_step_and_int8_export(models, tmp_path):
+def test_train_step_and_int8_export(models, tmp_path, texts):
   _, qat_model = models
   intents = LabelVocab([f"i{k}" for k in range(5)])
   tags = LabelVocab(["O"] + [f"B-t{k}" for k in range(6)], fallback="O")
-  examples = [Example(t, f"i{k % 5}", ["O"] * len(t.split())) for k, t in enumerate(TEXTS[:4])]
+  examples = [Example(t, f"i{k % 5}", ["O"] * len(t.split())) for k, t in enumerate(texts[:4])]
   qat_model.compile(
       optimizer=keras.optimizers.Adam(1e-3),
       loss={name: keras.losses.SparseCategoricalCrossentropy(from_logits=True)
             for name in (INTENT_OUTPUT, SLOTS_OUTPUT)})
   history = qat_model.fit(make_dataset(examples, intents, tags, 4), epochs=1, verbose=0)
   assert np.isfinite(history.history["loss"][0])
-  flatbuffer = converter.convert(qat_model, "int8", representative_texts=TEXTS * 3)
+  flatbuffer = converter.convert(qat_model, "int8", representative_texts=texts * 3)
   ops = converter.op_counts(flatbuffer)
   assert ops["PqrnnSequenceStringProjection"] == 1 and ops["PqrnnFoPooling"] == 4
   assert ops["FULLY_CONNECTED"] >= 1 and ops["QUANTIZE"] >= 1
@@ -70,14 +63,14 @@ def test_train_step_and_int8_export(models, tmp_path):
   path = tmp_path / "qat.tflite"
   path.write_bytes(flatbuffer)
   runner = lite.load_interpreter(str(path)).get_signature_runner()
-  out = runner(text=np.array([t.encode() for t in TEXTS[:3]], dtype=object))
+  out = runner(text=np.array([t.encode() for t in texts[:3]], dtype=object))
   np.testing.assert_allclose(out[converter.INTENT_PROBS].sum(-1), 1.0, atol=0.02)
   np.testing.assert_array_equal(out[converter.SEQUENCE_LENGTH], [5, 4, 4])
 
 
-def test_calibrated_ranges_start_from_the_float_model(models):
+def test_calibrated_ranges_start_from_the_float_model(models, texts):
   model, _ = models
-  texts = TEXTS[:-1] * 4  # Not "": the mean pooling of no tokens is NaN.
+  texts = texts[:-1] * 4  # Not "": the mean pooling of no tokens is NaN.
   calibrated = qat.quantize_model(model, calibration_texts=texts)
   ranges = {l.layer.name: (l.weights) for l in calibrated.layers
             if isinstance(l, qat.MaskingQuantizeWrapper)}

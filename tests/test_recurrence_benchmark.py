@@ -12,7 +12,7 @@ import tensorflow as tf
 from benchmarks import recurrence
 from pqrnn_tf.export import converter
 from pqrnn_tf.layers.qrnn import QRNN
-from pqrnn_tf.models import ModelConfig, build_model
+from pqrnn_tf.models import build_model
 
 LENGTH = 8
 TEXTS = ["book a flight to boston", "what is the fare", "hi", "",
@@ -21,12 +21,9 @@ LONG = "show me all flights from denver to pittsburgh tomorrow morning please"
 
 
 @pytest.fixture(scope="module")
-def models():
-  config = ModelConfig.from_dict({
-      "model": "pqrnn", "projection": {"feature_size": 64, "char_ngram_size": 3},
-      "bottleneck": {"units": 32},
-      # Random biases so that padded steps would show if they leaked in.
-      "encoder": {"units": 16, "num_layers": 2, "bias_initializer": "random_normal"}})
+def models(tiny_config):
+  # Random biases so that padded steps would show if they leaked in.
+  config = tiny_config(encoder={"bias_initializer": "random_normal"})
   model = build_model(config, num_intents=5, num_tags=7)
   model(tf.constant(TEXTS))  # build
   return model, recurrence.fixed_length_model(model, LENGTH)

@@ -9,7 +9,6 @@ from hypothesis import given, settings, strategies as st
 from pqrnn_tf import ops
 from pqrnn_tf.data.examples import Example
 from pqrnn_tf.data.tokens import NO_WORD, Tokenization
-from pqrnn_tf.models import ModelConfig
 from pqrnn_tf.train import evaluation, trainer
 from tests import projection_reference as reference
 
@@ -65,13 +64,11 @@ def test_words_past_the_limit_are_outside():
   assert cut.word_tags("a b c", ["B-x", "I-x"]) == ["B-x", "I-x", "O"]
 
 
-def test_cjk_tagged_data_trains_with_split_unsegmented_scripts(tmp_path):
+def test_cjk_tagged_data_trains_with_split_unsegmented_scripts(tmp_path, trainable_config):
   cities = ["北京", "上海", "广州", "深圳"]
   train = [Example(f"飞往 {c} 的 航班", "flight", ("O", "B-city", "O", "O")) for c in cities]
   train += [Example(f"{c} 天气", "weather", ("B-city", "O")) for c in cities]
-  model_config = ModelConfig.from_dict({
-      "model": "pqrnn", "projection": {"feature_size": 32, "split_unsegmented_scripts": True},
-      "bottleneck": {"units": 16}, "encoder": {"units": 8, "num_layers": 1}})
+  model_config = trainable_config(projection={"split_unsegmented_scripts": True})
   config = trainer.make_config(model_config, train, epochs=100, batch_size=8, patience=100,
                                learning_rate=1e-2)
   model = trainer.train(config, str(tmp_path / "run"), train, train, verbose=0)

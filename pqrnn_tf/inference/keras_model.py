@@ -15,7 +15,7 @@ from pqrnn_tf.models import INTENT_OUTPUT, SLOTS_OUTPUT, tokenization_of
 
 class KerasPredictor(Predictor):
   """Runs a pqrnn_tf Keras model over raw strings (`build_model`, or a
-  `pqrnn-train` SavedModel loaded by `trainer.load_trained`).
+  `pqrnn-train` SavedModel loaded by `pqrnn_tf.run_dir.load_trained`).
 
   Args:
     model: the model; its outputs are logits `intent` and, optionally, `slots`.

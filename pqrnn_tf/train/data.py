@@ -230,6 +230,17 @@ def make_dataset(examples: Sequence[Example], intents: LabelVocab,
   return _no_auto_shard(ds) if num_shards > 1 else ds
 
 
+def worker_shards(paths: Sequence[str], num_workers: int,
+                  worker_index: int) -> tuple[list[str], str]:
+  """(the shards worker `worker_index` of `num_workers` reads, how it shards):
+  "by file" (its own shards) when there are at least as many shards as
+  workers, "by data" (all shards, every `num_workers`-th example) when there
+  are fewer, "single worker" (all shards) alone."""
+  if num_workers > 1 and len(paths) >= num_workers:
+    return list(paths)[worker_index::num_workers], "by file"  # == files.shard(...)
+  return list(paths), "by data" if num_workers > 1 else "single worker"
+
+
 def make_streaming_dataset(source: ShardedExamples, intents: LabelVocab,
                            tags: LabelVocab | None, batch_size: int,
                            shuffle: bool = False, seed: int = 0,
@@ -245,11 +256,8 @@ def make_streaming_dataset(source: ShardedExamples, intents: LabelVocab,
   `worker_index` reads only its shards (by FILE); with fewer, it reads them all
   and keeps every `num_workers`-th example (by DATA).
   """
-  paths = list(source.paths)
-  by_file = num_workers > 1 and len(paths) >= num_workers
-  if by_file:
-    paths = paths[worker_index::num_workers]  # == files.shard(num_workers, worker_index)
-  mode = ("by file" if by_file else "by data" if num_workers > 1 else "single worker")
+  paths, mode = worker_shards(source.paths, num_workers, worker_index)
+  by_file = mode == "by file"
   print(f"Streaming training data: worker {worker_index} of {num_workers} reads "
         f"{len(paths)} of {len(source.paths)} shards ({mode}): "
         f"{', '.join(os.path.basename(p) for p in paths)}", flush=True)

@@ -27,92 +27,28 @@ from pqrnn_tf import metrics as metrics_lib
 from pqrnn_tf.cli_errors import UserError
 from pqrnn_tf.data.examples import Example, LabelVocab
 from pqrnn_tf.metrics import dev_score
-from pqrnn_tf.models import (INTENT_OUTPUT, SLOTS_OUTPUT, ModelConfig, build_model,
-                             check_config)
+from pqrnn_tf.models import INTENT_OUTPUT, SLOTS_OUTPUT, ModelConfig, build_model
+# The run directory's files, config and loaders (re-exported: trainer.X still works).
+from pqrnn_tf.run_dir import (  # noqa: F401
+    BEST_STATE, BEST_WEIGHTS, CONFIG_FILE, EVAL_FILE, LOCK_FILE, METRICS_FILE, QAT_DIR,
+    SAVED_MODEL_DIR, TRAIN_TIME_FILE, TrainConfig, load_qat, load_trained, qat_model_of)
 from pqrnn_tf.train import distillation, evaluation
 from pqrnn_tf.train.data import (ShardedExamples, distributed_dataset, make_dataset,
                                  make_streaming_dataset, scan_labels)
 
-CONFIG_FILE = "config.json"
-METRICS_FILE = "metrics.json"
-#: pqrnn-eval's report: the training run's metrics.json is never replaced.
-EVAL_FILE = "eval_metrics.json"
-#: Held (flock) by the run training into model_dir; released when it exits.
-LOCK_FILE = "train.lock"
 #: Settings a resumed run may change (to train longer); any other difference
 #: from the saved config.json is refused.
 RESUMABLE_KEYS = frozenset({"epochs", "patience"})
-TRAIN_TIME_FILE = "train_time.json"
-SAVED_MODEL_DIR = "saved_model"
-BEST_WEIGHTS = os.path.join("best", "weights")
-BEST_STATE = os.path.join("best", "state.json")
-QAT_DIR = "qat"
 #: Training sentences whose activation ranges start quantization-aware training.
 QAT_CALIBRATION = 1000
 
 
-@dataclasses.dataclass
-class TrainConfig:
-  """Everything a training run depends on; saved as config.json in model_dir."""
-  model: ModelConfig
-  epochs: int = 30
-  batch_size: int = 32
-  learning_rate: float = 1e-3
-  seed: int = 0
-  patience: int = 10
-  intent_labels: list[str] = dataclasses.field(default_factory=list)
-  tag_labels: list[str] = dataclasses.field(default_factory=list)
-  data: dict = dataclasses.field(default_factory=dict)
-  # Distillation (empty teacher_logits: none); see distillation.DistillConfig.
-  distill: dict = dataclasses.field(default_factory=dict)
-  # Quantization-aware fine-tuning epochs after float training (0: none).
-  qat_epochs: int = 0
-  qat_learning_rate: float = 1e-4
-
-  def validate(self) -> "TrainConfig":
-    check_config(self.model)
-    self.distill_config()  # Raises on bad values.
-    if self.qat_epochs < 0:
-      raise ValueError(f"qat_epochs must be >= 0, got {self.qat_epochs}")
-    if self.qat_epochs and self.model.model != "pqrnn":
-      raise ValueError(f"quantization-aware training supports pqrnn models, not "
-                       f"{self.model.model!r}")
-    if not self.qat_learning_rate > 0:
-      raise ValueError(f"qat_learning_rate must be > 0, got {self.qat_learning_rate}")
-    for name in ("epochs", "batch_size", "patience"):
-      if getattr(self, name) < 1:
-        raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-    if not self.learning_rate > 0:
-      raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
-    if not self.intent_labels:
-      raise ValueError("no intent labels: the training data has no labels")
-    return self
-
-  def save(self, path: str) -> None:
-    """Writes the config as JSON (atomically: a kill leaves the old file)."""
-    data = dataclasses.asdict(self)
-    with open(path + ".tmp", "w", encoding="utf-8") as f:
-      json.dump(data, f, indent=2)
-    os.replace(path + ".tmp", path)
-
-  @classmethod
-  def load(cls, path: str) -> "TrainConfig":
-    with open(path, encoding="utf-8") as f:
-      data = json.load(f)
-    data["model"] = ModelConfig.from_dict(data["model"])
-    return cls(**data)
-
-  def distill_config(self) -> distillation.DistillConfig | None:
-    """The distillation settings, or None when training on gold labels only."""
-    if not self.distill.get("teacher_logits"):
-      return None
-    d = dict(self.distill, teacher_logits=tuple(self.distill["teacher_logits"]))
-    return distillation.DistillConfig(**d).validate()
-
-  def vocabs(self) -> tuple[LabelVocab, LabelVocab | None]:
-    intents = LabelVocab(self.intent_labels)
-    tags = LabelVocab(self.tag_labels, fallback="O") if self.tag_labels else None
-    return intents, tags
+def distill_config(config: TrainConfig) -> distillation.DistillConfig | None:
+  """The distillation settings of `config`, or None when training on gold labels only."""
+  if not config.distill.get("teacher_logits"):
+    return None
+  d = dict(config.distill, teacher_logits=tuple(config.distill["teacher_logits"]))
+  return distillation.DistillConfig(**d).validate()
 
 
 class RunDirError(UserError):
@@ -271,8 +207,10 @@ def make_config(model_config: ModelConfig, train: Sequence[Example] | ShardedExa
   """A TrainConfig whose label lists come from the training data (one pass)."""
   scan = (train.scan() if isinstance(train, ShardedExamples)
           else scan_labels([("training data", train)]))
-  return TrainConfig(model=model_config, intent_labels=scan.intent_labels,
-                     tag_labels=scan.tag_labels, **kwargs).validate()
+  config = TrainConfig(model=model_config, intent_labels=scan.intent_labels,
+                       tag_labels=scan.tag_labels, **kwargs).validate()
+  distill_config(config)  # Raises on bad values.
+  return config
 
 
 def is_chief(strategy: tf.distribute.Strategy | None = None) -> bool:
@@ -303,7 +241,7 @@ def write_dir(model_dir: str, strategy: tf.distribute.Strategy) -> str:
 
 def compile_model(model: keras.Model, config: TrainConfig,
                   learning_rate: float | None = None) -> None:
-  distill = config.distill_config()
+  distill = distill_config(config)
   if distill is None:
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
   else:
@@ -345,7 +283,7 @@ def _train(config: TrainConfig, model_dir: str, out_dir: str,
   keras.utils.set_random_seed(config.seed)
   intents, tags = config.vocabs()
   streaming = isinstance(train_examples, ShardedExamples)
-  teacher, distill = None, config.distill_config()
+  teacher, distill = None, distill_config(config)
   if distill is not None:
     if streaming:
       raise ValueError("distillation needs the training data in memory: give "
@@ -444,35 +382,6 @@ def quantization_aware_training(float_model: keras.Model, config: TrainConfig,
   if out_dir != qat_dir:
     shutil.rmtree(out_dir, ignore_errors=True)
   return model
-
-
-def load_qat(model_dir: str) -> tuple[keras.Model, TrainConfig]:
-  """The quantization-aware model of `model_dir/qat/`, with its config."""
-  float_model, config = load_trained(model_dir)
-  return qat_model_of(float_model, model_dir), config
-
-
-def qat_model_of(float_model: keras.Model, model_dir: str) -> keras.Model:
-  """The quantization-aware model of `model_dir/qat/`, built around
-  `float_model` (the run's float model, already loaded)."""
-  from pqrnn_tf.models import qat  # pylint: disable=g-import-not-at-top
-  weights = os.path.join(model_dir, QAT_DIR, BEST_WEIGHTS)
-  if not tf.io.gfile.exists(weights + ".index"):
-    raise FileNotFoundError(f"{model_dir} has no quantization-aware model "
-                            f"({weights}); train with --qat_epochs")
-  model = qat.quantize_model(float_model)
-  model.load_weights(weights).expect_partial()
-  return model
-
-
-def load_trained(model_dir: str) -> tuple[keras.Model, TrainConfig]:
-  """The best model saved by `train`, with its config."""
-  from pqrnn_tf.ops import _libraries  # pylint: disable=g-import-not-at-top
-  import pqrnn_tf.layers  # pylint: disable=g-import-not-at-top,unused-import  (registers layers)
-  _libraries.tf_ops()  # The SavedModel's graph needs the op registered first.
-  config = TrainConfig.load(os.path.join(model_dir, CONFIG_FILE))
-  model = keras.models.load_model(os.path.join(model_dir, SAVED_MODEL_DIR))
-  return model, config
 
 
 def evaluate_and_save(model: keras.Model, config: TrainConfig, model_dir: str,

@@ -1,0 +1,124 @@
+"""A pqrnn-train run directory: the names of its files, its config and its models.
+
+pqrnn-train (`pqrnn_tf.train.trainer`) writes a run directory; pqrnn-eval,
+pqrnn-export and the benchmarks read it through this module, so that none of
+them imports the training code. Files in a run directory:
+
+  config.json          `TrainConfig` (written before training, checked on resume)
+  saved_model/         the best float model (Keras SavedModel, raw strings in)
+  best/weights*        its weights; best/state.json the best epoch and score
+  qat/best/weights*    the quantization-aware model's weights (--qat_epochs)
+  metrics.json         pqrnn-train's scores; eval_metrics.json pqrnn-eval's
+  train_time.json      training seconds; train.lock held while training
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+
+import tensorflow as tf
+import tf_keras as keras
+
+from pqrnn_tf.data.examples import LabelVocab
+from pqrnn_tf.models import ModelConfig, check_config
+
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.json"
+#: pqrnn-eval's report: the training run's metrics.json is never replaced.
+EVAL_FILE = "eval_metrics.json"
+#: Held (flock) by the run training into model_dir; released when it exits.
+LOCK_FILE = "train.lock"
+TRAIN_TIME_FILE = "train_time.json"
+SAVED_MODEL_DIR = "saved_model"
+BEST_WEIGHTS = os.path.join("best", "weights")
+BEST_STATE = os.path.join("best", "state.json")
+QAT_DIR = "qat"
+
+
+@dataclasses.dataclass
+class TrainConfig:
+  """Everything a training run depends on; saved as config.json in model_dir.
+
+  `distill` is kept as written; `pqrnn_tf.train.trainer.distill_config` reads
+  and validates it (the distillation settings belong to training)."""
+  model: ModelConfig
+  epochs: int = 30
+  batch_size: int = 32
+  learning_rate: float = 1e-3
+  seed: int = 0
+  patience: int = 10
+  intent_labels: list[str] = dataclasses.field(default_factory=list)
+  tag_labels: list[str] = dataclasses.field(default_factory=list)
+  data: dict = dataclasses.field(default_factory=dict)
+  # Distillation (empty teacher_logits: none); see pqrnn_tf.train.distillation.DistillConfig.
+  distill: dict = dataclasses.field(default_factory=dict)
+  # Quantization-aware fine-tuning epochs after float training (0: none).
+  qat_epochs: int = 0
+  qat_learning_rate: float = 1e-4
+
+  def validate(self) -> "TrainConfig":
+    check_config(self.model)
+    if self.qat_epochs < 0:
+      raise ValueError(f"qat_epochs must be >= 0, got {self.qat_epochs}")
+    if self.qat_epochs and self.model.model != "pqrnn":
+      raise ValueError(f"quantization-aware training supports pqrnn models, not "
+                       f"{self.model.model!r}")
+    if not self.qat_learning_rate > 0:
+      raise ValueError(f"qat_learning_rate must be > 0, got {self.qat_learning_rate}")
+    for name in ("epochs", "batch_size", "patience"):
+      if getattr(self, name) < 1:
+        raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+    if not self.learning_rate > 0:
+      raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
+    if not self.intent_labels:
+      raise ValueError("no intent labels: the training data has no labels")
+    return self
+
+  def save(self, path: str) -> None:
+    """Writes the config as JSON (atomically: a kill leaves the old file)."""
+    data = dataclasses.asdict(self)
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+      json.dump(data, f, indent=2)
+    os.replace(path + ".tmp", path)
+
+  @classmethod
+  def load(cls, path: str) -> "TrainConfig":
+    with open(path, encoding="utf-8") as f:
+      data = json.load(f)
+    data["model"] = ModelConfig.from_dict(data["model"])
+    return cls(**data)
+
+  def vocabs(self) -> tuple[LabelVocab, LabelVocab | None]:
+    intents = LabelVocab(self.intent_labels)
+    tags = LabelVocab(self.tag_labels, fallback="O") if self.tag_labels else None
+    return intents, tags
+
+
+def load_qat(model_dir: str) -> tuple[keras.Model, TrainConfig]:
+  """The quantization-aware model of `model_dir/qat/`, with its config."""
+  float_model, config = load_trained(model_dir)
+  return qat_model_of(float_model, model_dir), config
+
+
+def qat_model_of(float_model: keras.Model, model_dir: str) -> keras.Model:
+  """The quantization-aware model of `model_dir/qat/`, built around
+  `float_model` (the run's float model, already loaded)."""
+  from pqrnn_tf.models import qat  # pylint: disable=g-import-not-at-top
+  weights = os.path.join(model_dir, QAT_DIR, BEST_WEIGHTS)
+  if not tf.io.gfile.exists(weights + ".index"):
+    raise FileNotFoundError(f"{model_dir} has no quantization-aware model "
+                            f"({weights}); train with --qat_epochs")
+  model = qat.quantize_model(float_model)
+  model.load_weights(weights).expect_partial()
+  return model
+
+
+def load_trained(model_dir: str) -> tuple[keras.Model, TrainConfig]:
+  """The best model saved by `train`, with its config."""
+  from pqrnn_tf.ops import _libraries  # pylint: disable=g-import-not-at-top
+  import pqrnn_tf.layers  # pylint: disable=g-import-not-at-top,unused-import  (registers layers)
+  _libraries.tf_ops()  # The SavedModel's graph needs the op registered first.
+  config = TrainConfig.load(os.path.join(model_dir, CONFIG_FILE))
+  model = keras.models.load_model(os.path.join(model_dir, SAVED_MODEL_DIR))
+  return model, config
