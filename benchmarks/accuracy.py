@@ -1,10 +1,17 @@
-"""ATIS accuracy of pQRNN and the baselines, over seeds (a benchmark, not a test).
+"""Test accuracy of pQRNN, the neural baselines and the linear baselines, over seeds
+and built-in datasets (a benchmark, not a test).
 
-  python -m benchmarks.accuracy --models=pqrnn_base,lstm_vocab --seeds=0,1,2
+  python -m benchmarks.accuracy --datasets=atis --models=pqrnn_base,lstm_vocab --seeds=0,1,2
+  python -m benchmarks.accuracy --datasets=multilingual_langid,vader_sentiment \\
+      --models=pqrnn_base --baselines=tfidf_logreg,fasttext
 
-Each (preset, seed) trains with pqrnn-train into --runs_dir/<preset>_s<seed>;
-a finished run is reused (the CLI resumes), so the table can be rebuilt cheaply.
-Prints a Markdown table (mean and spread over seeds) and writes JSON.
+Each (dataset, preset, seed) trains with pqrnn-train into
+--runs_dir/<dataset>/<preset>_s<seed><--run_suffix>; a finished run is reused (the
+CLI resumes), so the table can be rebuilt cheaply. --train_args are passed to every
+run (e.g. `--train_args=--patience=10` for the old early stopping; name such runs
+with --run_suffix). The linear baselines (benchmarks/linear_baselines.py) pick their
+setting on dev. Prints a Markdown table per dataset (mean and spread over seeds) and
+writes accuracy.json.
 """
 from __future__ import annotations
 
@@ -21,78 +28,131 @@ METRICS = ("intent_accuracy", "slot_f1", "exact_match")
 
 
 def define_flags() -> None:
+  flags.DEFINE_list("datasets", ["atis"], "Built-in datasets (pqrnn_tf.data.datasets).")
   flags.DEFINE_list("models", ["pqrnn_base", "lstm_vocab", "lstm_pretrained",
                                "transformer_base"], "Presets to train.")
+  flags.DEFINE_list("baselines", ["tfidf_logreg", "fasttext"],
+                    "Linear baselines (benchmarks/linear_baselines.py); empty: none.")
   flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds per preset.")
   flags.DEFINE_string("runs_dir", "runs/accuracy", "Model directories.")
+  flags.DEFINE_string("run_suffix", "", "Appended to each run directory's name.")
+  flags.DEFINE_list("train_args", [], "Extra pqrnn-train flags for every run.")
   flags.DEFINE_string("output_dir", "out/benchmarks", "Where accuracy.json goes.")
-  flags.DEFINE_integer("epochs", 30, "Maximum epochs per run.")
+  flags.DEFINE_integer("epochs", 0, "Maximum epochs per run (0: pqrnn-train's default).")
   flags.DEFINE_integer("threads", 0, "TF intra-op threads per run (0 = TF default).")
   flags.DEFINE_bool("only_finished", False,
                     "Summarize the runs that have metrics.json; train nothing.")
 
 
-def train_run(preset: str, seed: int, model_dir: str) -> dict:
+def preset_model(preset: str) -> str:
+  with open(os.path.join(os.path.dirname(__file__), "..", "pqrnn_tf", "models", "presets",
+                         preset + ".json")) as f:
+    return json.load(f)["model"]
+
+
+def train_run(dataset: str, preset: str, seed: int, model_dir: str) -> dict:
   """Trains (or resumes) one run; returns its metrics.json."""
-  model = json.load(open(os.path.join(
-      os.path.dirname(__file__), "..", "pqrnn_tf", "models", "presets",
-      preset + ".json")))["model"]
   env = dict(os.environ)
   if FLAGS.threads:
     env["TF_NUM_INTRAOP_THREADS"] = str(FLAGS.threads)
     env["TF_NUM_INTEROP_THREADS"] = "1"
-  cmd = [sys.executable, "-m", "pqrnn_tf.train.cli", "--dataset=atis",
-         f"--model={model}", f"--preset={preset}", f"--model_dir={model_dir}",
-         f"--seed={seed}", f"--epochs={FLAGS.epochs}"]
+  cmd = [sys.executable, "-m", "pqrnn_tf.train.cli", f"--dataset={dataset}",
+         f"--model={preset_model(preset)}", f"--preset={preset}", f"--model_dir={model_dir}",
+         f"--seed={seed}", *([f"--epochs={FLAGS.epochs}"] if FLAGS.epochs else []),
+         *FLAGS.train_args]
   print("$", " ".join(cmd), flush=True)
   subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
   with open(os.path.join(model_dir, "metrics.json")) as f:
     return json.load(f)
 
 
+def _spread(values: list[float]) -> dict:
+  v = np.array(values, dtype=float)
+  return {"mean": float(v.mean()), "min": float(v.min()), "max": float(v.max()),
+          "values": v.tolist()}
+
+
 def summarize(runs: list[dict]) -> dict:
   row = {"seeds": len(runs), "num_params": runs[0]["num_params"]}
   for key in METRICS:
-    values = np.array([100 * r["test"][key] for r in runs])
-    row[key] = {"mean": float(values.mean()), "min": float(values.min()),
-                "max": float(values.max()), "values": values.tolist()}
-  minutes = np.array([r.get("train_minutes", float("nan")) for r in runs])
-  row["train_minutes"] = {"mean": float(minutes.mean()), "max": float(minutes.max())}
+    if all(key in r["test"] for r in runs):
+      row[key] = _spread([100 * r["test"][key] for r in runs])
+  minutes = [r.get("train_minutes", float("nan")) for r in runs]
+  row["train_minutes"] = {"mean": float(np.mean(minutes)), "median": float(np.median(minutes)),
+                          "max": float(np.max(minutes))}
+  row["best_epoch"] = [r.get("best_epoch") for r in runs]
   return row
 
 
+def summarize_baseline(results: list[dict]) -> dict:
+  return {"seeds": len(results), "num_params": None,
+          "intent_accuracy": _spread([100 * r["test"] for r in results]),
+          "dev_accuracy": _spread([100 * r["dev"] for r in results]),
+          "setting": sorted({r["setting"] for r in results}),
+          "train_minutes": {"mean": float(np.mean([r["train_seconds"] for r in results])) / 60}}
+
+
+def _cell(row: dict, key: str) -> str:
+  if key not in row:
+    return "–"
+  return f"{row[key]['mean']:.2f} ({row[key]['min']:.2f}–{row[key]['max']:.2f})"
+
+
 def markdown(table: dict) -> str:
-  lines = ["| model | seeds | params | intent acc | slot F1 | exact match | train min |",
-           "|---|---|---|---|---|---|---|"]
-  for preset, row in table.items():
-    cells = [f"{row[k]['mean']:.2f} ({row[k]['min']:.2f}–{row[k]['max']:.2f})"
-             for k in METRICS]
-    lines.append(f"| {preset} | {row['seeds']} | {row['num_params'] / 1e6:.2f}M | "
-                 + " | ".join(cells) + f" | {row['train_minutes']['mean']:.1f} |")
+  """One Markdown table of a dataset's rows (slot columns when any row has them)."""
+  slots = any("slot_f1" in row for row in table.values())
+  keys = METRICS if slots else METRICS[:1]
+  head = "| model | seeds | params | " + (
+      "intent acc | slot F1 | exact match" if slots else "accuracy") + " | train min |"
+  lines = [head, "|" + "---|" * (5 + (2 if slots else 0))]
+  for name, row in table.items():
+    params = f"{row['num_params'] / 1e6:.2f}M" if row["num_params"] else "–"
+    if "setting" in row:
+      name = f"{name} ({', '.join(row['setting'])})"
+    lines.append(f"| {name} | {row['seeds']} | {params} | "
+                 + " | ".join(_cell(row, k) for k in keys)
+                 + f" | {row['train_minutes']['mean']:.1f} |")
   return "\n".join(lines)
 
 
-def main(argv) -> None:
-  del argv
+def dataset_table(dataset: str) -> dict:
   table = {}
   for preset in FLAGS.models:
     runs = []
     for seed in FLAGS.seeds:
-      model_dir = os.path.join(FLAGS.runs_dir, f"{preset}_s{seed}")
+      model_dir = os.path.join(FLAGS.runs_dir, dataset, f"{preset}_s{seed}{FLAGS.run_suffix}")
       metrics_path = os.path.join(model_dir, "metrics.json")
       if FLAGS.only_finished:
         if os.path.exists(metrics_path):
           with open(metrics_path) as f:
             runs.append(json.load(f))
       else:
-        runs.append(train_run(preset, int(seed), model_dir))
+        runs.append(train_run(dataset, preset, int(seed), model_dir))
     if runs:
-      table[preset] = summarize(runs)
+      table[preset + FLAGS.run_suffix] = summarize(runs)
+  if FLAGS.baselines and not FLAGS.only_finished:
+    from benchmarks import linear_baselines  # pylint: disable=g-import-not-at-top
+    from pqrnn_tf.data import datasets  # pylint: disable=g-import-not-at-top
+    splits = datasets.read_splits(dataset)
+    for name in FLAGS.baselines:
+      try:
+        results = [linear_baselines.run_baseline(name, splits, int(s)) for s in FLAGS.seeds]
+      except ImportError as e:
+        print(f"{name}: skipped ({e}; see requirements.txt)")
+        continue
+      table[name] = summarize_baseline(results)
+  return table
+
+
+def main(argv) -> None:
+  del argv
+  tables = {dataset: dataset_table(dataset) for dataset in FLAGS.datasets}
   os.makedirs(FLAGS.output_dir, exist_ok=True)
   with open(os.path.join(FLAGS.output_dir, "accuracy.json"), "w") as f:
-    json.dump(table, f, indent=2)
-  print("\nATIS test set, mean (min–max) over seeds:\n")
-  print(markdown(table))
+    json.dump(tables, f, indent=2)
+  for dataset, table in tables.items():
+    print(f"\n{dataset} test set, mean (min–max) over seeds:\n")
+    print(markdown(table))
 
 
 if __name__ == "__main__":
