@@ -25,7 +25,8 @@ the teacher labels. Dev and test are unchanged. For each fraction:
 
 Every stage runs the toolkit's own commands and is skipped when its output
 exists, so an interrupted run resumes where it stopped and the table is
-rebuilt cheaply. Writes distillation_<task>_f<F>.json and .md to --output_dir.
+rebuilt cheaply. Writes distillation_<task>_f<F>[<settings>].json and .md to
+--output_dir (settings: the distillation flags that differ from the defaults).
 """
 from __future__ import annotations
 
@@ -267,7 +268,8 @@ def main(argv) -> None:
   rows += [r for name in FLAGS.students
            if (r := student_row(name, tflites[name], test_examples)) is not None]
   rows = summarize(rows)
-  stem = os.path.join(FLAGS.output_dir, f"distillation_{FLAGS.task}_f{FLAGS.label_fraction:g}")
+  stem = os.path.join(FLAGS.output_dir, f"distillation_{FLAGS.task}_f{FLAGS.label_fraction:g}"
+                      f"{distill_settings()}")
   os.makedirs(FLAGS.output_dir, exist_ok=True)
   settings = {k: FLAGS[k].value for k in (
       "task", "label_fraction", "split_seed", "preset", "epochs", "patience", "temperature",
