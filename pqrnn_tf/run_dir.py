@@ -120,5 +120,7 @@ def load_trained(model_dir: str) -> tuple[keras.Model, TrainConfig]:
   import pqrnn_tf.layers  # pylint: disable=g-import-not-at-top,unused-import  (registers layers)
   _libraries.tf_ops()  # The SavedModel's graph needs the op registered first.
   config = TrainConfig.load(os.path.join(model_dir, CONFIG_FILE))
-  model = keras.models.load_model(os.path.join(model_dir, SAVED_MODEL_DIR))
+  # compile=False: exporting and scoring need no loss (a distilled run's
+  # DistillationLoss lives in pqrnn_tf.train, which this layer must not import).
+  model = keras.models.load_model(os.path.join(model_dir, SAVED_MODEL_DIR), compile=False)
   return model, config

@@ -2,6 +2,8 @@
 pipeline, and a tiny end-to-end run with a quantization-aware stage."""
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -121,3 +123,10 @@ def test_distill_then_quantization_aware_training(tmp_path, trainable_config):
   assert any("quant" in w.name for w in qat_model.weights)
   out = qat_model(tf.constant([e.text for e in dev]), training=False)
   assert out[SLOTS_OUTPUT].shape[:2] == (3, 4)
+  # Export loads the run without importing training (where the distillation
+  # loss the SavedModel was compiled with lives).
+  code = ("import sys; from pqrnn_tf import run_dir; run_dir.load_trained(sys.argv[1]); "
+          "assert 'pqrnn_tf.train' not in sys.modules")
+  r = subprocess.run([sys.executable, "-c", code, model_dir], capture_output=True, text=True,
+                     timeout=300)
+  assert r.returncode == 0, r.stderr[-2000:]
