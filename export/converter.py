@@ -18,8 +18,7 @@ from pqrnn_tf.layers.float_scope import FLOAT_SCOPE
 from pqrnn_tf.models import INTENT_OUTPUT, SLOTS_OUTPUT
 # The signature's names live in a TF-free module, for predictors; re-exported here.
 from pqrnn_tf.inference.signature import (INPUT_NAME, INTENT_PROBS,  # noqa: F401
-                                          SEQUENCE_LENGTH, SIGNATURE_KEY,
-                                          SLOT_PROBS)
+                                          SEQUENCE_LENGTH, SLOT_PROBS)
 
 QUANTIZATIONS = ("int8", "float16", "dynamic", "none")
 

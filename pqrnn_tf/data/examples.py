@@ -1,8 +1,6 @@
 """Core data types: :class:`Example` and :class:`LabelVocab` (pure Python, no TensorFlow)."""
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -134,29 +132,6 @@ class LabelVocab:
     def decode(self, indices: Iterable[int]) -> list[str]:
         """:meth:`label` of each index."""
         return [self.label(i) for i in indices]
-
-    def to_dict(self) -> dict:
-        """JSON-serializable form."""
-        return {"labels": list(self._labels), "fallback": self._fallback}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> LabelVocab:
-        """Inverse of :meth:`to_dict`."""
-        if not isinstance(d, dict) or not isinstance(d.get("labels"), list):
-            raise ValueError("label vocab JSON must be an object with a 'labels' list")
-        return cls(d["labels"], fallback=d.get("fallback"))
-
-    def save(self, path: str | os.PathLike) -> None:
-        """Write as JSON (``{"labels": [...], "fallback": ...}``)."""
-        with open(path, "w", encoding="utf-8") as f:
-            json.dump(self.to_dict(), f, ensure_ascii=False, indent=1)
-            f.write("\n")
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> LabelVocab:
-        """Read a vocab written by :meth:`save`."""
-        with open(path, encoding="utf-8") as f:
-            return cls.from_dict(json.load(f))
 
 
 def build_intent_vocab(examples: Iterable[Example]) -> LabelVocab:

@@ -5,6 +5,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from pqrnn_tf.layers.float_scope import FLOAT_SCOPE
+from pqrnn_tf.layers.initializers import fresh_initializer
 
 
 @keras.utils.register_keras_serializable(package="pqrnn_tf")
@@ -82,7 +83,7 @@ class AttentionPooling(keras.layers.Layer):
           self.units,
           activation="tanh",
           use_bias=self.use_bias,
-          kernel_initializer=self._initializer(),
+          kernel_initializer=fresh_initializer(self.kernel_initializer),
           bias_initializer=self.bias_initializer,
           kernel_regularizer=self.kernel_regularizer,
           bias_regularizer=self.bias_regularizer,
@@ -91,15 +92,10 @@ class AttentionPooling(keras.layers.Layer):
     self.score = keras.layers.Dense(
         1,
         use_bias=False,
-        kernel_initializer=self._initializer(),
+        kernel_initializer=fresh_initializer(self.kernel_initializer),
         kernel_regularizer=self.kernel_regularizer,
         dtype=self.dtype_policy,
         name="score")
-
-  def _initializer(self):
-    # A fresh instance per sublayer (Keras warns when a seeded one is reused).
-    return keras.initializers.get(
-        keras.initializers.serialize(self.kernel_initializer))
 
   def build(self, input_shape):
     input_shape = tf.TensorShape(input_shape)

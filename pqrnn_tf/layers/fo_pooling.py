@@ -17,9 +17,15 @@ def fo_pool(z, f, c0=None, unroll: bool = False, reverse: bool = False):
     TensorArrays). Works for any, including unknown, time length.
   * `unroll=True`: one Python loop iteration per step, giving a straight-line
     graph of elementwise ops (`UNPACK`, `MUL`, `ADD`, `PACK` in TFLite). Needs
-    a static time length. This is the implementation to export to TFLite
-    (no control flow, every tensor can get its own int8 scale; the TFLite
-    int8 calibrator crashes on the `WHILE` loop of the scan).
+    a static time length. It converts to TFLite with builtin ops only (no
+    control flow, every tensor can get its own int8 scale; the TFLite int8
+    calibrator crashes on the `WHILE` loop of the scan), at a cost fixed by
+    that length: `QRNN(implementation="unrolled")`.
+
+  Neither is what pQRNN models export by default: `QRNN(implementation="op")`
+  runs the `PqrnnFoPooling` custom op (`pqrnn_tf.ops.pooling`), the same in TF
+  and TFLite, over each sentence's valid steps only. These two are the
+  reference for it and the builtin-ops alternative.
 
   With `reverse=True` the recurrence runs from the last step to the first:
   `c_t = f_t * c_{t+1} + (1 - f_t) * z_t`, with `c_{time} = c0` (so a backward

@@ -6,14 +6,9 @@ import tf_keras as keras
 
 from pqrnn_tf import ops
 from pqrnn_tf.layers.fo_pooling import fo_pool
+from pqrnn_tf.layers.initializers import fresh_initializer
 
 IMPLEMENTATIONS = ("op", "unrolled", "scan")
-
-
-def _fresh(initializer):
-  """A new instance: an unseeded instance returns the same values on every
-  call, which would make the forward and backward kernels equal."""
-  return keras.initializers.get(keras.initializers.serialize(initializer))
 
 
 @keras.utils.register_keras_serializable(package="pqrnn_tf")
@@ -163,12 +158,12 @@ class QRNN(keras.layers.Layer):
       setattr(self, f"{direction}_kernel", self.add_weight(
           name=f"{direction}_kernel",
           shape=kernel_shape,
-          initializer=_fresh(self.kernel_initializer),
+          initializer=fresh_initializer(self.kernel_initializer),
           regularizer=self.kernel_regularizer))
       setattr(self, f"{direction}_bias", self.add_weight(
           name=f"{direction}_bias",
           shape=(3 * self.units,),
-          initializer=_fresh(self.bias_initializer),
+          initializer=fresh_initializer(self.bias_initializer),
           regularizer=self.bias_regularizer))
     self.input_dropout.build(input_shape)
     super().build(input_shape)

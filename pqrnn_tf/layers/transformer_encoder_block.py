@@ -4,6 +4,8 @@ from __future__ import annotations
 import tensorflow as tf
 import tf_keras as keras
 
+from pqrnn_tf.layers.initializers import fresh_initializer
+
 
 @keras.utils.register_keras_serializable(package="pqrnn_tf")
 class TransformerEncoderBlock(keras.layers.Layer):
@@ -58,10 +60,6 @@ class TransformerEncoderBlock(keras.layers.Layer):
     self.kernel_initializer = keras.initializers.get(kernel_initializer)
     self.supports_masking = True
 
-  def _initializer(self):
-    return keras.initializers.get(
-        keras.initializers.serialize(self.kernel_initializer))
-
   def build(self, input_shape):
     input_shape = tf.TensorShape(input_shape)
     if input_shape.rank != 3 or input_shape[-1] is None:
@@ -74,14 +72,14 @@ class TransformerEncoderBlock(keras.layers.Layer):
         epsilon=self.norm_epsilon, name="attention_norm")
     self.attention = keras.layers.MultiHeadAttention(
         self.num_heads, dim // self.num_heads, dropout=self.dropout,
-        kernel_initializer=self._initializer(), name="attention")
+        kernel_initializer=fresh_initializer(self.kernel_initializer), name="attention")
     self.ffn_norm = keras.layers.LayerNormalization(
         epsilon=self.norm_epsilon, name="ffn_norm")
     self.ffn_inner = keras.layers.Dense(
         self.intermediate_dim, activation=self.activation,
-        kernel_initializer=self._initializer(), name="ffn_inner")
+        kernel_initializer=fresh_initializer(self.kernel_initializer), name="ffn_inner")
     self.ffn_outer = keras.layers.Dense(
-        dim, kernel_initializer=self._initializer(), name="ffn_outer")
+        dim, kernel_initializer=fresh_initializer(self.kernel_initializer), name="ffn_outer")
     self.residual_dropout = keras.layers.Dropout(self.dropout)
     self.ffn_dropout = keras.layers.Dropout(self.dropout)
     # Name scopes give the weights unique names, as when sublayers build

@@ -12,9 +12,9 @@ in TFLite too, so nothing inside the QRNN recurrence is fake-quantized.
 Fine-tune the result for an epoch or two (small learning rate), then convert
 it with `pqrnn_tf.export.converter.convert(qat_model, "int8", texts)` as usual.
 
-Findings (out/qat_notes.md): on ATIS, once the converter feeds calibration
-strings correctly, plain post-training int8 already agrees 99.8% with the float
-model; QAT gives the same (99.6-99.8%). QAT is kept as an option.
+On ATIS, post-training int8 already loses nothing against the float model, and
+QAT matches it; QAT is kept for models where post-training int8 does lose
+(`python -m benchmarks.quantization`, results in the README's "Quantization").
 """
 from __future__ import annotations
 
@@ -45,17 +45,39 @@ def _activation_quantizer():
       num_bits=8, per_axis=False, symmetric=False, narrow_range=False)
 
 
-class BottleneckQuantizeConfig(_tfq.QuantizeConfig):
-  """Quantizes the inner Dense kernel and the Bottleneck's output."""
+class KernelQuantizeConfig(_tfq.QuantizeConfig):
+  """Fake-quantizes the layer's output and the kernels named in `kernels`.
+
+  Args:
+    kernels: attribute paths from the layer to each kernel, e.g.
+      `("dense.kernel",)` (Bottleneck), `("forward_kernel", "backward_kernel")`
+      (a bidirectional QRNN); empty: the output only (e.g. the intent pooling,
+      whose output is an int8 tensor in TFLite).
+  """
+
+  def __init__(self, kernels: Sequence[str] = ()):
+    self.kernels = tuple(kernels)
+
+  def _owners(self, layer):
+    """(object holding the kernel, attribute name) for each of `kernels`."""
+    owners = []
+    for path in self.kernels:
+      *parents, name = path.split(".")
+      owner = layer
+      for parent in parents:
+        owner = getattr(owner, parent)
+      owners.append((owner, name))
+    return owners
 
   def get_weights_and_quantizers(self, layer):
-    return [(layer.dense.kernel, _weight_quantizer())]
+    return [(getattr(owner, name), _weight_quantizer()) for owner, name in self._owners(layer)]
 
   def get_activations_and_quantizers(self, layer):
     return []
 
   def set_quantize_weights(self, layer, quantize_weights):
-    layer.dense.kernel = quantize_weights[0]
+    for (owner, name), weight in zip(self._owners(layer), quantize_weights):
+      setattr(owner, name, weight)
 
   def set_quantize_activations(self, layer, quantize_activations):
     pass
@@ -64,57 +86,7 @@ class BottleneckQuantizeConfig(_tfq.QuantizeConfig):
     return [_activation_quantizer()]
 
   def get_config(self):
-    return {}
-
-
-class QRNNQuantizeConfig(_tfq.QuantizeConfig):
-  """Quantizes the convolution kernels and the QRNN's output."""
-
-  @staticmethod
-  def _names(layer):
-    return ["forward_kernel"] + (["backward_kernel"] if layer.bidirectional else [])
-
-  def get_weights_and_quantizers(self, layer):
-    return [(getattr(layer, name), _weight_quantizer()) for name in self._names(layer)]
-
-  def get_activations_and_quantizers(self, layer):
-    return []
-
-  def set_quantize_weights(self, layer, quantize_weights):
-    for name, weight in zip(self._names(layer), quantize_weights):
-      setattr(layer, name, weight)
-
-  def set_quantize_activations(self, layer, quantize_activations):
-    pass
-
-  def get_output_quantizers(self, layer):
-    return [_activation_quantizer()]
-
-  def get_config(self):
-    return {}
-
-
-class OutputQuantizeConfig(_tfq.QuantizeConfig):
-  """No weights: fake-quantizes the output only (e.g. the intent pooling,
-  whose output is an int8 tensor in TFLite)."""
-
-  def get_weights_and_quantizers(self, layer):
-    return []
-
-  def get_activations_and_quantizers(self, layer):
-    return []
-
-  def set_quantize_weights(self, layer, quantize_weights):
-    pass
-
-  def set_quantize_activations(self, layer, quantize_activations):
-    pass
-
-  def get_output_quantizers(self, layer):
-    return [_activation_quantizer()]
-
-  def get_config(self):
-    return {}
+    return {"kernels": list(self.kernels)}
 
 
 class MaskingQuantizeWrapper(QuantizeWrapperV2):
@@ -143,10 +115,8 @@ def custom_objects() -> dict:
       "Bottleneck": Bottleneck,
       "QRNN": QRNN,
       "Projection": Projection,
-      "BottleneckQuantizeConfig": BottleneckQuantizeConfig,
-      "QRNNQuantizeConfig": QRNNQuantizeConfig,
+      "KernelQuantizeConfig": KernelQuantizeConfig,
       "MaskingQuantizeWrapper": MaskingQuantizeWrapper,
-      "OutputQuantizeConfig": OutputQuantizeConfig,
   }
 
 
@@ -156,11 +126,12 @@ def quantize_scope():
 
 def _annotate(layer, quantize_pooling=True):
   if quantize_pooling and isinstance(layer, keras.layers.GlobalAveragePooling1D):
-    return _tfq.quantize_annotate_layer(layer, OutputQuantizeConfig())
+    return _tfq.quantize_annotate_layer(layer, KernelQuantizeConfig())
   if isinstance(layer, Bottleneck):
-    return _tfq.quantize_annotate_layer(layer, BottleneckQuantizeConfig())
+    return _tfq.quantize_annotate_layer(layer, KernelQuantizeConfig(["dense.kernel"]))
   if isinstance(layer, QRNN):
-    return _tfq.quantize_annotate_layer(layer, QRNNQuantizeConfig())
+    kernels = ["forward_kernel"] + (["backward_kernel"] if layer.bidirectional else [])
+    return _tfq.quantize_annotate_layer(layer, KernelQuantizeConfig(kernels))
   if isinstance(layer, keras.layers.Dense):
     return _tfq.quantize_annotate_layer(layer)
   return layer

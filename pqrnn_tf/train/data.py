@@ -48,6 +48,9 @@ from pqrnn_tf.models.heads import INTENT_OUTPUT, SLOTS_OUTPUT
 if TYPE_CHECKING:
   from pqrnn_tf.train.distillation import TeacherTargets
 
+#: Label id of an example (or token) with no gold label: distillation's
+#: teacher-only texts (its loss skips the hard term for them).
+NO_LABEL = -1
 #: Examples held by the streaming shuffle buffer.
 SHUFFLE_BUFFER = 10_000
 #: Shards read concurrently by the streaming pipeline.
@@ -132,10 +135,10 @@ def encode_labels(examples: Sequence[Example], intents: LabelVocab,
   row the model reads (`tokenization.row_tags`), so targets follow the
   model's own tokens and token limit.
 
-  An example without an intent (or without tags) gets id -1 there: the
+  An example without an intent (or without tags) gets `NO_LABEL` there: the
   teacher-only examples of distillation, which have no gold labels.
   """
-  intent_ids = np.array([-1 if e.intent is None else intents.index(e.intent)
+  intent_ids = np.array([NO_LABEL if e.intent is None else intents.index(e.intent)
                          for e in examples], np.int32)
   if tags is None:
     return intent_ids, None
@@ -143,7 +146,7 @@ def encode_labels(examples: Sequence[Example], intents: LabelVocab,
           else [None] * len(tokenization.row_words(e.text)) for e in examples]
   tag_ids = np.zeros((len(examples), max([len(r) for r in rows] + [1])), np.int32)
   for i, row in enumerate(rows):
-    tag_ids[i, :len(row)] = [-1 if t is None else tags.index(t) for t in row]
+    tag_ids[i, :len(row)] = [NO_LABEL if t is None else tags.index(t) for t in row]
   return intent_ids, tag_ids
 
 

@@ -26,9 +26,6 @@ import tf_keras as keras
 from pqrnn_tf.data.examples import Example, LabelVocab
 from pqrnn_tf.data import teacher_logits as logits_format
 
-#: Label id of an example (or token) with no gold label.
-NO_LABEL = -1
-
 
 @dataclasses.dataclass(frozen=True)
 class DistillConfig:
