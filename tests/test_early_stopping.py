@@ -1,13 +1,12 @@
 """DevSelection's early stopping and plateau learning-rate decay (no real training)."""
 from __future__ import annotations
 
-import types
-
 import pytest
 import tensorflow as tf
 import tf_keras as keras
 
 from pqrnn_tf.data.examples import Example, LabelVocab
+from pqrnn_tf.models import load_preset
 from pqrnn_tf.train import trainer
 
 
@@ -67,7 +66,7 @@ def test_the_decayed_rate_is_checkpointed_with_the_optimizer(tmp_path):
 
 
 def test_plateau_decay_is_validated():
-  config = trainer.TrainConfig(model=trainer.ModelConfig(), intent_labels=["a"],
+  config = trainer.TrainConfig(model=load_preset("pqrnn_small"), intent_labels=["a"],
                                plateau_decay=0.0)
   with pytest.raises(ValueError, match="plateau_decay"):
     config.validate()
