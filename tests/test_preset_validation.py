@@ -42,7 +42,7 @@ def test_missing_required_key_is_named():
 
 
 def test_every_preset_passes():
-  for name in ("pqrnn_base", "pqrnn_small", "lstm_vocab", "transformer_base",
+  for name in ("pqrnn_base", "pqrnn_small", "pqrnn_classifier", "lstm_vocab", "transformer_base",
                "lstm_pretrained"):
     check_config(load_preset(name))
 

@@ -82,3 +82,14 @@ def test_evaluation_report_does_not_replace_the_training_metrics(run_dir):
     assert f.read() == training_metrics
   with open(os.path.join(run_dir, trainer.EVAL_FILE)) as f:
     assert json.load(f)["eval"] == report["eval"]
+
+
+def test_config_saved_before_plateau_decay_loads_as_constant_rate(tmp_path):
+  from pqrnn_tf import run_dir
+  from pqrnn_tf.models import load_preset
+  config = run_dir.TrainConfig(model=load_preset("pqrnn_small"), intent_labels=["a"])
+  config.save(str(tmp_path / "config.json"))
+  data = json.loads((tmp_path / "config.json").read_text())
+  del data["plateau_decay"]
+  (tmp_path / "config.json").write_text(json.dumps(data))
+  assert run_dir.TrainConfig.load(str(tmp_path / "config.json")).plateau_decay == 1.0

@@ -47,6 +47,8 @@ from pqrnn_tf.train import trainer
 from pqrnn_tf.train.data import ShardedExamples
 
 FLAGS = flags.FLAGS
+# TrainConfig's field defaults, declared there once.
+_DEFAULTS = trainer.TrainConfig(model=None)
 DEFAULT_PRESETS = {"pqrnn": "pqrnn_base", "lstm": "lstm_vocab",
                    "transformer": "transformer_base"}
 
@@ -60,11 +62,15 @@ def define_flags() -> None:
   flags.DEFINE_enum("model", "pqrnn", list(DEFAULT_PRESETS), "Model family.")
   flags.DEFINE_string("preset", None, "Preset name or JSON path (default per --model).")
   flags.DEFINE_string("model_dir", None, "Output directory (resumes if it holds a run).")
-  flags.DEFINE_integer("epochs", 30, "Maximum epochs.")
-  flags.DEFINE_integer("batch_size", 32, "Global batch size (split between replicas).")
-  flags.DEFINE_float("learning_rate", 1e-3, "Adam learning rate.")
+  flags.DEFINE_integer("epochs", _DEFAULTS.epochs, "Maximum epochs.")
+  flags.DEFINE_integer("batch_size", _DEFAULTS.batch_size,
+                       "Global batch size (split between replicas).")
+  flags.DEFINE_float("learning_rate", _DEFAULTS.learning_rate, "Adam learning rate.")
   flags.DEFINE_integer("seed", 0, "Random seed.")
-  flags.DEFINE_integer("patience", 10, "Early stop after this many epochs without dev gain.")
+  flags.DEFINE_integer("patience", _DEFAULTS.patience, "Early stop after this many epochs "
+                       "in a row without dev gain.")
+  flags.DEFINE_float("plateau_decay", _DEFAULTS.plateau_decay, "Multiplies the learning "
+                     "rate after each epoch without dev gain (1: constant rate).")
   flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"],
                     "tf.distribute strategy (multi_worker reads TF_CONFIG).")
   flags.DEFINE_list("teacher_logits", [], "Distill from these teacher logits files "
@@ -77,7 +83,8 @@ def define_flags() -> None:
                      "the temperature (>1 sharpens, <1 flattens the teacher).")
   flags.DEFINE_integer("qat_epochs", 0, "Quantization-aware fine-tuning epochs after "
                        "float training (pqrnn models; export with pqrnn-export --qat).")
-  flags.DEFINE_float("qat_learning_rate", 1e-4, "Learning rate of the QAT epochs.")
+  flags.DEFINE_float("qat_learning_rate", _DEFAULTS.qat_learning_rate,
+                     "Learning rate of the QAT epochs.")
   flags.mark_flag_as_required("model_dir")
 
 
@@ -145,7 +152,7 @@ def make_config(model_config, train) -> trainer.TrainConfig:
   return trainer.make_config(
       model_config, train, epochs=FLAGS.epochs,
       batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate,
-      seed=FLAGS.seed, patience=FLAGS.patience,
+      seed=FLAGS.seed, patience=FLAGS.patience, plateau_decay=FLAGS.plateau_decay,
       qat_epochs=FLAGS.qat_epochs, qat_learning_rate=FLAGS.qat_learning_rate,
       distill=({"teacher_logits": FLAGS.teacher_logits, "temperature": FLAGS.temperature,
                 "hard_weight": FLAGS.hard_weight, "teacher_scale": FLAGS.teacher_scale}

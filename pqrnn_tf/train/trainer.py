@@ -118,17 +118,23 @@ def remove_leftover_temporaries(model_dir: str) -> None:
 class DevSelection(keras.callbacks.Callback):
   """Scores dev each epoch, keeps the best weights, stops after `patience`.
 
+  An epoch without dev gain multiplies the optimizer's learning rate by
+  `plateau_decay` (the rate is checkpointed with the optimizer, so a resumed run
+  keeps it).
+
   Its state lives in model_dir, so a resumed run continues where it stopped.
   It is read from `model_dir` and written to `write_dir` (default model_dir;
   a temporary directory on non-chief workers).
   """
 
   def __init__(self, model_dir: str, dev: Sequence[Example], intents: LabelVocab,
-               tags: LabelVocab | None, patience: int, write_dir: str | None = None):
+               tags: LabelVocab | None, patience: int, write_dir: str | None = None,
+               plateau_decay: float = 1.0):
     super().__init__()
     self.model_dir, self.dev, self.intents, self.tags = model_dir, dev, intents, tags
     self.write_dir = write_dir or model_dir
     self.patience = patience
+    self.plateau_decay = plateau_decay
     self.state = {"best_epoch": -1, "best_score": -1.0, "best_metrics": {}}
     path = os.path.join(model_dir, BEST_STATE)
     if os.path.exists(path):
@@ -147,6 +153,9 @@ class DevSelection(keras.callbacks.Callback):
       self.model.save_weights(os.path.join(self.write_dir, BEST_WEIGHTS))
       with open(os.path.join(self.write_dir, BEST_STATE), "w") as f:
         json.dump(self.state, f, indent=2)
+    elif self.plateau_decay < 1:
+      rate = self.model.optimizer.learning_rate
+      rate.assign(rate * self.plateau_decay)
     print(f" dev: {_fmt(metrics)}  (best epoch {self.state['best_epoch'] + 1})",
           flush=True)
     if epoch - self.state["best_epoch"] >= self.patience:
@@ -322,7 +331,7 @@ def _train(config: TrainConfig, model_dir: str, out_dir: str,
   else:
     train_ds = build_dataset(1, 0, config.batch_size)
   selection = DevSelection(model_dir, dev_examples, intents, tags, config.patience,
-                           write_dir=out_dir)
+                           write_dir=out_dir, plateau_decay=config.plateau_decay)
   checkpoint = EpochCheckpoint(os.path.join(out_dir, "checkpoints"), model,
                                restore_directory=os.path.join(model_dir, "checkpoints"))
   initial_epoch = checkpoint.restore()
