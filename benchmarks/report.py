@@ -175,6 +175,7 @@ def markdown(results: dict) -> str:
       lines.append(f"| {r['name']} | {fit['intercept_us']:.0f} | {fit['us_per_token']:.2f} | "
                    f"{fit['r2']:.3f} | {fit['p50_longest_over_shortest']:.1f}x | "
                    f"{fit['longest_over_shortest_tokens']:.0f}x |")
+  lines += profile_tables(rows)
   lines += ["", "## Targets", ""]
   for c in results["claims"]:
     status = {True: "met", False: "NOT met", None: "not measured"}[c["met"]]
@@ -184,6 +185,36 @@ def markdown(results: dict) -> str:
     lines += ["", f"Plot: `{os.path.basename(results['plot'])}` ({results['plot_metric']} "
                   f"against {length}-token p50)."]
   return "\n".join(lines) + "\n"
+
+
+def profile_tables(rows: list[dict]) -> list[str]:
+  """Markdown lines: per TFLite model its op count, XNNPACK partitions and the
+  time of each op type (the `profile` of benchmarks/op_profile.py)."""
+  profiled = [r for r in rows if r.get("profile")]
+  if not profiled:
+    return []
+  sentence = profiled[0]["profile"]["sentence"]
+  lines = ["", "## Ops and time by op type (batch 1, one thread)", "",
+           f"On one {len(sentence.split())}-token sentence (\"{sentence}\"). Each op type's "
+           "time: its ops alone in one model (inputs captured from the real run), p50 invoke "
+           "minus an empty model's; remainder: the whole model's p50 invoke minus the "
+           "empty invoke and the sum over types (negative: ops run faster inside the whole "
+           "model's XNNPACK partitions than alone).", "",
+           "| model | ops | XNNPACK partitions | invoke µs | sum of op types µs | remainder µs |",
+           "|---|---|---|---|---|---|"]
+  for r in profiled:
+    p = r["profile"]
+    lines.append(f"| {r['name']} | {p['ops']} | {p['xnnpack_partitions']} | "
+                 f"{p['invoke_us']:.1f} | {sum(p['us_by_type'].values()):.1f} | "
+                 f"{p['remainder_us']:+.1f} |")
+  lines += ["", "| model | op type | count | µs | share of invoke |", "|---|---|---|---|---|"]
+  for r in profiled:
+    p = r["profile"]
+    for kind, micros in p["us_by_type"].items():
+      share = micros / p["invoke_us"] if p["invoke_us"] > 0 else None
+      lines.append(f"| {r['name']} | {kind} | {p['ops_by_type'][kind]} | {micros:.1f} | "
+                   f"{_num(None if share is None else 100 * share, '{:.0f}%')} |")
+  return lines
 
 
 def plot(results: dict, path: str) -> str:
