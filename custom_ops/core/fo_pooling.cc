@@ -1,7 +1,9 @@
 #include "fo_pooling.h"
 
+#include <cmath>
 #include <cstring>
 #include <string>
+#include <vector>
 
 // The spec rounds each step's product and sum separately, which is what makes
 // TF on x86-64 and TFLite on an ARM phone agree bit for bit. Left alone,
@@ -52,6 +54,76 @@ void FoPool(const float* u, const float* f, const int32_t* lengths, int64_t batc
       const float* cp = cb + prev * step;
       float* ct = cb + t * step;
       for (int64_t k = 0; k < units; ++k) ct[k] = ft[k] * cp[k] + ut[k];
+    }
+  }
+}
+
+float QrnnExp(float x) {
+  // x = n ln2 + r, |r| <= ln2 / 2, ln2 split so that n * kLn2Hi is exact.
+  constexpr float kLog2e = 1.44269504f;
+  constexpr float kLn2Hi = 0.693145751953125f;
+  constexpr float kLn2Lo = 1.428606765330187e-06f;
+  const float n = std::floor(x * kLog2e + 0.5f);
+  const float r = (x - n * kLn2Hi) - n * kLn2Lo;
+  // e^r = sum r^k / k!, k <= 7 (Horner); the remainder is below 2^-24 e^r.
+  float p = 1.0f / 5040.0f;
+  p = p * r + 1.0f / 720.0f;
+  p = p * r + 1.0f / 120.0f;
+  p = p * r + 1.0f / 24.0f;
+  p = p * r + 1.0f / 6.0f;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  return std::ldexp(p, static_cast<int>(n));
+}
+
+float QrnnSigmoid(float x) {
+  x = x < -87.0f ? -87.0f : (x > 87.0f ? 87.0f : x);
+  return 1.0f / (1.0f + QrnnExp(-x));
+}
+
+float QrnnTanh(float x) {
+  // tanh(9) rounds to 1 in float32.
+  const float a = std::fabs(x) > 9.0f ? 9.0f : std::fabs(x);
+  const float t = 1.0f - 2.0f / (QrnnExp(2.0f * a) + 1.0f);
+  return x < 0.0f ? -t : t;
+}
+
+void QrnnPool(const float* taps, const int32_t* lengths, int64_t batch, int64_t time,
+              int64_t units, int64_t kernel_width, int64_t directions, float* h) {
+  const int64_t gates = 3 * units;
+  const int64_t tap_row = directions * kernel_width * gates;  // taps per step
+  const int64_t h_row = directions * units;
+  std::vector<float> state(units), sum(gates);
+  for (int64_t b = 0; b < batch; ++b) {
+    const int64_t len = lengths[b];
+    const float* tb = taps + b * time * tap_row;
+    float* hb = h + b * time * h_row;
+    std::memset(hb + len * h_row, 0, (time - len) * h_row * sizeof(float));
+    for (int64_t d = 0; d < directions; ++d) {
+      const bool reverse = d == 1;
+      for (int64_t i = 0; i < len; ++i) {
+        const int64_t t = reverse ? len - 1 - i : i;
+        const float* own = tb + t * tap_row + (d * kernel_width + kernel_width - 1) * gates;
+        for (int64_t g = 0; g < gates; ++g) sum[g] = own[g];
+        for (int64_t j = kernel_width - 2; j >= 0; --j) {
+          const int64_t offset = kernel_width - 1 - j;
+          const int64_t s = reverse ? t + offset : t - offset;
+          if (s < 0 || s >= len) continue;
+          const float* tap = tb + s * tap_row + (d * kernel_width + j) * gates;
+          for (int64_t g = 0; g < gates; ++g) sum[g] = sum[g] + tap[g];
+        }
+        float* ht = hb + t * h_row + d * units;
+        for (int64_t k = 0; k < units; ++k) {
+          const float z = QrnnTanh(sum[k]);
+          const float f = QrnnSigmoid(sum[units + k]);
+          const float o = QrnnSigmoid(sum[2 * units + k]);
+          const float u = (1.0f - f) * z;
+          const float c = i == 0 ? u : f * state[k] + u;
+          state[k] = c;
+          ht[k] = o * c;
+        }
+      }
     }
   }
 }
