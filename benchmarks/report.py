@@ -91,6 +91,41 @@ def claims(rows: list[dict], reference: str, length: int) -> list[dict]:
   if fit is not None and len(ref["buckets"]) >= 3:
     out.append({"claim": f"{reference} p50 grows roughly linearly with length (R² ≥ 0.9)",
                 "value": fit["r2"], "threshold": 0.9, "met": bool(fit["r2"] >= 0.9)})
+  return out + lean_graph_claims(rows, length)
+
+
+# Issue #15's targets for every exported pQRNN.
+MAX_OPS = 40
+INT8_OVER_FLOAT = 0.6
+LINEAR_R2 = 0.99
+
+
+def lean_graph_claims(rows: list[dict], length: int) -> list[dict]:
+  """Issue #15: each profiled model has at most MAX_OPS ops; each
+  `<stem>_int8` row's p50 is at most INT8_OVER_FLOAT times its `<stem>_none`
+  row's (the float export of the same model) and linear in length."""
+  out = []
+  by_name = {r["name"]: r for r in rows}
+  for row in rows:
+    profile = row.get("profile")
+    if profile:
+      out.append({"claim": f"{row['name']}: at most {MAX_OPS} ops", "value": profile["ops"],
+                  "threshold": MAX_OPS, "met": bool(profile["ops"] <= MAX_OPS)})
+    if not row["name"].endswith("_int8"):
+      continue
+    stem = row["name"][:-len("_int8")]
+    float_row = by_name.get(f"{stem}_none")
+    mine = bucket_row(row, length)
+    theirs = float_row and bucket_row(float_row, length)
+    if mine and theirs:
+      value = mine["p50_us"] / theirs["p50_us"]
+      out.append({"claim": f"{length}-token p50: {row['name']} ≤ {INT8_OVER_FLOAT}x "
+                           f"{stem}_none", "value": value, "threshold": INT8_OVER_FLOAT,
+                  "met": bool(value <= INT8_OVER_FLOAT)})
+    fit = row.get("linear_fit") or linear_fit(row)
+    if fit is not None and len(row["buckets"]) >= 3:
+      out.append({"claim": f"{row['name']} p50 linear in length (R² ≥ {LINEAR_R2})",
+                  "value": fit["r2"], "threshold": LINEAR_R2, "met": bool(fit["r2"] >= LINEAR_R2)})
   return out
 
 
