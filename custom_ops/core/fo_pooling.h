@@ -36,7 +36,7 @@ void FoPool(const float* u, const float* f, const int32_t* lengths, int64_t batc
 // Per direction and valid step t, with g = sum over taps (tap
 // kernel_width - 1 first, then the others in decreasing j):
 //   z = tanh(g_z), f = sigmoid(g_f), o = sigmoid(g_o),
-//   c_t = f * c_prev + (1 - f) * z  (c_prev = 0 at the first processed step:
+//   c_t = f * c_prev + (1 - f) * z  (c_prev = +0 at the first processed step:
 //   t = 0 forward, t = len - 1 backward), h_t = o * c_t,
 // each product and sum rounded to float32 on its own (no fused multiply-add),
 // and tanh, sigmoid from QrnnTanh, QrnnSigmoid below (basic arithmetic only),
@@ -45,9 +45,9 @@ void FoPool(const float* u, const float* f, const int32_t* lengths, int64_t batc
 void QrnnPool(const float* taps, const int32_t* lengths, int64_t batch, int64_t time,
               int64_t units, int64_t kernel_width, int64_t directions, float* h);
 
-float QrnnExp(float x);      // e^x for x in [-87, 88]: Cody-Waite + degree-7 Taylor.
-float QrnnSigmoid(float x);  // 1 / (1 + e^-x), x clamped to [-87, 87].
-float QrnnTanh(float x);     // 1 - 2 / (e^2|x| + 1) with the sign of x, |x| clamped to 9.
+float QrnnExp(float x);      // e^x, x clamped to [-87, 88]: Cody-Waite + degree-7 Taylor.
+float QrnnSigmoid(float x);  // 1 / (1 + QrnnExp(-x)).
+float QrnnTanh(float x);     // 1 - 2 / (QrnnExp(2|x|) + 1) with the sign of x, |x| clamped to 9.
 
 }  // namespace pqrnn
 
