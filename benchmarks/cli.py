@@ -7,8 +7,9 @@
 For every model (each in its own process, importing only its runtime): p50 /
 p90 / p99 latency at batch 1 and one thread on ATIS test sentences bucketed by
 length, MACs per inference and the achieved rate, file size, peak RSS (and its
-increase over the bare runtime), throughput at batch 32 on all threads, and
-accuracy on the full ATIS test set. The peak int8 rate of one core is measured
+increase over the bare runtime), throughput at batch 32 on all threads,
+accuracy on the full ATIS test set, and for TFLite models the ops by type and
+the time of each op type (benchmarks/op_profile.py). The peak int8 rate of one core is measured
 in the same run. Writes `benchmark.md`, `benchmark.json` and `benchmark.png`
 to --output_dir and prints the Markdown.
 
@@ -68,6 +69,9 @@ def define_flags() -> None:
                        lower_bound=0)
   flags.DEFINE_float("throughput_seconds", 2.0, "Minimum timed seconds of the throughput mode.",
                      lower_bound=0.0)
+  flags.DEFINE_bool("profile_ops", True, "Also list each TFLite model's ops by type "
+                    "and time each op type in isolation (benchmarks/op_profile.py), on "
+                    "the first sentence of the --ratio_bucket bucket.")
   flags.DEFINE_bool("accuracy", True, "Score every model on the full ATIS test set.")
   flags.DEFINE_bool("peak_int8", True, "Measure the peak int8 rate of one core.")
   flags.DEFINE_list("peak_shape", ["3", "1024", "64"],
@@ -92,6 +96,7 @@ class Settings:
   throughput_threads: int = 0
   throughput_seconds: float = 2.0
   accuracy: bool = True
+  profile_ops: bool = True
   peak_shape: tuple[int, int, int] | None = (3, 1024, 64)  # None: no peak
   reference: str | None = None
   ratio_bucket: int = 16
@@ -142,6 +147,7 @@ def settings_from_flags() -> Settings:
       throughput_batch=FLAGS.throughput_batch if FLAGS.throughput else None,
       throughput_threads=FLAGS.throughput_threads,
       throughput_seconds=FLAGS.throughput_seconds, accuracy=FLAGS.accuracy,
+      profile_ops=FLAGS.profile_ops,
       peak_shape=int_list("peak_shape") if FLAGS.peak_int8 else None,
       reference=FLAGS.reference, ratio_bucket=FLAGS.ratio_bucket, seed=FLAGS.seed,
       teacher_deployments=tuple(FLAGS.teacher_deployments)).validate()
@@ -272,9 +278,12 @@ def benchmark(models: dict[str, str], settings: Settings, output_dir: str,
         if settings.peak_shape else None
     for name, path in models.items():
       print(f"benchmarking {name} ({path})", flush=True)
+      job = {"kind": "tflite", "path": path, **common}
+      if settings.profile_ops:
+        job["profile_sentence"] = next(
+            b.sentences[0] for b in buckets if b.length == settings.ratio_bucket)
       row = finish_row({"name": name, "kind": "tflite", "path": path,
-                        "bytes": os.path.getsize(path)},
-                       run_worker({"kind": "tflite", "path": path, **common}, workdir))
+                        "bytes": os.path.getsize(path)}, run_worker(job, workdir))
       if settings.accuracy:
         row["accuracy"] = tflite_accuracy(path, test)
       rows.append(row)

@@ -13,7 +13,9 @@ sentences. A timed call is string in -> outputs out: for TFLite, set the input
 string, invoke, read every output (the string array is built before the clock
 starts); for the teacher, one `predict([text])` (tokenization included).
 Optionally a throughput pass follows: batches of `batch_size` sentences, all
-`threads`, sentences per second.
+`threads`, sentences per second; then, for TFLite models, the op profile
+(`benchmarks.op_profile`: ops by type and time per op type), after every
+other measurement so that its extra interpreters do not count in the RSS.
 """
 from __future__ import annotations
 
@@ -160,6 +162,10 @@ def run_tflite(job: dict) -> dict:
     result["throughput"] = {"batch_size": t["batch_size"], "threads": t["threads"], **throughput(
         batched, _string_batches(t["texts"], t["batch_size"]), t["batch_size"],
         t["min_seconds"])}
+  if job.get("profile_sentence"):
+    from . import op_profile  # pylint: disable=g-import-not-at-top
+    result["profile"] = op_profile.profile(job["path"], job["profile_sentence"],
+                                           num_invokes=job["num_invokes"], warmup=job["warmup"])
   return result
 
 

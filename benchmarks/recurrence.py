@@ -5,8 +5,9 @@ r"""How the QRNN recurrence should run in TFLite: custom op vs unrolled ops.
 For one model trained by `pqrnn-train` (QRNN `implementation="op"`), compares
 three exports of the fo-pooling recurrence:
 
-* ``op``: the trained model as `pqrnn-export` converts it. fo-pooling is the
-  `PqrnnFoPooling` custom op, float even in the int8 model, over each
+* ``op``: the trained model as `pqrnn-export` converts it. Each QRNN layer is
+  a matrix product and the `PqrnnQrnnPooling` custom op (gate sums,
+  activations, fo-pooling), float even in the int8 model, over each
   sentence's valid steps only (cost follows length).
 * ``unrolled_L``: the same layers and weights rebuilt for a fixed length of `L`
   steps (:func:`fixed_length_model`): the projection output is padded to `L`
@@ -73,7 +74,7 @@ from . import buckets, latency
 FLAGS = flags.FLAGS
 QUANTIZATIONS = ("none", "int8")
 # Ops shown in the table; the JSON has every op.
-SHOWN_OPS = ("PqrnnFoPooling", "MUL", "ADD", "UNPACK", "PACK", "QUANTIZE", "DEQUANTIZE")
+SHOWN_OPS = ("PqrnnQrnnPooling", "PqrnnFoPooling", "MUL", "ADD", "UNPACK", "PACK", "QUANTIZE", "DEQUANTIZE")
 
 
 def define_flags() -> None:

@@ -91,6 +91,41 @@ def claims(rows: list[dict], reference: str, length: int) -> list[dict]:
   if fit is not None and len(ref["buckets"]) >= 3:
     out.append({"claim": f"{reference} p50 grows roughly linearly with length (R² ≥ 0.9)",
                 "value": fit["r2"], "threshold": 0.9, "met": bool(fit["r2"] >= 0.9)})
+  return out + lean_graph_claims(rows, length)
+
+
+# Issue #15's targets for every exported pQRNN.
+MAX_OPS = 40
+INT8_OVER_FLOAT = 0.6
+LINEAR_R2 = 0.99
+
+
+def lean_graph_claims(rows: list[dict], length: int) -> list[dict]:
+  """Issue #15: each profiled model has at most MAX_OPS ops; each
+  `<stem>_int8` row's p50 is at most INT8_OVER_FLOAT times its `<stem>_none`
+  row's (the float export of the same model) and linear in length."""
+  out = []
+  by_name = {r["name"]: r for r in rows}
+  for row in rows:
+    profile = row.get("profile")
+    if profile:
+      out.append({"claim": f"{row['name']}: at most {MAX_OPS} ops", "value": profile["ops"],
+                  "threshold": MAX_OPS, "met": bool(profile["ops"] <= MAX_OPS)})
+    if not row["name"].endswith("_int8"):
+      continue
+    stem = row["name"][:-len("_int8")]
+    float_row = by_name.get(f"{stem}_none")
+    mine = bucket_row(row, length)
+    theirs = float_row and bucket_row(float_row, length)
+    if mine and theirs:
+      value = mine["p50_us"] / theirs["p50_us"]
+      out.append({"claim": f"{length}-token p50: {row['name']} ≤ {INT8_OVER_FLOAT}x "
+                           f"{stem}_none", "value": value, "threshold": INT8_OVER_FLOAT,
+                  "met": bool(value <= INT8_OVER_FLOAT)})
+    fit = row.get("linear_fit") or linear_fit(row)
+    if fit is not None and len(row["buckets"]) >= 3:
+      out.append({"claim": f"{row['name']} p50 linear in length (R² ≥ {LINEAR_R2})",
+                  "value": fit["r2"], "threshold": LINEAR_R2, "met": bool(fit["r2"] >= LINEAR_R2)})
   return out
 
 
@@ -175,6 +210,7 @@ def markdown(results: dict) -> str:
       lines.append(f"| {r['name']} | {fit['intercept_us']:.0f} | {fit['us_per_token']:.2f} | "
                    f"{fit['r2']:.3f} | {fit['p50_longest_over_shortest']:.1f}x | "
                    f"{fit['longest_over_shortest_tokens']:.0f}x |")
+  lines += profile_tables(rows)
   lines += ["", "## Targets", ""]
   for c in results["claims"]:
     status = {True: "met", False: "NOT met", None: "not measured"}[c["met"]]
@@ -184,6 +220,36 @@ def markdown(results: dict) -> str:
     lines += ["", f"Plot: `{os.path.basename(results['plot'])}` ({results['plot_metric']} "
                   f"against {length}-token p50)."]
   return "\n".join(lines) + "\n"
+
+
+def profile_tables(rows: list[dict]) -> list[str]:
+  """Markdown lines: per TFLite model its op count, XNNPACK partitions and the
+  time of each op type (the `profile` of benchmarks/op_profile.py)."""
+  profiled = [r for r in rows if r.get("profile")]
+  if not profiled:
+    return []
+  sentence = profiled[0]["profile"]["sentence"]
+  lines = ["", "## Ops and time by op type (batch 1, one thread)", "",
+           f"On one {len(sentence.split())}-token sentence (\"{sentence}\"). Each op type's "
+           "time: its ops alone in one model (inputs captured from the real run), p50 invoke "
+           "minus an empty model's; remainder: the whole model's p50 invoke minus the "
+           "empty invoke and the sum over types (negative: ops run faster inside the whole "
+           "model's XNNPACK partitions than alone).", "",
+           "| model | ops | XNNPACK partitions | invoke µs | sum of op types µs | remainder µs |",
+           "|---|---|---|---|---|---|"]
+  for r in profiled:
+    p = r["profile"]
+    lines.append(f"| {r['name']} | {p['ops']} | {p['xnnpack_partitions']} | "
+                 f"{p['invoke_us']:.1f} | {sum(p['us_by_type'].values()):.1f} | "
+                 f"{p['remainder_us']:+.1f} |")
+  lines += ["", "| model | op type | count | µs | share of invoke |", "|---|---|---|---|---|"]
+  for r in profiled:
+    p = r["profile"]
+    for kind, micros in p["us_by_type"].items():
+      share = micros / p["invoke_us"] if p["invoke_us"] > 0 else None
+      lines.append(f"| {r['name']} | {kind} | {p['ops_by_type'][kind]} | {micros:.1f} | "
+                   f"{_num(None if share is None else 100 * share, '{:.0f}%')} |")
+  return lines
 
 
 def plot(results: dict, path: str) -> str:

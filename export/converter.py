@@ -15,6 +15,7 @@ from tensorflow.lite.python import schema_py_generated as schema  # pylint: disa
 from pqrnn_tf import lite, ops
 from pqrnn_tf.layers.bidirectional_lstm import BidirectionalLSTM
 from pqrnn_tf.layers.float_scope import FLOAT_SCOPE
+from pqrnn_tf.layers.token_dense import TokenDense
 from pqrnn_tf.models import INTENT_OUTPUT, SLOTS_OUTPUT
 # The signature's names live in a TF-free module, for predictors; re-exported here.
 from pqrnn_tf.inference.signature import (INPUT_NAME, INTENT_PROBS,  # noqa: F401
@@ -51,6 +52,27 @@ def serving_module(model: keras.Model, batch_size: int | None = None) -> tf.Modu
       return result
 
   return Serving()
+
+
+def with_token_dense(model: keras.Model) -> keras.Model:
+  """`model`, or a copy (same weights) whose plain Dense layers are TokenDense.
+
+  Models saved before the heads used TokenDense load their slot head as a
+  Keras Dense, whose `tensordot` on `[batch, time, features]` costs eight
+  shape ops around the FULLY_CONNECTED in TFLite; the copy computes the same
+  function with one op.
+  """
+  if not any(type(layer) is keras.layers.Dense for layer in model.layers):  # pylint: disable=unidiomatic-typecheck
+    return model
+
+  def clone(layer):
+    cls = TokenDense if type(layer) is keras.layers.Dense else layer.__class__  # pylint: disable=unidiomatic-typecheck
+    return cls.from_config(layer.get_config())
+
+  copy = keras.models.clone_model(model, clone_function=clone)
+  for old, new in zip(model.layers, copy.layers):
+    new.set_weights(old.get_weights())
+  return copy
 
 
 def export_batch_size(model: keras.Model) -> int | None:
@@ -112,6 +134,7 @@ def convert(model: keras.Model, quantization: str = "int8",
   """
   if quantization not in QUANTIZATIONS:
     raise ValueError(f"quantization must be one of {QUANTIZATIONS}, got {quantization!r}")
+  model = with_token_dense(model)
   module = serving_module(model, export_batch_size(model))
   converter = tf.lite.TFLiteConverter.from_concrete_functions(
       [module.serve.get_concrete_function()], module)

@@ -35,7 +35,8 @@ def tftext_registerers() -> tuple:
 
 
 def load_interpreter(model_path: str, num_threads: int = 1,
-                     runtime: str = "litert", delegates: bool = True):
+                     runtime: str = "litert", delegates: bool = True,
+                     preserve_all_tensors: bool = False):
   """Returns an interpreter for `model_path` with pqrnn_tf's ops registered,
   and the tensorflow-text ops of the baselines' tokenizers.
 
@@ -46,6 +47,8 @@ def load_interpreter(model_path: str, num_threads: int = 1,
       or "tf" (TensorFlow's bundled `tf.lite` interpreter).
     delegates: apply the runtime's default delegates (XNNPACK); False gives
       plain builtin kernels (e.g. to read every op's invoked tensor shapes).
+    preserve_all_tensors: keep every intermediate tensor readable after an
+      invoke (no buffer reuse; slower).
 
   Returns:
     An `InterpreterWithCustomOps` with tensors allocated.
@@ -63,6 +66,7 @@ def load_interpreter(model_path: str, num_threads: int = 1,
         interpreter_module.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
   interpreter = interpreter_cls(
       model_path=model_path, num_threads=num_threads,
+      experimental_preserve_all_tensors=preserve_all_tensors,
       custom_op_registerers=[tflite_registerer, *tftext_registerers()], **kwargs)
   interpreter.allocate_tensors()
   return interpreter

@@ -15,7 +15,8 @@ hold random values, not zeros):
   as `.keras` and as `.h5`, gives the same outputs after reloading;
 * training: one `tf.function` training step with Adam gives a finite loss,
   a gradient for every trainable weight, and changes every trainable weight;
-* masking: padded outputs are zero (sequence outputs), appending padding of
+* masking: padded outputs are zero (sequence outputs of layers that promise
+  it, `padded_outputs_zero`), appending padding of
   random values and batching a sentence with longer ones leave its valid
   outputs unchanged, and a sentence alone without a mask gives the same
   outputs; `compute_mask` returns the input mask for sequence outputs and
@@ -206,7 +207,8 @@ def check_training_step(layer_cls, init_kwargs, input_shape, static_time=False,
   return float(loss)
 
 
-def check_masking(layer, input_shape, padding: int = 3, atol=TOLERANCE):
+def check_masking(layer, input_shape, padding: int = 3, atol=TOLERANCE,
+                  padded_outputs_zero: bool = True):
   x, mask = make_inputs(input_shape)
   lengths = mask.sum(axis=1)
   out = _call(layer, x, mask)
@@ -218,9 +220,9 @@ def check_masking(layer, input_shape, padding: int = 3, atol=TOLERANCE):
   if sequence:
     assert out_mask is not None
     np.testing.assert_array_equal(np.asarray(out_mask), mask)
-    # Padded steps output zeros.
-    assert_close(out[~mask], np.zeros_like(out[~mask]), atol=0,
-                 msg="padded outputs are not zero")
+    if padded_outputs_zero:
+      assert_close(out[~mask], np.zeros_like(out[~mask]), atol=0,
+                   msg="padded outputs are not zero")
   else:
     assert out_mask is None
     for i in np.flatnonzero(lengths == 0):
@@ -236,10 +238,13 @@ def check_masking(layer, input_shape, padding: int = 3, atol=TOLERANCE):
       [mask, np.zeros((x.shape[0], padding), bool)], axis=1)
   out_long = _call(layer, x_long, mask_long)
   if sequence:
-    assert_close(out_long[:, :x.shape[1]], out,
+    assert_close(out_long[:, :x.shape[1]][mask], out[mask],
                  atol=atol, msg="appending padding changed outputs")
-    assert_close(out_long[:, x.shape[1]:], 0.0, atol=0,
-                 msg="appended padding outputs are not zero")
+    if padded_outputs_zero:
+      assert_close(out_long[:, :x.shape[1]], out, atol=atol,
+                   msg="appending padding changed padded outputs")
+      assert_close(out_long[:, x.shape[1]:], 0.0, atol=0,
+                   msg="appended padding outputs are not zero")
   else:
     assert_close(out_long, out, atol=atol,
                  msg="appending padding changed outputs")
@@ -267,6 +272,7 @@ def run_layer_test(layer_cls,
                    saving_formats=("tf", "keras", "h5"),
                    run_training_test: bool = True,
                    run_masking_test: bool = True,
+                   padded_outputs_zero: bool = True,
                    allow_unchanged=()):
   """Runs all checks of this module on one layer configuration.
 
@@ -282,6 +288,7 @@ def run_layer_test(layer_cls,
     saving_formats: subset of `("tf", "keras", "h5")`.
     run_training_test: whether to run a training step.
     run_masking_test: whether to run the masking checks.
+    padded_outputs_zero: whether the layer promises zeros at padded steps.
     allow_unchanged: substrings of trainable weight names that may stay
       unchanged after a training step.
   """
@@ -293,7 +300,7 @@ def run_layer_test(layer_cls,
   check_config_round_trip(layer, input_shape)
   if run_masking_test:
     assert layer.supports_masking
-    check_masking(layer, input_shape)
+    check_masking(layer, input_shape, padded_outputs_zero=padded_outputs_zero)
   if run_saving_test:
     check_saving(layer_cls, init_kwargs, input_shape, static_time,
                  saving_formats)

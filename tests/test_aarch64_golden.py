@@ -8,9 +8,9 @@ invoke functions with hand-built TfLiteContext and TfLiteTensor structs, the
 way the TFLite interpreter calls them on a phone. Both binaries get the same
 requests: every golden string under every golden setting
 (tests/golden_projection.json, custom options encoded as FlexBuffers like the
-converter writes them) and fo-pooling on random inputs. The tests check the
-two outputs byte for byte and each against the golden vectors / a numpy
-float32 recurrence.
+converter writes them), fo-pooling and the fused QRNN op on random inputs.
+The tests check the two outputs byte for byte and each against the golden
+vectors / a numpy float32 recurrence / a float64 reference of the QRNN op.
 
 `make test` installs the toolchain first (`make aarch64-toolchain`), so a
 missing compiler or qemu fails here. Set PQRNN_SKIP_AARCH64=1 to skip these
@@ -213,3 +213,49 @@ def test_fo_pooling_matches_float32_recurrence(fo_pooling_answers, arch):
     c = np.frombuffer(data, "<f4").reshape(dims)
     np.testing.assert_array_equal(c.view(np.uint32), expected.view(np.uint32),
                                   err_msg=f"{arch}: {name}")
+
+
+# (batch, time, units, kernel_width, bidirectional, lengths); large gate sums
+# (scale) saturate tanh and sigmoid.
+QRNN_POOLING_SHAPES = [(1, 1, 1, 2, True, [1], 1.0), (3, 9, 37, 2, True, [9, 4, 0], 3.0),
+                       (2, 13, 16, 3, False, [13, 6], 30.0)]
+
+
+def qrnn_pooling_cases():
+  from tests.qrnn_pooling_reference import reference  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(8)
+  cases = []
+  for batch, time_, units, width, bidirectional, lengths, scale in QRNN_POOLING_SHAPES:
+    channels = (2 if bidirectional else 1) * width * 3 * units
+    taps = (scale * rng.normal(size=(batch, time_, channels))).astype(np.float32)
+    lengths = np.array(lengths, np.int32)
+    options = flexbuffers.Dumps({"kernel_width": width, "bidirectional": bidirectional})
+    line = (f"qrnn_pool {options.hex()} {batch} {time_} {channels} "
+            f"{lengths.astype('<i4').tobytes().hex()} {taps.astype('<f4').tobytes().hex()}")
+    cases.append((f"{batch}x{time_}x{channels} width={width}", line,
+                  reference(taps, lengths, width, bidirectional)))
+  return cases
+
+
+QRNN_POOLING_CASES = qrnn_pooling_cases()
+
+
+@pytest.fixture(scope="module")
+def qrnn_pooling_answers(runners) -> dict[str, list[str]]:
+  lines = [line for _, line, _ in QRNN_POOLING_CASES]
+  return {arch: run(runners[arch], lines) for arch in ARCHES}
+
+
+def test_qrnn_pooling_same_bits_on_aarch64_and_host(qrnn_pooling_answers):
+  for (name, _, _), host, arm in zip(QRNN_POOLING_CASES, qrnn_pooling_answers["host"],
+                                     qrnn_pooling_answers["aarch64"]):
+    assert arm == host, f"{name}: aarch64 and host outputs differ"
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_qrnn_pooling_matches_reference(qrnn_pooling_answers, arch):
+  for (name, _, expected), answer in zip(QRNN_POOLING_CASES, qrnn_pooling_answers[arch]):
+    [(dims, data)] = decode_outputs(answer)
+    assert dims == expected.shape, f"{arch}: {name}"
+    h = np.frombuffer(data, "<f4").reshape(dims)
+    np.testing.assert_allclose(h, expected, atol=2e-6, err_msg=f"{arch}: {name}")

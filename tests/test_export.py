@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from pqrnn_tf.data.examples import Example, LabelVocab
 from pqrnn_tf.export import converter, verify
-from pqrnn_tf.models import build_model
+from pqrnn_tf.models import ModelConfig, build_model
 
 @pytest.fixture(scope="module")
 def model(tiny_config, texts):
@@ -38,7 +38,7 @@ def test_quantized_exports_run_and_are_smaller(model, tmp_path, quantization, te
   flatbuffer = converter.convert(model, quantization, representative_texts=texts * 5)
   assert len(flatbuffer) < float_size
   ops = converter.op_counts(flatbuffer)
-  assert ops["PqrnnSequenceStringProjection"] == 1 and ops["PqrnnFoPooling"] == 4
+  assert ops["PqrnnSequenceStringProjection"] == 1 and ops["PqrnnQrnnPooling"] == 2
   out = run(flatbuffer, tmp_path, texts[:3])
   np.testing.assert_allclose(out[converter.INTENT_PROBS].sum(-1), 1.0, atol=0.02)
   if quantization == "int8":
@@ -75,3 +75,63 @@ def test_verification_reports_agreement(model, tmp_path, texts):
   report = verify.compare(model, str(path), examples, intents, tags)
   assert report["intent_agreement"] == 1.0 and report["tag_agreement"] == 1.0
   assert report["delta"]["intent_accuracy"] == 0.0
+
+
+# Issue #15: the exported graph is what runs per sentence, op by op.
+MAX_OPS = 40
+# What Keras' Dense on [batch, time, features] (tensordot), Keras'
+# LayerNormalization and slicing by a dynamic length bring into TFLite.
+SHAPE_BOOKKEEPING = ("GATHER", "REDUCE_PROD", "PACK", "CONCATENATION", "FILL", "TRANSPOSE",
+                     "RESHAPE", "SPLIT", "PAD")
+
+
+def lean_model(normalization, texts):
+  config = ModelConfig.from_dict({
+      "model": "pqrnn", "projection": {"feature_size": 64, "char_ngram_size": 3},
+      "bottleneck": {"units": 32, "normalization": normalization},
+      "encoder": {"units": 16, "num_layers": 2}})
+  keras_model = build_model(config, num_intents=5, num_tags=7)
+  keras_model(tf.constant(texts))
+  return keras_model
+
+
+def quantize_round_trips(flatbuffer):
+  """Tensors that a QUANTIZE turns back into what a DEQUANTIZE made, or the
+  reverse: an int8 value made float only to be made int8 again."""
+  from benchmarks import op_profile  # pylint: disable=g-import-not-at-top
+  model = op_profile.read_model(flatbuffer)
+  graph = model.subgraphs[0]
+  names = [op_profile.op_name(c) for c in model.operatorCodes]
+  producer = {t: names[op.opcodeIndex] for op in graph.operators for t in op.outputs}
+  pairs = {("QUANTIZE", "DEQUANTIZE"), ("DEQUANTIZE", "QUANTIZE")}
+  return [graph.tensors[op.inputs[0]].name for op in graph.operators
+          if (producer.get(op.inputs[0]), names[op.opcodeIndex]) in pairs]
+
+
+@pytest.mark.parametrize("quantization", ["none", "dynamic", "int8"])
+def test_preset_graph_is_lean(quantization, texts):
+  from pqrnn_tf.models.config import load_preset  # pylint: disable=g-import-not-at-top
+  normalization = load_preset("pqrnn_base").bottleneck["normalization"]
+  flatbuffer = converter.convert(lean_model(normalization, texts), quantization,
+                                 representative_texts=texts * 3)
+  ops = converter.op_counts(flatbuffer)
+  assert sum(ops.values()) <= MAX_OPS, ops
+  assert not set(SHAPE_BOOKKEEPING) & set(ops), ops
+  # One SHAPE and one STRIDED_SLICE: the time length of the sequence mask.
+  assert ops["SHAPE"] <= 1 and ops["STRIDED_SLICE"] <= 1, ops
+  # Each QRNN layer is one matrix product and the fused op.
+  assert ops["PqrnnQrnnPooling"] == 2 and "PqrnnFoPooling" not in ops, ops
+
+
+@pytest.mark.parametrize("normalization", ["batch", "layer"])
+def test_int8_graph_quantizes_only_at_float_boundaries(normalization, texts):
+  """QUANTIZE / DEQUANTIZE only where a float op meets int8 ones: after the
+  projection, around each fused QRNN op, around the float attention
+  softmax, and at the two float outputs; never a round trip."""
+  flatbuffer = converter.convert(lean_model(normalization, texts), "int8",
+                                 representative_texts=texts * 3)
+  ops = converter.op_counts(flatbuffer)
+  boundaries = 1 + 2 * ops["PqrnnQrnnPooling"] + 2 + 2
+  assert ops["QUANTIZE"] + ops["DEQUANTIZE"] <= boundaries, ops
+  assert not quantize_round_trips(flatbuffer)
+  assert not set(SHAPE_BOOKKEEPING) & set(ops), ops

@@ -57,7 +57,7 @@ def test_train_step_and_int8_export(models, tmp_path, texts):
   assert np.isfinite(history.history["loss"][0])
   flatbuffer = converter.convert(qat_model, "int8", representative_texts=texts * 3)
   ops = converter.op_counts(flatbuffer)
-  assert ops["PqrnnSequenceStringProjection"] == 1 and ops["PqrnnFoPooling"] == 4
+  assert ops["PqrnnSequenceStringProjection"] == 1 and ops["PqrnnQrnnPooling"] == 2
   assert ops["FULLY_CONNECTED"] >= 1 and ops["QUANTIZE"] >= 1
   from pqrnn_tf import lite  # pylint: disable=g-import-not-at-top
   path = tmp_path / "qat.tflite"

@@ -17,6 +17,9 @@
 //   fo_pool <options> <batch> <time> <units> <lengths> <u> <f>
 //       PqrnnFoPooling on int32 <lengths> and float32 [batch, time, units]
 //       <u> and <f>.
+//   qrnn_pool <options> <batch> <time> <width> <lengths> <taps>
+//       PqrnnQrnnPooling on int32 <lengths> and float32 [batch, time, width]
+//       <taps>.
 //
 // One line answers each request:
 //   ok <dims>=<hex> ...   every output tensor, dims joined by ',' (e.g.
@@ -216,6 +219,19 @@ std::string FoPool(const TfLiteRegistration& r, std::istringstream& request) {
   return RunNode(r, FromHex(options), tensors, 3, 1);
 }
 
+std::string QrnnPool(const TfLiteRegistration& r, std::istringstream& request) {
+  std::string options, lengths, taps;
+  int batch = 0, time = 0, width = 0;
+  if (!(request >> options >> batch >> time >> width >> lengths >> taps)) {
+    Fail("bad qrnn_pool request");
+  }
+  std::vector<TfLiteTensor> tensors = {
+      InputTensor(kTfLiteFloat32, {batch, time, width}, FromHex(taps)),
+      InputTensor(kTfLiteInt32, {batch}, FromHex(lengths)),
+      OutputTensor(kTfLiteFloat32)};
+  return RunNode(r, FromHex(options), tensors, 2, 1);
+}
+
 }  // namespace
 
 int main() {
@@ -223,12 +239,14 @@ int main() {
   PqrnnRegisterTfLiteOps(&resolver, AddCustom);
   const TfLiteRegistration* projection = nullptr;
   const TfLiteRegistration* fo_pooling = nullptr;
+  const TfLiteRegistration* qrnn_pooling = nullptr;
   for (const auto& [name, registration] : resolver) {
     if (name == PQRNN_PROJECTION_OP_NAME) projection = &registration;
     if (name == PQRNN_FO_POOLING_OP_NAME) fo_pooling = &registration;
+    if (name == PQRNN_QRNN_POOLING_OP_NAME) qrnn_pooling = &registration;
   }
-  if (projection == nullptr || fo_pooling == nullptr) {
-    Fail("PqrnnRegisterTfLiteOps did not register both ops");
+  if (projection == nullptr || fo_pooling == nullptr || qrnn_pooling == nullptr) {
+    Fail("PqrnnRegisterTfLiteOps did not register every op");
   }
 
   std::string line;
@@ -240,6 +258,8 @@ int main() {
       std::cout << Project(*projection, request) << "\n";
     } else if (op == "fo_pool") {
       std::cout << FoPool(*fo_pooling, request) << "\n";
+    } else if (op == "qrnn_pool") {
+      std::cout << QrnnPool(*qrnn_pooling, request) << "\n";
     } else {
       Fail("unknown request '" + op + "'");
     }

@@ -62,7 +62,86 @@ class FoPoolingOp : public OpKernel {
   bool reverse_ = false;
 };
 
+absl::Status QrnnPoolingShape(InferenceContext* c) {
+  ShapeHandle taps, lengths;
+  TF_RETURN_IF_ERROR(c->WithRank(c->input(0), 3, &taps));
+  TF_RETURN_IF_ERROR(c->WithRank(c->input(1), 1, &lengths));
+  int kernel_width;
+  bool bidirectional;
+  TF_RETURN_IF_ERROR(c->GetAttr("kernel_width", &kernel_width));
+  TF_RETURN_IF_ERROR(c->GetAttr("bidirectional", &bidirectional));
+  auto batch = c->Dim(taps, 0);
+  TF_RETURN_IF_ERROR(c->Merge(batch, c->Dim(lengths, 0), &batch));
+  const int64_t directions = bidirectional ? 2 : 1;
+  auto units = c->UnknownDim();
+  if (c->ValueKnown(c->Dim(taps, 2))) {
+    const int64_t width = c->Value(c->Dim(taps, 2));
+    if (kernel_width <= 0 || width % (directions * kernel_width * 3) != 0) {
+      return absl::InvalidArgumentError(
+          std::string(PQRNN_QRNN_POOLING_OP_NAME) +
+          ": the last dimension of taps must be directions * kernel_width * 3 * units");
+    }
+    units = c->MakeDim(width / (kernel_width * 3));
+  }
+  c->set_output(0, c->MakeShape({batch, c->Dim(taps, 1), units}));
+  return absl::OkStatus();
+}
+
+class QrnnPoolingOp : public OpKernel {
+ public:
+  explicit QrnnPoolingOp(OpKernelConstruction* context) : OpKernel(context) {
+    OP_REQUIRES_OK(context, context->GetAttr("kernel_width", &kernel_width_));
+    OP_REQUIRES_OK(context, context->GetAttr("bidirectional", &bidirectional_));
+    OP_REQUIRES(context, kernel_width_ > 0,
+                absl::InvalidArgumentError(std::string(PQRNN_QRNN_POOLING_OP_NAME) +
+                                           ": kernel_width must be positive"));
+  }
+
+  void Compute(OpKernelContext* context) override {
+    const Tensor& taps = context->input(0);
+    const Tensor& lengths = context->input(1);
+    const int64_t directions = bidirectional_ ? 2 : 1;
+    const int64_t per_unit = directions * kernel_width_ * 3;
+    OP_REQUIRES(context, taps.dims() == 3 && taps.dim_size(2) % per_unit == 0,
+                absl::InvalidArgumentError(
+                    std::string(PQRNN_QRNN_POOLING_OP_NAME) +
+                    ": taps must be [batch, time, directions * kernel_width * 3 * units], got " +
+                    taps.shape().DebugString()));
+    const int64_t batch = taps.dim_size(0), time = taps.dim_size(1);
+    const int64_t units = taps.dim_size(2) / per_unit;
+    OP_REQUIRES(context, lengths.dims() == 1 && lengths.dim_size(0) == batch,
+                absl::InvalidArgumentError(
+                    std::string(PQRNN_QRNN_POOLING_OP_NAME) +
+                    ": sequence_length must be [batch], got " + lengths.shape().DebugString()));
+    const int32_t* len = lengths.flat<int32_t>().data();
+    Status status = ValidateFoPoolingLengths(len, batch, time);
+    OP_REQUIRES(context, status.ok(), absl::InvalidArgumentError(status.message()));
+    Tensor* h = nullptr;
+    OP_REQUIRES_OK(context, context->allocate_output(
+                                0, tensorflow::TensorShape({batch, time, directions * units}),
+                                &h));
+    QrnnPool(taps.flat<float>().data(), len, batch, time, units, kernel_width_, directions,
+             h->flat<float>().data());
+  }
+
+ private:
+  int kernel_width_ = 2;
+  bool bidirectional_ = true;
+};
+
 }  // namespace
+
+REGISTER_OP(PQRNN_QRNN_POOLING_OP_NAME)
+    .Input("taps: float32")
+    .Input("sequence_length: int32")
+    .Output("h: float32")
+    .Attr("kernel_width: int = 2")
+    .Attr("bidirectional: bool = true")
+    .SetShapeFn(QrnnPoolingShape)
+    .Doc("A QRNN layer after its matrix product; see core/fo_pooling.h (QrnnPool).");
+
+REGISTER_KERNEL_BUILDER(
+    Name(PQRNN_QRNN_POOLING_OP_NAME).Device(tensorflow::DEVICE_CPU), QrnnPoolingOp);
 
 REGISTER_OP(PQRNN_FO_POOLING_OP_NAME)
     .Input("u: float32")

@@ -14,4 +14,5 @@ extern "C" __attribute__((visibility("default"))) void PqrnnRegisterTfLiteOps(
   add_custom(resolver, PQRNN_PROJECTION_OP_NAME,
              pqrnn::RegisterSequenceStringProjection(), 1, 1);
   add_custom(resolver, PQRNN_FO_POOLING_OP_NAME, pqrnn::RegisterFoPooling(), 1, 1);
+  add_custom(resolver, PQRNN_QRNN_POOLING_OP_NAME, pqrnn::RegisterQrnnPooling(), 1, 1);
 }

@@ -6,6 +6,10 @@ import tf_keras as keras
 
 from pqrnn_tf.layers.float_scope import FLOAT_SCOPE
 from pqrnn_tf.layers.initializers import fresh_initializer
+from pqrnn_tf.layers.token_dense import TokenDense
+
+# The score of a padded step: exp(-1e9 - max) is 0 in float32.
+_PADDED_SCORE = -1e9
 
 
 @keras.utils.register_keras_serializable(package="pqrnn_tf")
@@ -17,13 +21,14 @@ class AttentionPooling(keras.layers.Layer):
   weights are a softmax of the scores over the valid steps only, and the
   output is `sum_t a_t x_t`.
 
-  The masked softmax needs no large constants and never divides by less
-  than 1: padded steps take the row's lowest valid score, the row maximum is
-  subtracted, `exp` is taken (the largest valid weight is exactly 1), padded
-  weights are multiplied by 0, and the weights are divided by their total,
-  which is at least 1 in every row with a valid step. Rows with no valid step
-  divide by 1 and output zeros (never NaN). The softmax and the weighted sum
-  run in `FLOAT_SCOPE`, so int8 exports keep them float.
+  The softmax runs over the valid steps only and never divides by less than
+  1: padded steps' scores are replaced by -1e9 (valid scores must be above
+  it) when taking the row maximum and after subtracting it, so their weight
+  `exp` is exactly 0 in float32 whatever their (finite) values; the largest
+  valid weight is exactly 1, and the weights are divided by their total
+  floored at 1, so rows with no valid step output zeros (never NaN). The
+  softmax and the weighted sum run in `FLOAT_SCOPE`, so int8 exports keep
+  them float.
 
   Masking: supported and consumed (the output has no mask).
 
@@ -79,7 +84,7 @@ class AttentionPooling(keras.layers.Layer):
     if self.units is None:
       self.hidden = None
     else:
-      self.hidden = keras.layers.Dense(
+      self.hidden = TokenDense(
           self.units,
           activation="tanh",
           use_bias=self.use_bias,
@@ -89,7 +94,7 @@ class AttentionPooling(keras.layers.Layer):
           bias_regularizer=self.bias_regularizer,
           dtype=self.dtype_policy,
           name="hidden")
-    self.score = keras.layers.Dense(
+    self.score = TokenDense(
         1,
         use_bias=False,
         kernel_initializer=fresh_initializer(self.kernel_initializer),
@@ -116,10 +121,6 @@ class AttentionPooling(keras.layers.Layer):
 
   def call(self, inputs, mask=None):
     x = tf.convert_to_tensor(inputs, dtype=self.compute_dtype)
-    if mask is not None:
-      mask = tf.cast(mask, x.dtype)
-      # Padded steps score as a zero input would, a fixed ordinary value.
-      x = x * tf.expand_dims(mask, -1)
     hidden = x if self.hidden is None else self.hidden(x)
     scores = tf.squeeze(self.score(hidden), axis=-1)  # [batch, time]
     # int8 cannot hold the weights: a sentence of n tokens needs weights from
@@ -129,19 +130,18 @@ class AttentionPooling(keras.layers.Layer):
       return self._pool(x, scores, mask)
 
   def _pool(self, x, scores, mask):
+    # The softmax written out: TFLite's SOFTMAX has a fixed int8 output range
+    # (steps of 1/256), which the int8 converter keeps as a QUANTIZE /
+    # DEQUANTIZE pair after it even in FLOAT_SCOPE.
     if mask is not None:
-      # Padded steps take the row's lowest valid score, so the row maximum is
-      # the maximum over valid steps (an empty row keeps its own scores).
-      highest = tf.reduce_max(scores, axis=-1, keepdims=True)
-      lowest = tf.reduce_min(scores * mask + highest * (1.0 - mask),
-                             axis=-1, keepdims=True)
-      scores = scores * mask + lowest * (1.0 - mask)
-    # exp(s - max s): the largest valid weight is exactly 1, so the total is
-    # >= 1 in every row with a valid step, and the floor of 1 changes only
-    # empty rows (total 0), which pool to zeros.
-    weights = tf.exp(scores - tf.reduce_max(scores, axis=-1, keepdims=True))
-    if mask is not None:
-      weights = weights * mask
+      mask = tf.cast(mask, tf.bool)
+      padded = tf.constant(_PADDED_SCORE, scores.dtype)
+      highest = tf.reduce_max(tf.where(mask, scores, padded), axis=-1, keepdims=True)
+      weights = tf.exp(tf.where(mask, scores - highest, padded))
+    else:
+      weights = tf.exp(scores - tf.reduce_max(scores, axis=-1, keepdims=True))
+    # The largest valid weight is exactly 1, so the floor of 1 changes only
+    # rows without a valid step (total 0), which pool to zeros.
     total = tf.maximum(tf.reduce_sum(weights, axis=-1, keepdims=True), 1.0)
     return tf.reduce_sum(x * tf.expand_dims(weights / total, -1), axis=1)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 import tensorflow as tf
 import tf_keras as keras
 
+from pqrnn_tf.layers.token_dense import TokenDense
+
 _NORMALIZATIONS = ("layer", "batch", None)
 
 
@@ -15,12 +17,23 @@ class Bottleneck(keras.layers.Layer):
   vector: `dropout(activation(norm(dense(x))))`, applied independently at each
   time step.
 
+  The layer norm is computed from its definition, with the centering folded
+  into the dense layer: the mean over the units of `x W + b` is
+  `x mean(W) + mean(b)`, so `x (W - mean(W)) + (b - mean(b))` is already
+  centred, and the norm is one FULLY_CONNECTED plus six element-wise ops in
+  TFLite (Keras' own `LayerNormalization` converts to about twenty, through a
+  fused batch norm on a reshaped tensor). Batch normalization folds into the
+  FULLY_CONNECTED at inference.
+
   With `normalization="batch"` the dense layer has no bias (the batch norm's
   `beta` replaces it; a bias would get no gradient). Batch statistics are
   computed over valid steps only (the mask is passed to the batch norm).
 
-  Masking: supported and propagated unchanged. Padded steps output zeros.
-  Valid steps do not depend on padded steps (at inference; in training, batch
+  Masking: supported and propagated unchanged. Padded steps are not zeroed
+  (their outputs are the layer applied to whatever they hold, as with Keras'
+  own Dense; the pqrnn_tf layers downstream ignore them through the mask,
+  and zeroing them would cost a select in every exported graph). Valid steps
+  do not depend on padded steps (at inference; in training, batch
   normalization statistics depend on the other valid steps of the batch).
 
   Args:
@@ -44,7 +57,7 @@ class Bottleneck(keras.layers.Layer):
       statistics.
 
   Returns:
-    Float tensor `[batch, time, units]`, zeros at padded steps.
+    Float tensor `[batch, time, units]`, with the input's mask.
 
   Example:
 
@@ -53,8 +66,6 @@ class Bottleneck(keras.layers.Layer):
   >>> y = Bottleneck(16)(x, mask=mask)
   >>> y.shape
   TensorShape([2, 5, 16])
-  >>> float(tf.reduce_max(tf.abs(y[1, 3:])))
-  0.0
   """
 
   def __init__(self,
@@ -85,7 +96,7 @@ class Bottleneck(keras.layers.Layer):
     self.bias_regularizer = keras.regularizers.get(bias_regularizer)
     self.supports_masking = True
 
-    self.dense = keras.layers.Dense(
+    self.dense = TokenDense(
         self.units,
         use_bias=normalization != "batch",
         kernel_initializer=self.kernel_initializer,
@@ -121,18 +132,31 @@ class Bottleneck(keras.layers.Layer):
     super().build(input_shape)
 
   def call(self, inputs, mask=None, training=None):
-    y = self.dense(inputs)
+    if self.normalization == "layer":
+      y = self._dense_layer_norm(inputs)
+    else:
+      y = self.dense(inputs)
     if self.normalization == "batch":
       y = self.norm(y, training=training, mask=mask)
-    elif self.norm is not None:
-      y = self.norm(y)
     if self.activation is not None:
       y = self.activation(y)
     if self.dropout > 0.0:
       y = self.output_dropout(y, training=training)
-    if mask is not None:
-      y = y * tf.expand_dims(tf.cast(mask, y.dtype), -1)
     return y
+
+  def _dense_layer_norm(self, inputs):
+    """`self.norm(self.dense(inputs))` with the centering inside the kernel."""
+    x = tf.convert_to_tensor(inputs, dtype=self.compute_dtype)
+    kernel = tf.cast(self.dense.kernel, x.dtype)
+    y = tf.matmul(x, kernel - tf.reduce_mean(kernel, axis=1, keepdims=True))
+    if self.dense.use_bias:
+      bias = tf.cast(self.dense.bias, x.dtype)
+      y = y + (bias - tf.reduce_mean(bias))
+    # y * y, not tf.square: TFLite has no int8 SQUARE (it would stay float
+    # between a DEQUANTIZE and a QUANTIZE).
+    variance = tf.reduce_mean(y * y, axis=-1, keepdims=True)
+    y = y * tf.math.rsqrt(variance + self.norm.epsilon)
+    return y * tf.cast(self.norm.gamma, x.dtype) + tf.cast(self.norm.beta, x.dtype)
 
   def compute_mask(self, inputs, mask=None):
     return mask

@@ -82,7 +82,8 @@ class Projection(keras.layers.Layer):
         distortion_seed=self.distortion_seed)
 
   def call(self, inputs, training=None):
-    texts = tf.reshape(inputs, [-1])
+    # A RESHAPE op in TFLite unless the input is already [batch].
+    texts = inputs if inputs.shape.rank == 1 else tf.reshape(inputs, [-1])
     features, lengths = ops.sequence_string_projection(
         texts, **self.op_attributes(training=bool(training)))
     features._keras_mask = tf.sequence_mask(lengths, tf.shape(features)[1])  # pylint: disable=protected-access

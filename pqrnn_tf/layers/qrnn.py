@@ -63,9 +63,13 @@ class QRNN(keras.layers.Layer):
       output at the last valid step, the backward output at step 0, i.e.
       after reading the whole sequence). `d = units * (2 if bidirectional
       else 1)`.
-    implementation: how fo-pooling runs: "op" (default) is the
-      `PqrnnFoPooling` custom op, identical in TF and TFLite, over each
-      sequence's valid steps only (so cost follows length); "unrolled" is one
+    implementation: how fo-pooling runs: "op" (default) is the custom ops,
+      identical in TF and TFLite, over each sequence's valid steps only (so
+      cost follows length): at inference the layer is one matrix product
+      (both directions' gates at every convolution tap) and the
+      `PqrnnQrnnPooling` op (tap sums, activations, fo-pooling, output gate;
+      two ops in TFLite), in training the gates are built from TF ops (with
+      zoneout and dropout) and pooled by `PqrnnFoPooling`; "unrolled" is one
       block of builtin ops per step (needs a static time length; all-int8
       TFLite but fixed-length cost); "scan" is a `tf.scan` (reference only:
       TFLite cannot convert it).
@@ -170,6 +174,8 @@ class QRNN(keras.layers.Layer):
 
   def call(self, inputs, mask=None, training=None):
     x = tf.convert_to_tensor(inputs, dtype=self.compute_dtype)
+    if self.implementation == "op" and self._is_inference(training):
+      return self._call_fused(x, mask)
     if self.dropout > 0.0:
       x = self.input_dropout(x, training=training)
     mask_f = None
@@ -204,6 +210,52 @@ class QRNN(keras.layers.Layer):
           [self._last_valid_step(h_fw, mask_f), h_bw[:, 0, :]], axis=-1)
     h = tf.concat([h_fw, h_bw], axis=-1)
     return h if mask_f is None else h * mask_f
+
+  @staticmethod
+  def _is_inference(training) -> bool:
+    """Whether `training` is statically off (None: the Keras learning phase)."""
+    if training is None:
+      training = keras.backend.learning_phase()
+    value = tf.get_static_value(training)
+    return value is not None and not bool(value)
+
+  def _fused_weights(self, dtype):
+    """The kernel `[features, directions * kernel_width * 3 * units]` and bias
+    of every direction's gates at every tap, in `PqrnnQrnnPooling`'s layout.
+
+    Tap j of `forward_kernel` applies to step t - kernel_width + 1 + j and
+    tap j of `backward_kernel` to step t + kernel_width - 1 - j, as the op
+    reads them; the bias goes with the last tap (the step itself). Built from
+    the layer's variables at call time (constant-folded by the converter).
+    """
+    kernels, biases = [], []
+    directions = ("forward", "backward") if self.bidirectional else ("forward",)
+    for direction in directions:
+      kernel = tf.cast(getattr(self, f"{direction}_kernel"), dtype)
+      features = tf.shape(kernel)[1]
+      kernels.append(tf.reshape(tf.transpose(kernel, [1, 0, 2]), [features, -1]))
+      bias = tf.cast(getattr(self, f"{direction}_bias"), dtype)
+      biases.append(tf.concat(
+          [tf.zeros([(self.kernel_width - 1) * 3 * self.units], dtype), bias], axis=0))
+    return tf.concat(kernels, axis=1), tf.concat(biases, axis=0)
+
+  def _call_fused(self, x, mask):
+    """Inference: one matrix product and the `PqrnnQrnnPooling` op."""
+    if mask is None:
+      lengths = tf.fill(tf.shape(x)[:1], tf.shape(x)[1])
+    else:
+      lengths = tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)
+    kernel, bias = self._fused_weights(x.dtype)
+    taps = tf.matmul(x, kernel) + bias
+    h = ops.qrnn_pooling(taps, lengths, kernel_width=self.kernel_width,
+                         bidirectional=self.bidirectional)
+    if self.return_sequences:
+      return h
+    mask_f = None if mask is None else tf.expand_dims(tf.cast(mask, x.dtype), -1)
+    if not self.bidirectional:
+      return self._last_valid_step(h, mask_f)
+    h_fw, h_bw = tf.split(h, 2, axis=-1)
+    return tf.concat([self._last_valid_step(h_fw, mask_f), h_bw[:, 0, :]], axis=-1)
 
   def _gates(self, x, kernel, bias, backward):
     """The (anti-)causal convolution: `z, f, o`, each `[batch, time, units]`."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 import tf_keras as keras
 
 from pqrnn_tf.layers.attention_pooling import AttentionPooling
+from pqrnn_tf.layers.token_dense import TokenDense
 
 INTENT_OUTPUT = "intent"
 SLOTS_OUTPUT = "slots"
@@ -42,5 +43,5 @@ def attach_heads(inputs, sequence, num_intents: int, num_tags: int,
   outputs[INTENT_OUTPUT] = keras.layers.Dense(num_intents, name=INTENT_OUTPUT)(pooled)
   if num_tags > 0:
     tokens = keras.layers.Dropout(dropout, name="slots_dropout")(sequence)
-    outputs[SLOTS_OUTPUT] = keras.layers.Dense(num_tags, name=SLOTS_OUTPUT)(tokens)
+    outputs[SLOTS_OUTPUT] = TokenDense(num_tags, name=SLOTS_OUTPUT)(tokens)
   return keras.Model(inputs, outputs, name=name)

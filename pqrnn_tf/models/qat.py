@@ -4,10 +4,11 @@
 ops (tensorflow-model-optimization's default 8-bit scheme) on:
   * the Bottleneck's dense kernel and its output,
   * each QRNN's forward/backward kernels and its output,
-  * the built-in head layers (Dense; registry defaults).
+  * the head layers (Dense, TokenDense: the default registry's Dense config).
 The Projection (string in, custom op) is left as is: tfmot would put an input
-quantizer on the string input otherwise. The fo-pooling custom op stays float
-in TFLite too, so nothing inside the QRNN recurrence is fake-quantized.
+quantizer on the string input otherwise. The fused QRNN op (gate sums,
+activations, fo-pooling) stays float in TFLite too, so nothing inside the QRNN
+recurrence is fake-quantized.
 
 Fine-tune the result for an epoch or two (small learning rate), then convert
 it with `pqrnn_tf.export.converter.convert(qat_model, "int8", texts)` as usual.
@@ -28,6 +29,9 @@ import tensorflow_model_optimization as tfmot
 from pqrnn_tf.layers.bottleneck import Bottleneck
 from pqrnn_tf.layers.projection import Projection
 from pqrnn_tf.layers.qrnn import QRNN
+from pqrnn_tf.layers.token_dense import TokenDense
+from tensorflow_model_optimization.python.core.quantization.keras.default_8bit import (  # pylint: disable=g-direct-tensorflow-import
+    default_8bit_quantize_registry)
 
 _tfq = tfmot.quantization.keras
 _quantizers = _tfq.quantizers
@@ -117,6 +121,8 @@ def custom_objects() -> dict:
       "Projection": Projection,
       "KernelQuantizeConfig": KernelQuantizeConfig,
       "MaskingQuantizeWrapper": MaskingQuantizeWrapper,
+      "TokenDense": TokenDense,
+      "Default8BitQuantizeConfig": default_8bit_quantize_registry.Default8BitQuantizeConfig,
   }
 
 
@@ -132,6 +138,12 @@ def _annotate(layer, quantize_pooling=True):
   if isinstance(layer, QRNN):
     kernels = ["forward_kernel"] + (["backward_kernel"] if layer.bidirectional else [])
     return _tfq.quantize_annotate_layer(layer, KernelQuantizeConfig(kernels))
+  if isinstance(layer, TokenDense):
+    # The default registry's Dense config; the registry matches classes
+    # exactly, so it does not know this subclass.
+    return _tfq.quantize_annotate_layer(
+        layer, default_8bit_quantize_registry.Default8BitQuantizeConfig(
+            ["kernel"], ["activation"], False))
   if isinstance(layer, keras.layers.Dense):
     return _tfq.quantize_annotate_layer(layer)
   return layer

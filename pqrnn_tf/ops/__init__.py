@@ -10,6 +10,7 @@ from pqrnn_tf.ops.tflite import TFLITE_CUSTOM_OPS
 from pqrnn_tf.ops.tflite import tflite_registerer
 
 FO_POOLING_OP_NAME = "PqrnnFoPooling"
+QRNN_POOLING_OP_NAME = "PqrnnQrnnPooling"
 
 
 def fo_pooling(u, f, sequence_length, reverse: bool = False):
@@ -17,9 +18,18 @@ def fo_pooling(u, f, sequence_length, reverse: bool = False):
   from pqrnn_tf.ops import pooling  # pylint: disable=g-import-not-at-top
   return pooling.fo_pooling(u, f, sequence_length, reverse=reverse)
 
+
+def qrnn_pooling(taps, sequence_length, kernel_width: int = 2, bidirectional: bool = True):
+  """A QRNN layer after its matrix product; see `pqrnn_tf.ops.pooling.qrnn_pooling`."""
+  from pqrnn_tf.ops import pooling  # pylint: disable=g-import-not-at-top
+  return pooling.qrnn_pooling(taps, sequence_length, kernel_width=kernel_width,
+                              bidirectional=bidirectional)
+
 __all__ = [
     "FO_POOLING_OP_NAME",
     "fo_pooling",
+    "QRNN_POOLING_OP_NAME",
+    "qrnn_pooling",
     "PROJECTION_OP_NAME",
     "TFLITE_CUSTOM_OPS",
     "projection_defaults",

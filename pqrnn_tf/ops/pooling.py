@@ -47,3 +47,72 @@ def _fo_pooling_gradient(op, grad):
     c_before = tf.concat([zeros, c[:, :-1]], axis=1)
   total = fo_pooling(grad, f_shifted, lengths, reverse=not op.get_attr("reverse"))
   return total, total * c_before, None
+
+
+QRNN_OP_NAME = "PqrnnQrnnPooling"  # its gradient is registered below, on import
+
+
+def qrnn_pooling(taps, sequence_length, kernel_width: int = 2, bidirectional: bool = True):
+  """A QRNN layer after its one matrix product (custom_ops/core/fo_pooling.h).
+
+  Sums each gate over the convolution taps (taps reaching before step 0 or
+  past a row's length count as 0), applies tanh / sigmoid, runs fo-pooling
+  over the valid steps (forward, and backward if `bidirectional`) and the
+  output gate. Identical bits in TF and TFLite; differentiable in `taps`
+  (the gradient is that of `qrnn_pooling_reference`).
+
+  Args:
+    taps: float32 `[batch, time, directions * kernel_width * 3 * units]`, laid
+      out `[direction][tap][z, f, o][unit]`; forward tap j multiplies the
+      input `kernel_width - 1 - j` steps back, backward tap j the one as many
+      steps ahead; tap `kernel_width - 1` (the step's own input) holds the
+      bias.
+    sequence_length: int32 `[batch]`, each in `[0, time]`.
+    kernel_width: taps per direction.
+    bidirectional: two directions (forward units first in the output) or one.
+
+  Returns:
+    float32 `[batch, time, directions * units]`, 0 at steps past each length.
+  """
+  return _libraries.tf_ops().pqrnn_qrnn_pooling(
+      taps, tf.cast(sequence_length, tf.int32), kernel_width=kernel_width,
+      bidirectional=bidirectional)
+
+
+def qrnn_pooling_reference(taps, sequence_length, kernel_width: int = 2,
+                           bidirectional: bool = True):
+  """`qrnn_pooling` with TF ops and `fo_pooling` (same math; TF's own tanh and
+  sigmoid, so equal up to float rounding): its gradient and its test oracle."""
+  taps = tf.convert_to_tensor(taps, tf.float32)
+  lengths = tf.cast(sequence_length, tf.int32)
+  directions = 2 if bidirectional else 1
+  time = tf.shape(taps)[1]
+  valid = tf.sequence_mask(lengths, time, dtype=taps.dtype)[:, :, None]
+  per_tap = tf.split(taps, directions * kernel_width, axis=-1)
+  outputs = []
+  for d in range(directions):
+    gates = None
+    for j in range(kernel_width):
+      tap = per_tap[d * kernel_width + j] * valid  # taps past the length count as 0
+      offset = kernel_width - 1 - j
+      if offset:
+        if d == 0:  # step t takes tap j of step t - offset
+          tap = tf.pad(tap, [[0, 0], [offset, 0], [0, 0]])[:, :time]
+        else:  # step t takes tap j of step t + offset
+          tap = tf.pad(tap, [[0, 0], [0, offset], [0, 0]])[:, offset:]
+      gates = tap if gates is None else gates + tap
+    z, f, o = tf.split(gates, 3, axis=-1)
+    z, f, o = tf.tanh(z), tf.sigmoid(f), tf.sigmoid(o)
+    c = fo_pooling((1.0 - f) * z, f, lengths, reverse=d == 1)
+    outputs.append(o * c)
+  return tf.concat(outputs, axis=-1) if directions == 2 else outputs[0]
+
+
+@tf.RegisterGradient(QRNN_OP_NAME)
+def _qrnn_pooling_gradient(op, grad):
+  taps, lengths = op.inputs
+  with tf.GradientTape() as tape:
+    tape.watch(taps)
+    h = qrnn_pooling_reference(taps, lengths, kernel_width=op.get_attr("kernel_width"),
+                               bidirectional=op.get_attr("bidirectional"))
+  return tape.gradient(h, taps, output_gradients=grad), None

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pqrnn_tf.ops import _libraries
 
 # Every custom op a pqrnn_tf model may contain; all are registered together.
-TFLITE_CUSTOM_OPS = ("PqrnnSequenceStringProjection", "PqrnnFoPooling")
+TFLITE_CUSTOM_OPS = ("PqrnnSequenceStringProjection", "PqrnnFoPooling", "PqrnnQrnnPooling")
 
 
 def tflite_registerer(resolver_address: int) -> None:
