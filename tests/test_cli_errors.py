@@ -4,7 +4,6 @@ import os
 import subprocess
 import sys
 
-import pytest
 
 MODULES = {
     "pqrnn-train": "pqrnn_tf.train.cli",
