@@ -114,14 +114,15 @@ setup(
                     # torch==2.13.0 first on its own (a CPU wheel), then this.
                     "teacher": ["torch==2.13.0", "transformers==5.24.0", "onnx==1.23.2",
                                 "onnxruntime==1.32.0"]},
+    # pqrnn_tf.console imports each tool with TensorFlow's start-up lines hidden.
     entry_points={"console_scripts": [
-        "pqrnn-train=pqrnn_tf.train.cli:run",
-        "pqrnn-eval=pqrnn_tf.train.eval_cli:run",
-        "pqrnn-export=pqrnn_tf.export.cli:run",
-        "pqrnn-teacher=pqrnn_tf.teacher.cli:run",
-        "pqrnn-benchmark=benchmarks.cli:run",
-        "pqrnn-augment=pqrnn_tf.data.augment_cli:run",
-        "pqrnn-predict=pqrnn_tf.inference.cli:run",
+        "pqrnn-train=pqrnn_tf.console:train",
+        "pqrnn-eval=pqrnn_tf.console:evaluate",
+        "pqrnn-export=pqrnn_tf.console:export",
+        "pqrnn-teacher=pqrnn_tf.console:teacher",
+        "pqrnn-benchmark=pqrnn_tf.console:benchmark",
+        "pqrnn-augment=pqrnn_tf.console:augment",
+        "pqrnn-predict=pqrnn_tf.console:predict",
     ]},
     zip_safe=False,
 )

@@ -44,10 +44,8 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-
-from absl import app  # pylint: disable=g-import-not-at-top
+import pqrnn_tf  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TF is imported)
+from absl import app
 from absl import flags
 from absl import logging
 import numpy as np

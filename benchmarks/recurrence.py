@@ -52,22 +52,18 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import pqrnn_tf  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TF is imported)
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from absl import app, flags  # pylint: disable=g-import-not-at-top
+from absl import app, flags
 import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
-from pqrnn_tf import lite, ops
+from pqrnn_tf import lite, ops, run_dir
 from pqrnn_tf.data import readers
 from pqrnn_tf.data.examples import Example, LabelVocab
 from pqrnn_tf.export import converter
 from pqrnn_tf.layers.projection import Projection
 from pqrnn_tf.layers.qrnn import QRNN
 from pqrnn_tf.models import INTENT_OUTPUT, SLOTS_OUTPUT
-from pqrnn_tf.train import evaluation, trainer
 
 from . import buckets, latency
 
@@ -350,47 +346,41 @@ def markdown(report: dict) -> str:
   return "\n".join(lines)
 
 
-def main(argv) -> None:
-  del argv
-  out_dir = Path(FLAGS.output_dir)
-  out_dir.mkdir(parents=True, exist_ok=True)
-  model, config = trainer.load_trained(FLAGS.model_dir)
-  intents, tags = config.vocabs()
-  dev = readers.read_atis("dev")
-  test = readers.read_atis("test")
-  calibration = [e.text for e in readers.read_atis("train")[:FLAGS.num_calibration]]
-  dev_texts = [e.text for e in dev]
-  lengths = [int(n) for n in FLAGS.lengths]
-
-  reference_out = serve(model, dev_texts)
-  reference = decode(reference_out, dev, intents, tags)
-  true_lengths = reference_out.get(converter.SEQUENCE_LENGTH, np.array(
-      [len(t.split()) for t in dev_texts]))
-  report = {"model_dir": FLAGS.model_dir, "num_params": int(model.count_params()),
-            "litert": metadata.version("ai-edge-litert"), "tensorflow": tf.__version__,
-            "machine": platform.machine(), "repeats": FLAGS.repeats,
-            "num_dev": len(dev), "tf_check": [], "variants": []}
-
-  keras_variants: dict[str, tuple[keras.Model, int | None]] = {"op": (model, None)}
+def keras_variants(model: keras.Model, lengths: Sequence[int], dev_texts: Sequence[str],
+                   reference_out: dict, true_lengths: np.ndarray, padded_op: bool
+                   ) -> tuple[dict[str, tuple[keras.Model, int | None]], list[dict]]:
+  """The Keras models to convert, {name: (model, fixed length or None)}, and
+  how far each unrolled one strays from the op model in TF (`tf_check`)."""
+  variants: dict[str, tuple[keras.Model, int | None]] = {"op": (model, None)}
+  tf_check = []
   for length in lengths:
     fixed = fixed_length_model(model, length)
     got = serve(fixed, dev_texts)
     within = np.flatnonzero(true_lengths <= length)
-    report["tf_check"].append({
+    tf_check.append({
         "length": length, "num_within": int(len(within)),
         "num_cut": int(np.sum(true_lengths > length)),
         "max_abs_diff_within_L": max_abs_diff(reference_out, got, within),
-        "max_abs_diff_all": max_abs_diff(reference_out, got, range(len(dev)))})
-    keras_variants[f"unrolled_{length}"] = (fixed, length)
-    if FLAGS.padded_op:
+        "max_abs_diff_all": max_abs_diff(reference_out, got, range(len(dev_texts)))})
+    variants[f"unrolled_{length}"] = (fixed, length)
+    if padded_op:
       # Control: padded to L like unrolled_L, but fo-pooling still the op
       # (which skips the padding). unrolled_L vs padded_op_L isolates the cost
       # of the recurrence form; padded_op_L vs op the cost of padding the
       # rest of the network to L steps.
-      keras_variants[f"padded_op_{length}"] = (with_recurrence(model, "op", length), length)
+      variants[f"padded_op_{length}"] = (with_recurrence(model, "op", length), length)
+  return variants, tf_check
 
-  callers = {}
-  for variant, (keras_model, length) in keras_variants.items():
+
+def convert_variants(variants: dict[str, tuple[keras.Model, int | None]], out_dir: Path,
+                     calibration: Sequence[str], dev: Sequence, intents, tags,
+                     reference: tuple, reference_out: dict, true_lengths: np.ndarray
+                     ) -> tuple[list[dict], dict[str, latency.TfliteCaller]]:
+  """Converts every variant in every quantization; returns a row per TFLite
+  model (size, ops, agreement with the Keras op model) and a caller per model."""
+  dev_texts = [e.text for e in dev]
+  rows, callers = [], {}
+  for variant, (keras_model, length) in variants.items():
     for quantization in QUANTIZATIONS:
       name = f"{variant}/{quantization}"
       print(f"converting {name}", flush=True)
@@ -401,7 +391,7 @@ def main(argv) -> None:
       predicted = decode(got, dev, intents, tags)
       every = np.arange(len(dev))
       within = np.flatnonzero(true_lengths <= length) if length else every
-      report["variants"].append({
+      rows.append({
           "name": name, "variant": variant, "quantization": quantization,
           "length": length, "bytes": len(flatbuffer), **size_breakdown(flatbuffer),
           "ops": dict(sorted(converter.op_counts(flatbuffer).items())),
@@ -410,27 +400,62 @@ def main(argv) -> None:
               "agreement_within_L": agreement(reference, predicted, within),
               "max_abs_diff_within_L": max_abs_diff(reference_out, got, within)}})
       callers[name] = latency.TfliteCaller(str(path), num_threads=1, batch_size=1)
+  return rows, callers
 
-  if FLAGS.check_scan:
-    print("trying the scan form", flush=True)
-    report["scan"] = try_scan_conversion(model, calibration)
 
-  report["buckets"] = []
-  for bucket in buckets.make_buckets([e.text for e in test], [int(n) for n in FLAGS.buckets],
-                                     FLAGS.per_bucket):
+def time_buckets(callers: dict[str, latency.TfliteCaller], texts: Sequence[str],
+                 lengths: Sequence[int]) -> list[dict]:
+  """Median and p90 latency of every model on each bucket of `texts`."""
+  rows = []
+  for bucket in buckets.make_buckets(texts, list(lengths), FLAGS.per_bucket):
     print(f"timing {bucket.length}-token bucket", flush=True)
     micros = time_interleaved(callers, bucket.sentences, FLAGS.repeats, FLAGS.warmup)
-    report["buckets"].append({
+    rows.append({
         "tokens": bucket.length, "num_real": bucket.num_real,
         "num_joined": bucket.num_joined, "calls_per_variant": len(micros["op/none"]),
         "p50_us": {k: float(np.median(v)) for k, v in micros.items()},
         "p90_us": {k: float(np.percentile(v, 90)) for k, v in micros.items()}})
+  return rows
 
+
+def write_report(report: dict, out_dir: Path) -> None:
   table = markdown(report)
   print(table)
   (out_dir / "recurrence.md").write_text(table + "\n")
   with open(out_dir / "recurrence.json", "w") as f:
     json.dump(report, f, indent=2)
+
+
+def main(argv) -> None:
+  del argv
+  out_dir = Path(FLAGS.output_dir)
+  out_dir.mkdir(parents=True, exist_ok=True)
+  model, config = run_dir.load_trained(FLAGS.model_dir)
+  intents, tags = config.vocabs()
+  dev = readers.read_atis("dev")
+  calibration = [e.text for e in readers.read_atis("train")[:FLAGS.num_calibration]]
+  dev_texts = [e.text for e in dev]
+
+  reference_out = serve(model, dev_texts)
+  reference = decode(reference_out, dev, intents, tags)
+  true_lengths = reference_out.get(converter.SEQUENCE_LENGTH, np.array(
+      [len(t.split()) for t in dev_texts]))
+  report = {"model_dir": FLAGS.model_dir, "num_params": int(model.count_params()),
+            "litert": metadata.version("ai-edge-litert"), "tensorflow": tf.__version__,
+            "machine": platform.machine(), "repeats": FLAGS.repeats,
+            "num_dev": len(dev)}
+  variants, report["tf_check"] = keras_variants(
+      model, [int(n) for n in FLAGS.lengths], dev_texts, reference_out, true_lengths,
+      FLAGS.padded_op)
+  report["variants"], callers = convert_variants(
+      variants, out_dir, calibration, dev, intents, tags, reference, reference_out,
+      true_lengths)
+  if FLAGS.check_scan:
+    print("trying the scan form", flush=True)
+    report["scan"] = try_scan_conversion(model, calibration)
+  report["buckets"] = time_buckets(callers, [e.text for e in readers.read_atis("test")],
+                                   [int(n) for n in FLAGS.buckets])
+  write_report(report, out_dir)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import os
 import tensorflow as tf
 import tf_keras as keras
 
+from pqrnn_tf.cli_errors import UserError
 from pqrnn_tf.data.examples import LabelVocab
 from pqrnn_tf.models import ModelConfig, check_config
 
@@ -90,8 +91,12 @@ class TrainConfig:
 
   @classmethod
   def load(cls, path: str) -> "TrainConfig":
+    """Reads config.json; a UserError naming the file and line if it is not JSON."""
     with open(path, encoding="utf-8") as f:
-      data = json.load(f)
+      try:
+        data = json.load(f)
+      except json.JSONDecodeError as e:
+        raise UserError(f"{path}:{e.lineno}: not a pqrnn-train config: {e.msg}") from None
     data["model"] = ModelConfig.from_dict(data["model"])
     # Runs saved before plateau_decay existed trained at a constant rate.
     data.setdefault("plateau_decay", 1.0)

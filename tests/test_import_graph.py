@@ -25,7 +25,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("pqrnn_tf.models",),
     ("pqrnn_tf.inference", "pqrnn_tf.run_dir"),
     ("pqrnn_tf.train", "pqrnn_tf.export", "pqrnn_tf.teacher"),
-    ("benchmarks", "pqrnn_tf.demo"),
+    ("benchmarks", "pqrnn_tf.demo", "pqrnn_tf.console"),
 ]
 
 #: Source folder -> the import name of its modules (setup.py's package_dir).

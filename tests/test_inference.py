@@ -15,11 +15,12 @@ from pqrnn_tf.export import converter
 from pqrnn_tf.inference import (ModelError, TflitePredictor, TokenizationMismatchError,
                                 labels as labels_lib, model_tokenization, to_predictions,
                                 token_spans)
-from tests.test_export import TEXTS, model  # noqa: F401  (the suite's tiny model)
+from tests.conftest import TEXTS
+from tests.test_export import model  # noqa: F401  (the suite's tiny model)
 
 INTENTS = [f"intent_{k}" for k in range(5)]
 TAGS = ["O", "B-a", "I-a", "B-b", "I-b", "B-c", "I-c"]
-MORE_TEXTS = TEXTS + ["  leading and trailing  ", "tabs\tand\u00a0no-break\u3000spaces",
+MORE_TEXTS = list(TEXTS) + ["  leading and trailing  ", "tabs\tand\u00a0no-break\u3000spaces",
                       "Ünïcödé wörds ok", "   ", "x"]
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
 

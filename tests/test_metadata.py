@@ -14,7 +14,8 @@ from pqrnn_tf import lite
 from pqrnn_tf.export import converter, metadata
 from pqrnn_tf.inference import TflitePredictor, read_labels
 from pqrnn_tf.inference import metadata as md
-from tests.test_export import TEXTS, model  # noqa: F401  (the suite's tiny model)
+from tests.conftest import TEXTS
+from tests.test_export import model  # noqa: F401  (the suite's tiny model)
 
 INTENTS = ["book_flight", "fare", "ground", "greet", "other"]
 TAGS = ["O", "B-city", "I-city", "B-date", "I-date", "B-time", "I-time"]
@@ -45,7 +46,7 @@ def test_labels_round_trip_and_the_model_still_runs(flatbuffer, tmp_path):
   assert tags.fallback == "O"
   assert read_labels(plain) is None
   # Same graph and weights: LiteRT gives the very same outputs.
-  want, got = outputs(plain, TEXTS), outputs(packed, TEXTS)
+  want, got = outputs(plain, list(TEXTS)), outputs(packed, list(TEXTS))
   assert sorted(got) == sorted(want)
   for name in want:
     np.testing.assert_array_equal(got[name], want[name])

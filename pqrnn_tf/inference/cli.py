@@ -13,23 +13,15 @@ prints `pqrnn-predict: <path>: <problem>` and exits with status 2.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import re
 import sys
-import tempfile
-from typing import BinaryIO, Iterator, Sequence
+from typing import BinaryIO, Sequence
 
-# The op libraries load TF's C++ runtime, whose start-up log lines would land
-# on stderr; set before anything loads it. (Some INFO lines ignore it: see
-# `quiet_native_info_logs`.)
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from absl import app, flags
 
-from absl import app, flags  # noqa: E402
-
-from pqrnn_tf import cli_errors  # noqa: E402
-from pqrnn_tf.inference import decoding, predictor as predictor_lib  # noqa: E402
+from pqrnn_tf import cli_errors
+from pqrnn_tf.inference import decoding, predictor as predictor_lib
 
 FLAGS = flags.FLAGS
 PROGRAM = "pqrnn-predict"
@@ -104,37 +96,6 @@ def format_table(predictions: Sequence[decoding.Prediction]) -> str:
 # INFO lines of the native runtimes: absl's ("I0000 00:00:1796165228.516973
 # 5038 port.cc:153] ..."), its notice that logging is not initialized, and
 # TFLite's "INFO: ...".
-_NATIVE_INFO_LINE = re.compile(
-    r"^(I\d{4} [\d:.]+ +\d+ \S+:\d+\] |WARNING: All log messages before "
-    r"absl::InitializeLog\(\)|INFO: )")
-
-
-@contextlib.contextmanager
-def quiet_native_info_logs() -> Iterator[None]:
-  """Drops the native runtimes' INFO lines from stderr while loading a model.
-
-  Loading the op libraries starts TF's C++ runtime (for one symbol), which logs
-  INFO lines that `TF_CPP_MIN_LOG_LEVEL` does not silence; they would bury
-  the one-line error of a bad model. The C++ code writes to file descriptor 2,
-  so that descriptor is captured; every other line is written back.
-  """
-  sys.stderr.flush()
-  saved = os.dup(2)
-  with tempfile.TemporaryFile() as captured:
-    os.dup2(captured.fileno(), 2)
-    try:
-      yield
-    finally:
-      sys.stderr.flush()
-      os.dup2(saved, 2)
-      os.close(saved)
-      captured.seek(0)
-      kept = [line for line in captured.read().decode("utf-8", "replace").splitlines(True)
-              if not _NATIVE_INFO_LINE.match(line)]
-      sys.stderr.write("".join(kept))
-      sys.stderr.flush()
-
-
 def fail(path: str, problem: str) -> None:
   """Prints `pqrnn-predict: <path>: <problem>` to stderr and exits with status 2."""
   problem = problem.strip().splitlines()[0] if problem.strip() else "cannot be used"
@@ -149,7 +110,7 @@ def main(argv: Sequence[str]) -> None:
   if texts_args and FLAGS.input:
     raise app.UsageError("Give texts as arguments or --input, not both.")
   try:
-    with quiet_native_info_logs():
+    with cli_errors.quiet_native_logs():
       predictor = predictor_lib.TflitePredictor(
           FLAGS.model, runtime=FLAGS.runtime, batch_size=FLAGS.batch_size, top_k=FLAGS.top_k)
   except FileNotFoundError as e:
@@ -158,8 +119,11 @@ def main(argv: Sequence[str]) -> None:
     fail(FLAGS.model, str(e))
   try:
     texts = read_texts(texts_args, FLAGS.input, sys.stdin.buffer)
-  except (OSError, UnicodeDecodeError) as e:
-    fail(FLAGS.input or "<stdin>", getattr(e, "strerror", None) or str(e))
+  except UnicodeDecodeError as e:
+    line = e.object[:e.start].count(b"\n") + 1
+    fail(f"{FLAGS.input or '<stdin>'}:{line}", f"not UTF-8 ({e.reason})")
+  except OSError as e:
+    fail(FLAGS.input or "<stdin>", e.strerror or str(e))
   predictions = predictor.predict(texts)
   if FLAGS.format == "table":
     sys.stdout.write(format_table(predictions))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+from pqrnn_tf.cli_errors import UserError
 from pqrnn_tf.data.examples import OUTSIDE_TAG, LabelVocab
 from pqrnn_tf.inference import metadata
 
@@ -25,13 +26,23 @@ def load_labels(model_path: str) -> tuple[LabelVocab, LabelVocab | None]:
   if not os.path.exists(paths["intents"]):
     raise FileNotFoundError(f"{paths['intents']} is missing: the label files "
                             f"pqrnn-export writes beside the model are needed")
-  with open(paths["intents"], encoding="utf-8") as f:
-    intents = LabelVocab(metadata.parse_label_file(f.read()))
+  intents = LabelVocab(read_label_file(paths["intents"]))
   tags = None
   if os.path.exists(paths["slots"]):
-    with open(paths["slots"], encoding="utf-8") as f:
-      tags = LabelVocab(metadata.parse_label_file(f.read()), fallback=OUTSIDE_TAG)
+    tags = LabelVocab(read_label_file(paths["slots"]), fallback=OUTSIDE_TAG)
   return intents, tags
+
+
+def read_label_file(path: str) -> list[str]:
+  """The labels of a label file; a UserError naming the line of a repeated label."""
+  with open(path, encoding="utf-8") as f:
+    labels = metadata.parse_label_file(f.read())
+  first = {}
+  for line, label in enumerate(labels, 1):
+    if label in first:
+      raise UserError(f"{path}:{line}: label {label!r} repeats line {first[label]}")
+    first[label] = line
+  return labels
 
 
 def model_labels(model_path: str) -> tuple[LabelVocab, LabelVocab | None]:

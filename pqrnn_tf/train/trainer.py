@@ -288,24 +288,63 @@ def train(config: TrainConfig, model_dir: str, train_examples: Sequence[Example]
 def _train(config: TrainConfig, model_dir: str, out_dir: str,
            train_examples: Sequence[Example], dev_examples: Sequence[Example],
            strategy: tf.distribute.Strategy, verbose: int | None) -> keras.Model:
-  """`train` in `out_dir`, this worker's directory."""
+  """`train` in `out_dir`, this worker's directory: the stages in order."""
   keras.utils.set_random_seed(config.seed)
   intents, tags = config.vocabs()
-  streaming = isinstance(train_examples, ShardedExamples)
-  teacher, distill = None, distill_config(config)
-  if distill is not None:
-    if streaming:
-      raise ValueError("distillation needs the training data in memory: give "
-                       "--train_file as one file, not a glob of shards")
-    teacher = distillation.teacher_targets(train_examples, distill, intents, tags)
-    train_examples = teacher.examples
-  with strategy.scope():
-    model = build_model(config.model, len(intents), len(tags) if tags else 0,
-                        train_texts=(train_examples.texts() if streaming
-                                     else [e.text for e in train_examples]))
-    compile_model(model, config)
+  train_examples, teacher = with_teacher_targets(config, train_examples, intents, tags)
+  model = build_and_compile(config, strategy, train_examples, intents, tags)
   # Only now: a config that fails to build must not claim model_dir.
   config.save(os.path.join(out_dir, CONFIG_FILE))
+  train_ds, steps_per_epoch = training_data(config, strategy, train_examples, intents, tags,
+                                            teacher)
+  if verbose is None:  # A progress bar on a terminal, one line per epoch in logs.
+    verbose = 1 if sys.stdout.isatty() else 2
+  train_seconds = fit(model, config, model_dir, out_dir, train_ds, steps_per_epoch,
+                      dev_examples, verbose)
+  save_best(model, model_dir, out_dir, train_seconds)
+  if config.qat_epochs:
+    quantization_aware_training(
+        model, config, model_dir, train_ds, dev_examples, steps_per_epoch, verbose,
+        strategy, calibration_texts=[e.text for _, e in zip(range(QAT_CALIBRATION),
+                                                            train_examples)])
+  if out_dir != model_dir:
+    shutil.rmtree(out_dir, ignore_errors=True)
+  return model
+
+
+def with_teacher_targets(config: TrainConfig, train_examples, intents: LabelVocab,
+                         tags: LabelVocab | None):
+  """(training examples, teacher targets or None): with distillation, the
+  examples gain the teacher-only texts of the logits files."""
+  distill = distill_config(config)
+  if distill is None:
+    return train_examples, None
+  if isinstance(train_examples, ShardedExamples):
+    raise ValueError("distillation needs the training data in memory: give "
+                     "--train_file as one file, not a glob of shards")
+  teacher = distillation.teacher_targets(train_examples, distill, intents, tags)
+  return teacher.examples, teacher
+
+
+def build_and_compile(config: TrainConfig, strategy: tf.distribute.Strategy, train_examples,
+                      intents: LabelVocab, tags: LabelVocab | None) -> keras.Model:
+  """The model of `config.model` (vocabularies built from the training texts),
+  compiled, in the strategy's scope."""
+  texts = (train_examples.texts() if isinstance(train_examples, ShardedExamples)
+           else [e.text for e in train_examples])
+  with strategy.scope():
+    model = build_model(config.model, len(intents), len(tags) if tags else 0,
+                        train_texts=texts)
+    compile_model(model, config)
+  return model
+
+
+def training_data(config: TrainConfig, strategy: tf.distribute.Strategy, train_examples,
+                  intents: LabelVocab, tags: LabelVocab | None, teacher
+                  ) -> tuple[tf.data.Dataset, int | None]:
+  """(the training dataset, steps per epoch or None): in memory or streamed
+  from shards; distributed, one pipeline per worker, batched per replica."""
+  streaming = isinstance(train_examples, ShardedExamples)
   distributed = strategy.num_replicas_in_sync > 1
 
   def build_dataset(num_workers: int, index: int, batch_size: int) -> tf.data.Dataset:
@@ -321,15 +360,21 @@ def _train(config: TrainConfig, model_dir: str, out_dir: str,
                         num_shards=num_workers, shard_index=index, teacher=teacher,
                         tokenization=config.model.tokenization)
 
-  steps_per_epoch = None
-  if distributed:
-    steps_per_epoch = math.ceil(len(train_examples) / config.batch_size)
-    train_ds = distributed_dataset(strategy, config.batch_size, build_dataset)
-    print(f"{strategy.num_replicas_in_sync} replicas: {steps_per_epoch} steps of "
-          f"{config.batch_size // strategy.num_replicas_in_sync} examples per "
-          f"replica an epoch", flush=True)
-  else:
-    train_ds = build_dataset(1, 0, config.batch_size)
+  if not distributed:
+    return build_dataset(1, 0, config.batch_size), None
+  steps_per_epoch = math.ceil(len(train_examples) / config.batch_size)
+  train_ds = distributed_dataset(strategy, config.batch_size, build_dataset)
+  print(f"{strategy.num_replicas_in_sync} replicas: {steps_per_epoch} steps of "
+        f"{config.batch_size // strategy.num_replicas_in_sync} examples per "
+        f"replica an epoch", flush=True)
+  return train_ds, steps_per_epoch
+
+
+def fit(model: keras.Model, config: TrainConfig, model_dir: str, out_dir: str, train_ds,
+        steps_per_epoch: int | None, dev_examples: Sequence[Example], verbose: int) -> float:
+  """Trains from the last checkpoint (if any) until `config.epochs` or early
+  stopping, keeping the best dev epoch; returns the training seconds so far."""
+  intents, tags = config.vocabs()
   selection = DevSelection(model_dir, dev_examples, intents, tags, config.patience,
                            write_dir=out_dir, plateau_decay=config.plateau_decay)
   checkpoint = EpochCheckpoint(os.path.join(out_dir, "checkpoints"), model,
@@ -338,13 +383,17 @@ def _train(config: TrainConfig, model_dir: str, out_dir: str,
   callbacks = [keras.callbacks.TensorBoard(os.path.join(model_dir, "logs")),
                selection, checkpoint]
   stopped_early = initial_epoch - 1 - selection.state["best_epoch"] >= config.patience
-  if verbose is None:  # A progress bar on a terminal, one line per epoch in logs.
-    verbose = 1 if sys.stdout.isatty() else 2
   if initial_epoch < config.epochs and not stopped_early:
     model.fit(train_ds, epochs=config.epochs, initial_epoch=initial_epoch,
               steps_per_epoch=steps_per_epoch, callbacks=callbacks, verbose=verbose)
+  return float(checkpoint.train_seconds.numpy())
+
+
+def save_best(model: keras.Model, model_dir: str, out_dir: str, train_seconds: float) -> None:
+  """Loads the best epoch's weights into `model` and saves it (SavedModel)
+  and the training time in `out_dir`."""
   with open(os.path.join(out_dir, TRAIN_TIME_FILE), "w") as f:
-    json.dump({"train_seconds": float(checkpoint.train_seconds.numpy())}, f)
+    json.dump({"train_seconds": train_seconds}, f)
   # A non-chief loads the best weights it saved itself (the chief may still be
   # writing its copy), or the chief's from an earlier run.
   best = os.path.join(out_dir, BEST_WEIGHTS)
@@ -352,14 +401,6 @@ def _train(config: TrainConfig, model_dir: str, out_dir: str,
     best = os.path.join(model_dir, BEST_WEIGHTS)
   model.load_weights(best)
   model.save(os.path.join(out_dir, SAVED_MODEL_DIR), save_format="tf")
-  if config.qat_epochs:
-    quantization_aware_training(
-        model, config, model_dir, train_ds, dev_examples, steps_per_epoch, verbose,
-        strategy, calibration_texts=[e.text for _, e in zip(range(QAT_CALIBRATION),
-                                                            train_examples)])
-  if out_dir != model_dir:
-    shutil.rmtree(out_dir, ignore_errors=True)
-  return model
 
 
 def quantization_aware_training(float_model: keras.Model, config: TrainConfig,
