@@ -86,8 +86,12 @@ def quiet_native_logs() -> Iterator[None]:
   os.dup2(write_end, 2)
   os.close(write_end)
 
+  # Duplicated here, not in the thread: a block that ends at once (e.g. a
+  # missing file) closes `saved` before the thread would get to it.
+  out_fd = os.dup(saved)
+
   def pass_on() -> None:
-    with os.fdopen(read_end, "rb") as pipe, os.fdopen(os.dup(saved), "wb", 0) as out:
+    with os.fdopen(read_end, "rb") as pipe, os.fdopen(out_fd, "wb", 0) as out:
       for line in pipe:
         if not NATIVE_INFO_LINE.match(line.decode("utf-8", "replace")):
           out.write(line)
