@@ -231,9 +231,10 @@ def test_two_local_workers(shards, tmp_path):
   assert [p.returncode for p in procs] == [0, 0], report()
   events = [recorded(path) for path in records]
 
-  # Worker 0 is the chief; both see two replicas, one each.
+  # Worker 0 is the chief; both see two replicas, one each. (The class behind
+  # tf.distribute.MultiWorkerMirroredStrategy is CollectiveAllReduceStrategy.)
   assert [e["strategy"] for e in events] == [
-      [{"type": "MultiWorkerMirroredStrategy", "replicas": 2, "chief": chief, "workers": 2}]
+      [{"type": "CollectiveAllReduceStrategy", "replicas": 2, "chief": chief, "workers": 2}]
       for chief in (True, False)], report()
   # Each worker streamed its own half of the shards (by file)...
   shard_sets = []

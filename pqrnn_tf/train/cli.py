@@ -141,6 +141,10 @@ def main(argv) -> None:
   if not trainer.is_chief(strategy):
     print(f"Worker {index} done; the chief writes {trainer.METRICS_FILE}.")
     return
+  if num_workers > 1:
+    # The strategy's sync-on-read variables (batch-norm statistics) read by
+    # all-reducing across the workers, which have exited: score the saved copy.
+    model, _ = trainer.load_trained(FLAGS.model_dir)
   metrics = trainer.evaluate_and_save(
       model, config, FLAGS.model_dir, {k: v for k, v in splits.items() if k != "train"})
   print(json.dumps(metrics, indent=2))
