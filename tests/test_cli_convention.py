@@ -122,15 +122,8 @@ def test_every_console_script_is_covered():
         REPO, module.replace("pqrnn_tf.export", "export").replace(".", os.sep) + ".py")), module
 
 
-#: pqrnn-teacher's main (pqrnn_tf/teacher/cli.py) catches a bad file itself and
-#: exits with status 1: its fix belongs with the distillation work on that file.
-TEACHER_EXITS_1 = pytest.mark.xfail(strict=True, reason="pqrnn-teacher exits 1 on a bad file")
-
-
 @pytest.mark.parametrize("program, case", [
-    pytest.param(program, case, id=f"{program}-{case}",
-                 marks=[TEACHER_EXITS_1] if program == "pqrnn-teacher" and
-                 case != "unknown_flag_value" else [])
+    pytest.param(program, case, id=f"{program}-{case}")
     for program in sorted(console.TOOLS) for case in CASES])
 def test_user_error_is_one_line_and_exit_2(files, program, case):
   args, named = arguments(program, case, files)
@@ -151,3 +144,18 @@ def test_start_up_lines_are_recognized():
   assert not cli_errors.NATIVE_INFO_LINE.match("pqrnn-train: bad.jsonl:2: invalid JSON")
   assert console.asks_for_verbosity(["prog", "--verbosity=0"])
   assert not console.asks_for_verbosity(["prog", "--model_dir=v"])
+
+
+def test_importing_a_tool_sets_no_environment_variable():
+  """Only pqrnn_tf's TF_USE_LEGACY_KERAS (documented where it is set); the
+  variables TensorFlow sets for itself when imported are not ours."""
+  program = (
+      "import os, importlib, json\n"
+      "import pqrnn_tf, tensorflow, tf_keras\n"
+      "before = dict(os.environ)\n"
+      "from pqrnn_tf import console\n"
+      "for module in console.TOOLS.values(): importlib.import_module(module)\n"
+      "print(json.dumps(sorted(k for k in os.environ if os.environ[k] != before.get(k))))\n")
+  result = subprocess.run([sys.executable, "-c", program], cwd=REPO, capture_output=True,
+                          text=True, timeout=300, check=True)
+  assert result.stdout.splitlines()[-1] == "[]", result.stdout

@@ -254,10 +254,10 @@ def test_cli_user_errors_are_messages(trained, tmp_path):
       timeout=120)
   r = run("logits", f"--model_dir={trained}", f"--input={tmp_path}/none.tsv",
           f"--output={tmp_path}/x.npz")
-  assert r.returncode == 1 and "no such file" in r.stderr and "Traceback" not in r.stderr
+  assert r.returncode == 2 and "no such file" in r.stderr and "Traceback" not in r.stderr
   r = run("logits", f"--model_dir={tmp_path}/no_run", "--dataset=atis", "--split=dev",
           f"--output={tmp_path}/x.npz")
-  assert r.returncode == 1 and "run `pqrnn-teacher train` first" in r.stderr
+  assert r.returncode == 2 and "run `pqrnn-teacher train` first" in r.stderr
   assert "Traceback" not in r.stderr
   r = run("frobnicate", f"--model_dir={trained}")
   assert r.returncode != 0 and "train | logits | export" in r.stderr

@@ -20,15 +20,12 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # local directories only; never the hub
+from absl import app, flags
 
-from absl import app, flags  # pylint: disable=g-import-not-at-top
-
-from pqrnn_tf import cli_errors
-
-from pqrnn_tf.data import datasets, readers  # pylint: disable=g-import-not-at-top
+from pqrnn_tf import checkpoints, cli_errors
+from pqrnn_tf.cli_errors import UserError
+from pqrnn_tf.data import datasets, readers
 from pqrnn_tf.teacher.config import DEFAULTS as TEACHER_DEFAULTS
 
 FLAGS = flags.FLAGS
@@ -100,7 +97,6 @@ def teacher_name(pretrained: str, default_dir: str | None) -> str:
 
 def cmd_train() -> None:
   """`pqrnn-teacher train`."""
-  from pqrnn_tf import checkpoints  # pylint: disable=g-import-not-at-top
   from pqrnn_tf.teacher import scoring  # pylint: disable=g-import-not-at-top
   from pqrnn_tf.teacher import train as train_lib  # pylint: disable=g-import-not-at-top
   default_dir = None
@@ -108,8 +104,8 @@ def cmd_train() -> None:
     default_dir = checkpoints.minilm_dir()
   pretrained = FLAGS.pretrained or default_dir
   if not os.path.isdir(pretrained):
-    raise FileNotFoundError(f"--pretrained={pretrained}: not a directory (a local Hugging "
-                            "Face model directory is needed; the hub is not used)")
+    raise UserError(f"--pretrained={pretrained}: not a directory (a local Hugging "
+                    "Face model directory is needed; the hub is not used)")
   splits = load_splits()
   config = train_lib.TeacherConfig(
       pretrained=os.path.abspath(pretrained), epochs=FLAGS.epochs,
@@ -174,10 +170,8 @@ def main(argv) -> None:
                          f"(got {argv[1:] or 'none'}).")
   try:
     {"train": cmd_train, "logits": cmd_logits, "export": cmd_export}[argv[1]]()
-  # DataError is a ValueError; MissingCheckpointError an ImportError.
-  except (FileNotFoundError, ValueError, ImportError) as e:
-    print(f"pqrnn-teacher {argv[1]}: error: {e}", file=sys.stderr)
-    sys.exit(1)
+  except checkpoints.MissingCheckpointError as e:  # An ImportError: a package to install.
+    raise UserError(str(e)) from None
 
 
 def run() -> None:
