@@ -26,7 +26,7 @@ from absl import flags
 
 from pqrnn_tf import cli_errors, run_dir
 from pqrnn_tf.cli_errors import UserError, same_file
-from pqrnn_tf.data import readers
+from pqrnn_tf.data import data_flags, readers
 from pqrnn_tf.data.examples import LabelVocab
 from pqrnn_tf.export import converter, verify
 from pqrnn_tf.export import metadata as model_metadata
@@ -40,8 +40,8 @@ def define_flags() -> None:
   flags.DEFINE_string("model_dir", None, "A directory written by pqrnn-train.")
   flags.DEFINE_string("output", None, "The .tflite file to write.")
   flags.DEFINE_enum("quantization", "int8", list(converter.QUANTIZATIONS), "Quantization.")
-  flags.DEFINE_string("eval_file", None, "Verification data (default: the training "
-                      "run's dev data, i.e. ATIS dev for --dataset=atis).")
+  data_flags.define("eval_file", eval_file="Verification data, labeled (default: the "
+                    "training run's dev data, e.g. ATIS dev for --dataset=atis).")
   flags.DEFINE_integer("num_calibration", 300, "Training sentences used for int8 calibration.",
                        lower_bound=1)
   flags.DEFINE_float("min_agreement", 0.99, "Refuse below this intent agreement with Keras.",
@@ -84,15 +84,11 @@ def check_output(output: str, model_dir: str, inputs: list[str]) -> dict[str, st
 
 
 def data_for(config: run_dir.TrainConfig):
-  """(calibration texts, verification examples) from the training run's data."""
-  if config.data.get("dataset") == "atis":
-    train = readers.read_atis("train")
-    dev = readers.read_atis("dev") if not FLAGS.eval_file else None
-  else:
-    train = readers.read_examples(config.data["train_file"])
-    dev = None if FLAGS.eval_file else readers.read_labeled_examples(config.data["eval_file"])
-  if FLAGS.eval_file:
-    dev = readers.read_labeled_examples(FLAGS.eval_file)
+  """(calibration texts, verification examples): the training run's train split,
+  and --eval_file or else the run's dev split."""
+  train = data_flags.read_recorded(config.data, "train")
+  dev = (readers.read_labeled_examples(FLAGS.eval_file) if FLAGS.eval_file
+         else data_flags.read_recorded(config.data, "dev"))
   return [e.text for e in train[:FLAGS.num_calibration]], dev
 
 

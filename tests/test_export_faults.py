@@ -23,16 +23,21 @@ from tests.test_train_cli import REPO
 TRAIN = [Example(f"flights to {w}", intent, ("O", "O", "B-city"))
          for intent in ("flight", "fare", "ground") for w in ("boston", "denver", "dallas")]
 OLD = {"model": b"old model", "intents": "old\n", "slots": "O\nB-old\n", "report": "{}"}
-# Replaces verify.compare, then runs pqrnn-export (argv after the script).
+# Replaces verify.compare (or, for MODE "dataset=FILE", registers a built-in
+# data set "toy" whose splits are FILE), then runs pqrnn-export (argv after the script).
 DRIVER = """
 import sys
+from pqrnn_tf.data import datasets, readers
 from pqrnn_tf.export import cli, verify
 MODE = sys.argv[1]
+if MODE.startswith("dataset="):
+  datasets.BUILTIN["toy"] = lambda split: readers.read_examples(MODE[len("dataset="):])
 def compare(*args, **kwargs):
   if MODE == "raise":
     raise RuntimeError("verification crashed")
   return {"num_examples": 1, "intent_agreement": 0.5, "delta": {}}
-verify.compare = compare
+if not MODE.startswith("dataset="):
+  verify.compare = compare
 sys.argv = ["pqrnn-export"] + sys.argv[2:]
 cli.run()
 """
@@ -182,6 +187,20 @@ def test_export_replaces_an_old_export_whole(run_dir, tmp_path):
   intents, tags = read_labels(output)
   assert list(intents.labels) == config.intent_labels
   assert list(tags.labels) == config.tag_labels
+
+
+def test_a_run_on_any_built_in_data_set_exports(tmp_path, trainable_config):
+  """Calibration and verification data come from the run's --dataset, whichever it is."""
+  data = write_jsonl(tmp_path / "toy.jsonl", TRAIN)
+  model_dir = str(tmp_path / "run")
+  config = trainer.make_config(trainable_config(), TRAIN, epochs=1, batch_size=8,
+                               data={"dataset": "toy"})
+  trainer.train(config, model_dir, TRAIN, TRAIN[::2], verbose=0)
+  output = tmp_path / "model.tflite"
+  result = export(f"--model_dir={model_dir}", f"--output={output}", driver=f"dataset={data}")
+  assert result.returncode == 0, result.stderr[-3000:]
+  report = json.loads((tmp_path / "model.export.json").read_text())
+  assert report["verification"]["num_examples"] == len(TRAIN)
 
 
 @pytest.mark.parametrize("command", [

@@ -19,7 +19,7 @@ from typing import NoReturn
 from absl import app, flags
 
 from pqrnn_tf import cli_errors
-from pqrnn_tf.data import augment, datasets, readers
+from pqrnn_tf.data import augment, data_flags, datasets, readers
 from pqrnn_tf.data.examples import Example
 
 FLAGS = flags.FLAGS
@@ -27,9 +27,9 @@ PROGRAM = "pqrnn-augment"
 
 
 def define_flags() -> None:
-  flags.DEFINE_string("dataset", None, f"Built-in dataset ({datasets.NAMES}): augments its "
-                      "train split.")
-  flags.DEFINE_string("train_file", None, "Training data (.atis/.tsv/.jsonl) to augment.")
+  data_flags.define("dataset", "train_file",
+                    dataset=f"Built-in data set ({datasets.NAMES}): augments its train split.",
+                    train_file="Training data to augment: a .tsv/.jsonl/.atis file or a glob.")
   flags.DEFINE_string("output", None, "The .jsonl file to write.")
   flags.DEFINE_integer("multiplier", 4, "Variants made per training utterance (at most).")
   flags.DEFINE_list("operations", list(augment.OPERATIONS), "Operations to draw from.")

