@@ -1,7 +1,7 @@
 """pqrnn-benchmark: exported TFLite models and the teacher, side by side.
 
   pqrnn-benchmark --models=pqrnn_int8=out/a_int8.tflite,pqrnn_float=out/a.tflite \\
-      [--teacher_dir=runs/teacher] [--output_dir=out/benchmark]
+      [--teacher_dir=runs/teacher] [--output_dir=out/benchmarks]
   python -m benchmarks.cli ...   # the same, from the repository root
 
 For every model (each in its own process, importing only its runtime): p50 /
@@ -54,7 +54,7 @@ def define_flags() -> None:
                       "deployments' rows (ONNX files under <dir>/onnx/).")
   flags.DEFINE_list("teacher_deployments", list(teacher_lib.DEPLOYMENTS),
                     "Teacher deployments to time.")
-  flags.DEFINE_string("output_dir", "out/benchmark", "Where the table, JSON and plot go.")
+  flags.DEFINE_string("output_dir", "out/benchmarks", "Where the table, JSON and plot go.")
   flags.DEFINE_list("buckets", ["8", "16", "32", "64"], "Sentence lengths in tokens.")
   flags.DEFINE_integer("sentences_per_bucket", 50, "Distinct sentences per bucket.",
                        lower_bound=1)
@@ -252,55 +252,57 @@ def check(models: dict[str, str], settings: Settings, output_dir: str,
   return reference
 
 
-def benchmark(models: dict[str, str], settings: Settings, output_dir: str,
-              teacher_dir: str | None = None) -> dict:
-  """Measures every model and the teacher's deployments; returns the results
-  (what benchmark.json holds). Everything that can fail on the user's input
-  fails before any timing (`check`)."""
-  from pqrnn_tf.data.readers import read_atis  # pylint: disable=g-import-not-at-top
-  reference = check(models, settings, output_dir, teacher_dir)
-  test = read_atis("test")
-  texts = [e.text for e in test]
-  buckets = buckets_lib.make_buckets(texts, settings.lengths,
-                                     settings.sentences_per_bucket, settings.seed)
+def worker_job(settings: Settings, buckets: list, texts: list[str]) -> dict:
+  """The part of every worker job that is the same for all rows."""
   if settings.throughput_batch and settings.throughput_batch > len(texts):
     raise ValueError(f"--throughput_batch={settings.throughput_batch}: more than the "
                      f"{len(texts)} ATIS test sentences")
-  threads = settings.throughput_threads or os.cpu_count() or 1
-  common = {"buckets": [b.to_dict() for b in buckets], "num_invokes": settings.num_invokes,
-            "warmup": settings.warmup,
-            "throughput": settings.throughput_batch and {
-                "texts": texts, "batch_size": settings.throughput_batch, "threads": threads,
-                "min_seconds": settings.throughput_seconds}}
-  rows = []
-  with tempfile.TemporaryDirectory() as workdir:
-    peak = measure_peak(settings.peak_shape, settings, output_dir, workdir) \
-        if settings.peak_shape else None
-    for name, path in models.items():
-      print(f"benchmarking {name} ({path})", flush=True)
-      job = {"kind": "tflite", "path": path, **common}
-      if settings.profile_ops:
-        job["profile_sentence"] = next(
-            b.sentences[0] for b in buckets if b.length == settings.ratio_bucket)
-      row = finish_row({"name": name, "kind": "tflite", "path": path,
-                        "bytes": os.path.getsize(path)}, run_worker(job, workdir))
-      if settings.accuracy:
-        row["accuracy"] = tflite_accuracy(path, test)
-      rows.append(row)
-    for deployment in (settings.teacher_deployments if teacher_dir else ()):
-      print(f"benchmarking teacher {deployment} ({teacher_dir})", flush=True)
-      job = {"kind": "teacher", "teacher_dir": teacher_dir, "deployment": deployment,
-             "teacher_factory": settings.teacher_factory,
-             "predict_texts": texts if settings.accuracy else None, **common}
-      row = finish_row({"name": teacher_lib.DISPLAY_NAMES[deployment], "kind": "teacher",
-                        "deployment": deployment, "path": teacher_dir},
-                       run_worker(job, workdir))
-      predictions = row.pop("predictions", None)
-      if predictions:
-        from pqrnn_tf import metrics  # pylint: disable=g-import-not-at-top
-        row["accuracy"] = metrics.score_examples(
-            test, predictions["intents"], [tuple(t) for t in predictions["tags"]])
-      rows.append(row)
+  return {"buckets": [b.to_dict() for b in buckets], "num_invokes": settings.num_invokes,
+          "warmup": settings.warmup,
+          "throughput": settings.throughput_batch and {
+              "texts": texts, "batch_size": settings.throughput_batch,
+              "threads": throughput_threads(settings), "min_seconds": settings.throughput_seconds}}
+
+
+def throughput_threads(settings: Settings) -> int:
+  return settings.throughput_threads or os.cpu_count() or 1
+
+
+def time_model(name: str, path: str, job: dict, settings: Settings, buckets: list,
+               test: list, workdir: str) -> dict:
+  """The row of one TFLite model: latency, memory, op profile, accuracy."""
+  print(f"benchmarking {name} ({path})", flush=True)
+  job = {"kind": "tflite", "path": path, **job}
+  if settings.profile_ops:
+    job["profile_sentence"] = next(
+        b.sentences[0] for b in buckets if b.length == settings.ratio_bucket)
+  row = finish_row({"name": name, "kind": "tflite", "path": path,
+                    "bytes": os.path.getsize(path)}, run_worker(job, workdir))
+  if settings.accuracy:
+    row["accuracy"] = tflite_accuracy(path, test)
+  return row
+
+
+def time_teacher(deployment: str, teacher_dir: str, job: dict, settings: Settings,
+                 test: list, workdir: str) -> dict:
+  """The row of one teacher deployment (its own runtime); accuracy from its predictions."""
+  print(f"benchmarking teacher {deployment} ({teacher_dir})", flush=True)
+  job = {"kind": "teacher", "teacher_dir": teacher_dir, "deployment": deployment,
+         "teacher_factory": settings.teacher_factory,
+         "predict_texts": [e.text for e in test] if settings.accuracy else None, **job}
+  row = finish_row({"name": teacher_lib.DISPLAY_NAMES[deployment], "kind": "teacher",
+                    "deployment": deployment, "path": teacher_dir}, run_worker(job, workdir))
+  predictions = row.pop("predictions", None)
+  if predictions:
+    from pqrnn_tf import metrics  # pylint: disable=g-import-not-at-top
+    row["accuracy"] = metrics.score_examples(
+        test, predictions["intents"], [tuple(t) for t in predictions["tags"]])
+  return row
+
+
+def assemble(rows: list[dict], peak: dict | None, buckets: list, settings: Settings,
+             reference: str) -> dict:
+  """What benchmark.json holds: the settings, rows with rates and fits, ratios, claims."""
   for row in rows:
     report.add_rates(row, peak and peak["gmacs"])
     row["linear_fit"] = report.linear_fit(row)
@@ -309,13 +311,35 @@ def benchmark(models: dict[str, str], settings: Settings, output_dir: str,
       "runtime_note": f"LiteRT {metadata.version('ai-edge-litert')} (ai_edge_litert) for "
                       f"TFLite models, the teacher's own runtimes for the teacher",
       "throughput": settings.throughput_batch and {"batch_size": settings.throughput_batch,
-                                                   "threads": threads},
+                                                   "threads": throughput_threads(settings)},
       "cpu_count": os.cpu_count()}
   return {"config": config,
           "buckets": [b.to_dict() | {"description": b.describe()} for b in buckets],
           "peak_int8": peak, "rows": rows, "reference": reference,
           "ratios": report.ratios(rows, reference, settings.ratio_bucket),
           "claims": report.claims(rows, reference, settings.ratio_bucket)}
+
+
+def benchmark(models: dict[str, str], settings: Settings, output_dir: str,
+              teacher_dir: str | None = None) -> dict:
+  """Measures every model and the teacher's deployments; returns the results
+  (what benchmark.json holds). Everything that can fail on the user's input
+  fails before any timing (`check`, `worker_job`)."""
+  from pqrnn_tf.data.readers import read_atis  # pylint: disable=g-import-not-at-top
+  reference = check(models, settings, output_dir, teacher_dir)
+  test = read_atis("test")
+  texts = [e.text for e in test]
+  buckets = buckets_lib.make_buckets(texts, settings.lengths,
+                                     settings.sentences_per_bucket, settings.seed)
+  job = worker_job(settings, buckets, texts)
+  with tempfile.TemporaryDirectory() as workdir:
+    peak = measure_peak(settings.peak_shape, settings, output_dir, workdir) \
+        if settings.peak_shape else None
+    rows = [time_model(name, path, job, settings, buckets, test, workdir)
+            for name, path in models.items()]
+    rows += [time_teacher(deployment, teacher_dir, job, settings, test, workdir)
+             for deployment in (settings.teacher_deployments if teacher_dir else ())]
+  return assemble(rows, peak, buckets, settings, reference)
 
 
 def write_outputs(results: dict, output_dir: str) -> str:

@@ -1,6 +1,6 @@
 r"""How the QRNN recurrence should run in TFLite: custom op vs unrolled ops.
 
-  python -m benchmarks.recurrence --model_dir=runs/atis --output_dir=out/recurrence
+  python -m benchmarks.recurrence --model_dir=runs/atis --output_dir=out/benchmarks
 
 For one model trained by `pqrnn-train` (QRNN `implementation="op"`), compares
 three exports of the fo-pooling recurrence:
@@ -75,7 +75,7 @@ SHOWN_OPS = ("PqrnnQrnnPooling", "PqrnnFoPooling", "MUL", "ADD", "UNPACK", "PACK
 
 def define_flags() -> None:
   flags.DEFINE_string("model_dir", None, "A directory written by pqrnn-train.")
-  flags.DEFINE_string("output_dir", "out/recurrence", "Where the JSON, Markdown and "
+  flags.DEFINE_string("output_dir", "out/benchmarks", "Where the JSON, Markdown and "
                       ".tflite files go.")
   flags.DEFINE_list("lengths", ["16", "32", "64"], "Fixed lengths L of the unrolled variants.")
   flags.DEFINE_list("buckets", ["8", "16", "32"], "Token counts of the latency buckets.")
