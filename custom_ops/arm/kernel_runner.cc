@@ -1,6 +1,6 @@
 // Drives pqrnn_tf's TFLite kernels the way the TFLite interpreter does, with
 // no TFLite library: hand-built TfLiteContext / TfLiteNode / TfLiteTensor
-// structs (tflite/tflite_abi.h) and the registrations obtained through the
+// structs (tflite/fake_interpreter.h) and the registrations obtained through the
 // C entry point the Python registerer calls (PqrnnRegisterTfLiteOps). It is
 // built for the host and cross-built for aarch64 (custom_ops/arm/build.sh);
 // tests/test_aarch64_golden.py runs both on the same requests and checks that
@@ -26,20 +26,18 @@
 //                         "ok 1,3,64=0000803f... 1=03000000")
 //   error <message>       what the kernel reported (init, prepare or invoke)
 // Exit status 0 unless a request line itself is malformed (2).
-#include <cstdarg>
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <iostream>
 #include <map>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/fo_pooling.h"
 #include "core/projection_config.h"
-#include "tflite/kernel_util.h"
+#include "tflite/fake_interpreter.h"
 #include "tflite/string_tensor.h"
 #include "tflite/tflite_abi.h"
 
@@ -60,41 +58,6 @@ void AddCustom(void* resolver, const char* name, const TfLiteRegistration* r,
   (void)min_version;
   (void)max_version;
   (*static_cast<Resolver*>(resolver))[name] = *r;
-}
-
-std::string last_error;
-
-void ReportError(TfLiteContext*, const char* format, ...) {
-  char message[1024];
-  va_list args;
-  va_start(args, format);
-  std::vsnprintf(message, sizeof(message), format, args);
-  va_end(args);
-  last_error = message;
-}
-
-size_t ElementSize(TfLiteType type) {
-  return type == kTfLiteFloat32 || type == kTfLiteInt32 ? 4 : 1;
-}
-
-// As the interpreter does for dynamic tensors: takes ownership of new_size
-// and (re)allocates the data.
-TfLiteStatus ResizeTensor(TfLiteContext*, TfLiteTensor* tensor, TfLiteIntArray* new_size) {
-  if (new_size == nullptr) return kTfLiteError;
-  size_t elements = 1;
-  for (int i = 0; i < new_size->size; ++i) {
-    if (new_size->data[i] < 0) {
-      std::free(new_size);
-      return kTfLiteError;
-    }
-    elements *= static_cast<size_t>(new_size->data[i]);
-  }
-  std::free(tensor->dims);
-  std::free(tensor->data.raw);
-  tensor->dims = new_size;
-  tensor->bytes = elements * ElementSize(tensor->type);
-  tensor->data.raw = static_cast<char*>(std::malloc(tensor->bytes == 0 ? 1 : tensor->bytes));
-  return tensor->data.raw == nullptr ? kTfLiteError : kTfLiteOk;
 }
 
 // A request line's payloads; Fail() makes the program exit 2.
@@ -125,72 +88,29 @@ std::string ToHex(const void* data, size_t size) {
   return out;
 }
 
-// A tensor owning a malloc'd copy of `bytes`.
-TfLiteTensor InputTensor(TfLiteType type, const std::vector<int>& dims,
-                         const std::string& bytes) {
-  TfLiteTensor t;
-  std::memset(&t, 0, sizeof(t));
-  t.type = type;
-  t.dims = pqrnn::NewDims(dims);
-  t.bytes = bytes.size();
-  t.data.raw = static_cast<char*>(std::malloc(bytes.empty() ? 1 : bytes.size()));
-  std::memcpy(t.data.raw, bytes.data(), bytes.size());
-  t.allocation_type = kTfLiteDynamic;
-  return t;
-}
-
-TfLiteTensor OutputTensor(TfLiteType type) {
-  TfLiteTensor t;
-  std::memset(&t, 0, sizeof(t));
-  t.type = type;
-  t.allocation_type = kTfLiteArenaRw;  // Prepare decides (dynamic or not)
-  return t;
-}
+using pqrnn::fake_tflite::InputTensor;
+using pqrnn::fake_tflite::OutputTensor;
 
 // Runs one node: init with `options`, prepare, invoke `calls` times, free.
 // Tensors [0, num_inputs) are the inputs, the rest the outputs.
 std::string RunNode(const TfLiteRegistration& r, const std::string& options,
-                    std::vector<TfLiteTensor>& tensors, int num_inputs, int calls) {
-  TfLiteContext context;
-  std::memset(&context, 0, sizeof(context));
-  context.tensors = tensors.data();
-  context.tensors_size = tensors.size();
-  context.ResizeTensor = ResizeTensor;
-  context.ReportError = ReportError;
-
-  std::vector<int> inputs, outputs;
-  for (int i = 0; i < static_cast<int>(tensors.size()); ++i) {
-    (i < num_inputs ? inputs : outputs).push_back(i);
-  }
-  TfLiteNode node;
-  std::memset(&node, 0, sizeof(node));
-  node.inputs = pqrnn::NewDims(inputs);
-  node.outputs = pqrnn::NewDims(outputs);
-  node.custom_initial_data = options.data();
-  node.custom_initial_data_size = static_cast<int>(options.size());
-
-  last_error.clear();
-  node.user_data = r.init(&context, options.data(), options.size());
-  bool ok = r.prepare(&context, &node) == kTfLiteOk;
+                    std::vector<TfLiteTensor> tensors, int num_inputs, int calls) {
+  pqrnn::fake_tflite::Node node(std::move(tensors), num_inputs);
+  node.Init(r, options);
+  bool ok = node.Prepare(r) == kTfLiteOk;
   for (int call = 0; ok && call < calls; ++call) {
-    ok = r.invoke(&context, &node) == kTfLiteOk;
+    ok = node.Invoke(r) == kTfLiteOk;
   }
-  r.free(&context, node.user_data);
-
-  std::string answer = ok ? "ok" : "error " + last_error;
-  for (size_t i = num_inputs; ok && i < tensors.size(); ++i) {
-    const TfLiteTensor& t = tensors[i];
+  node.Free(r);
+  if (!node.misuse().empty()) return "error kernel misuse: " + node.misuse();
+  std::string answer = ok ? "ok" : "error " + node.last_error();
+  for (int i = num_inputs; ok && i < node.num_tensors(); ++i) {
+    const TfLiteTensor& t = node.tensor(i);
     answer += ' ';
     for (int d = 0; t.dims != nullptr && d < t.dims->size; ++d) {
       answer += (d ? "," : "") + std::to_string(t.dims->data[d]);
     }
     answer += '=' + ToHex(t.data.raw, t.bytes);
-  }
-  std::free(node.inputs);
-  std::free(node.outputs);
-  for (TfLiteTensor& t : tensors) {
-    std::free(t.dims);
-    std::free(t.data.raw);
   }
   return answer;
 }
@@ -199,10 +119,10 @@ std::string Project(const TfLiteRegistration& r, std::istringstream& request) {
   std::string options, text;
   int calls = 0;
   if (!(request >> options >> calls >> text) || calls < 1) Fail("bad project request");
-  std::vector<TfLiteTensor> tensors = {
-      InputTensor(kTfLiteString, {1}, pqrnn::PackStrings({FromHex(text)})),
-      OutputTensor(kTfLiteFloat32), OutputTensor(kTfLiteInt32)};
-  return RunNode(r, FromHex(options), tensors, 1, calls);
+  return RunNode(r, FromHex(options),
+                 {InputTensor(kTfLiteString, {1}, pqrnn::PackStrings({FromHex(text)})),
+                  OutputTensor(kTfLiteFloat32), OutputTensor(kTfLiteInt32)},
+                 1, calls);
 }
 
 std::string FoPool(const TfLiteRegistration& r, std::istringstream& request) {
@@ -211,12 +131,12 @@ std::string FoPool(const TfLiteRegistration& r, std::istringstream& request) {
   if (!(request >> options >> batch >> time >> units >> lengths >> u >> f)) {
     Fail("bad fo_pool request");
   }
-  std::vector<TfLiteTensor> tensors = {
-      InputTensor(kTfLiteFloat32, {batch, time, units}, FromHex(u)),
-      InputTensor(kTfLiteFloat32, {batch, time, units}, FromHex(f)),
-      InputTensor(kTfLiteInt32, {batch}, FromHex(lengths)),
-      OutputTensor(kTfLiteFloat32)};
-  return RunNode(r, FromHex(options), tensors, 3, 1);
+  return RunNode(r, FromHex(options),
+                 {InputTensor(kTfLiteFloat32, {batch, time, units}, FromHex(u)),
+                  InputTensor(kTfLiteFloat32, {batch, time, units}, FromHex(f)),
+                  InputTensor(kTfLiteInt32, {batch}, FromHex(lengths)),
+                  OutputTensor(kTfLiteFloat32)},
+                 3, 1);
 }
 
 std::string QrnnPool(const TfLiteRegistration& r, std::istringstream& request) {
@@ -225,11 +145,11 @@ std::string QrnnPool(const TfLiteRegistration& r, std::istringstream& request) {
   if (!(request >> options >> batch >> time >> width >> lengths >> taps)) {
     Fail("bad qrnn_pool request");
   }
-  std::vector<TfLiteTensor> tensors = {
-      InputTensor(kTfLiteFloat32, {batch, time, width}, FromHex(taps)),
-      InputTensor(kTfLiteInt32, {batch}, FromHex(lengths)),
-      OutputTensor(kTfLiteFloat32)};
-  return RunNode(r, FromHex(options), tensors, 2, 1);
+  return RunNode(r, FromHex(options),
+                 {InputTensor(kTfLiteFloat32, {batch, time, width}, FromHex(taps)),
+                  InputTensor(kTfLiteInt32, {batch}, FromHex(lengths)),
+                  OutputTensor(kTfLiteFloat32)},
+                 2, 1);
 }
 
 }  // namespace

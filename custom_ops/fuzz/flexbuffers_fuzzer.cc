@@ -6,15 +6,15 @@
 //     input) and read each found value with AsInt, AsDouble and AsString.
 //     ASan reports any read outside the buffer (the input is copied to a heap
 //     block of exactly its size), UBSan any undefined arithmetic.
-//  2. The TFLite adapter's Init/Free (what the interpreter calls with these
-//     bytes): it must not crash, and a success must yield a projector whose
-//     config passes Validate().
+//  2. The TFLite adapter's init/free (what the interpreter calls with these
+//     bytes, through the op's registration): it must not crash, and a success
+//     must yield a projector whose config passes Validate().
 // Consistency checks that fail call __builtin_trap().
 //
 // Build (run_fuzzers.sh does this):
 //   clang++ -g -O1 -fsanitize=fuzzer,address,undefined -std=c++17 \
 //     -I custom_ops custom_ops/fuzz/flexbuffers_fuzzer.cc \
-//     custom_ops/core/sequence_projector.cc custom_ops/core/unicode.cc
+//     custom_ops/core/*.cc custom_ops/tflite/*.cc
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -26,11 +26,9 @@
 #include "core/flexbuffers_reader.h"
 #include "core/projection_config.h"
 
-// The adapter's Init/Free live in an anonymous namespace: compile them into
-// this translation unit (it has no TensorFlow dependency).
-#include "tflite/sequence_projection_tflite.cc"
-
 #include "fuzz/fuzz_check.h"
+#include "tflite/register.h"
+#include "tflite/sequence_projection_tflite.h"
 
 namespace {
 
@@ -95,9 +93,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   // The adapter path the interpreter takes with these bytes.
-  void* op = pqrnn::Init(nullptr, reinterpret_cast<const char*>(buffer.get()), size);
+  const TfLiteRegistration& registration = *pqrnn::RegisterSequenceStringProjection();
+  void* op = registration.init(nullptr, reinterpret_cast<const char*>(buffer.get()), size);
   FUZZ_CHECK(op != nullptr, "Init returned null");
-  const auto* op_data = static_cast<const pqrnn::OpData*>(op);
+  const auto* op_data = static_cast<const pqrnn::ProjectionOpData*>(op);
   if (op_data->init_status.ok()) {
     FUZZ_CHECK(op_data->projector != nullptr, "Init ok without a projector");
     FUZZ_CHECK(op_data->projector->config().Validate().ok(),
@@ -106,6 +105,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(op_data->projector == nullptr, "Init failed with a projector");
     FUZZ_CHECK(!op_data->init_status.message().empty(), "empty error");
   }
-  pqrnn::Free(nullptr, op);
+  registration.free(nullptr, op);
   return 0;
 }

@@ -23,7 +23,7 @@
 // Build (run_fuzzers.sh does this):
 //   clang++ -g -O1 -fsanitize=fuzzer,address,undefined -std=c++17 \
 //     -I custom_ops custom_ops/fuzz/projection_fuzzer.cc \
-//     custom_ops/core/sequence_projector.cc custom_ops/core/unicode.cc
+//     custom_ops/core/*.cc custom_ops/tflite/*.cc
 #include <cmath>
 #include <cstdint>
 #include <cstdio>

@@ -31,7 +31,9 @@ FUZZ_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CUSTOM_OPS="$(dirname "$FUZZ_DIR")"
 FUZZERS="${PQRNN_FUZZERS:-projection flexbuffers tflite_invoke}"
 RSS_MB="${PQRNN_FUZZ_RSS_MB:-2048}"
-CORE_SOURCES=("$CUSTOM_OPS/core/sequence_projector.cc" "$CUSTOM_OPS/core/unicode.cc")
+# Every target links the whole core and every TFLite kernel, as the ARM kernel
+# runner does (custom_ops/arm/build.sh).
+SOURCES=("$CUSTOM_OPS"/core/*.cc "$CUSTOM_OPS"/tflite/*.cc)
 
 log() { echo "[run_fuzzers] $*"; }
 
@@ -85,7 +87,7 @@ for name in $FUZZERS; do
   src="$FUZZ_DIR/${name}_fuzzer.cc"
   [ -f "$src" ] || { log "no such fuzzer: $src"; exit 2; }
   log "building ${name}_fuzzer"
-  "$CLANGXX" "${CXXFLAGS[@]}" "$src" "${CORE_SOURCES[@]}" -o "$BUILD/${name}_fuzzer" \
+  "$CLANGXX" "${CXXFLAGS[@]}" "$src" "${SOURCES[@]}" -o "$BUILD/${name}_fuzzer" \
     > "$BUILD/${name}_build.log" 2>&1 &
   BUILD_PIDS[$name]=$!
 done
@@ -141,7 +143,7 @@ for name in $FUZZERS; do
     for artifact in "$BUILD/artifacts/$name"/*; do
       [ -e "$artifact" ] || continue
       log "reproduce: $BUILD/${name}_fuzzer $artifact"
-      log "  (rebuild: $CLANGXX ${CXXFLAGS[*]} $FUZZ_DIR/${name}_fuzzer.cc ${CORE_SOURCES[*]} -o ${name}_fuzzer)"
+      log "  (rebuild: $CLANGXX ${CXXFLAGS[*]} $FUZZ_DIR/${name}_fuzzer.cc ${SOURCES[*]} -o ${name}_fuzzer)"
     done
   fi
 done

@@ -1,6 +1,6 @@
 // libFuzzer target for the TFLite adapter's Prepare/Invoke on untrusted input
 // tensors: the string tensor buffer (int32 count, count + 1 int32 offsets,
-// bytes) and its dims, under a fake TfLiteContext.
+// bytes) and its dims, under a fake TfLiteContext (tflite/fake_interpreter.h).
 //
 // Input layout:
 //   [0]     flags: bit 0 well-formed (the rest is sentences split by 0xFF,
@@ -17,19 +17,16 @@
 // an accepted one gives outputs [batch, max_len >= 1, feature_size] and
 // [batch], lengths in [0, max_len], finite features; failures report an
 // error. Violations call __builtin_trap().
+#include <algorithm>
 #include <cmath>
-#include <cstdarg>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <limits>
 #include <string>
 #include <vector>
 
-#include "tflite/sequence_projection_tflite.cc"
-
 #include "fuzz/fuzz_check.h"
+#include "tflite/fake_interpreter.h"
+#include "tflite/register.h"
 #include "tflite/string_tensor.h"
 
 namespace {
@@ -42,39 +39,6 @@ constexpr char kSmallOptions[] =
     "\x04\x0a\x24\x01";
 constexpr size_t kSmallOptionsSize = sizeof(kSmallOptions) - 1;
 constexpr int kSmallFeatureSize = 7;
-
-int reported_errors = 0;
-
-void ReportError(TfLiteContext*, const char* format, ...) {
-  ++reported_errors;
-  char message[512];
-  va_list args;
-  va_start(args, format);
-  std::vsnprintf(message, sizeof(message), format, args);
-  va_end(args);
-  FUZZ_CHECK(message[0] != '\0', "empty error message");
-}
-
-// Like TFLite: takes ownership of new_size, (re)allocates a dynamic tensor.
-TfLiteStatus ResizeTensor(TfLiteContext*, TfLiteTensor* tensor,
-                          TfLiteIntArray* new_size) {
-  FUZZ_CHECK(new_size != nullptr, "ResizeTensor(nullptr)");
-  FUZZ_CHECK(tensor->allocation_type == kTfLiteDynamic,
-             "output not marked dynamic by Prepare");
-  size_t elements = 1;
-  for (int i = 0; i < new_size->size; ++i) {
-    FUZZ_CHECK(new_size->data[i] >= 0, "negative output dim %d", new_size->data[i]);
-    elements *= static_cast<size_t>(new_size->data[i]);
-  }
-  std::free(tensor->dims);
-  std::free(tensor->data.raw);
-  tensor->dims = new_size;
-  tensor->bytes = elements * 4;
-  // Exact size (ASan catches overruns); poisoned so unwritten cells show.
-  tensor->data.raw = static_cast<char*>(std::malloc(tensor->bytes == 0 ? 1 : tensor->bytes));
-  std::memset(tensor->data.raw, 0xFF, tensor->bytes);
-  return kTfLiteOk;
-}
 
 }  // namespace
 
@@ -111,54 +75,46 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   // The tensor's bytes in their own exact-size heap block.
-  char* raw = static_cast<char*>(std::malloc(buffer.empty() ? 1 : buffer.size()));
-  if (!buffer.empty()) std::memcpy(raw, buffer.data(), buffer.size());
-
-  TfLiteTensor tensors[3];
-  std::memset(tensors, 0, sizeof(tensors));
-  tensors[0].type = wrong_type ? kTfLiteFloat32 : kTfLiteString;
-  tensors[0].data.raw = buffer.empty() && !well_formed ? nullptr : raw;
-  tensors[0].bytes = buffer.size();
-  tensors[0].dims = (!well_formed && rank > 4) ? nullptr : pqrnn::NewDims(dims);
-  tensors[1].type = kTfLiteFloat32;
-  tensors[2].type = kTfLiteInt32;
-
-  TfLiteContext context;
-  std::memset(&context, 0, sizeof(context));
-  context.tensors = tensors;
-  context.tensors_size = 3;
-  context.ResizeTensor = ResizeTensor;
-  context.ReportError = ReportError;
-
-  TfLiteNode node;
-  std::memset(&node, 0, sizeof(node));
-  node.inputs = pqrnn::NewDims({0});
-  node.outputs = pqrnn::NewDims({1, 2});
-
-  const TfLiteRegistration* registration = pqrnn::RegisterSequenceStringProjection();
-  node.user_data = small_options
-                       ? registration->init(&context, kSmallOptions, kSmallOptionsSize)
-                       : registration->init(&context, nullptr, 0);
+  TfLiteTensor input = pqrnn::fake_tflite::InputTensor(kTfLiteString, dims, buffer);
+  if (wrong_type) input.type = kTfLiteFloat32;
+  if (buffer.empty() && !well_formed) {
+    std::free(input.data.raw);
+    input.data.raw = nullptr;
+  }
+  if (!well_formed && rank > 4) {
+    std::free(input.dims);
+    input.dims = nullptr;
+  }
+  pqrnn::fake_tflite::Node node({input, pqrnn::fake_tflite::OutputTensor(kTfLiteFloat32),
+                                 pqrnn::fake_tflite::OutputTensor(kTfLiteInt32)},
+                                1);
+  const TfLiteRegistration& registration = *pqrnn::RegisterSequenceStringProjection();
+  node.Init(registration, small_options ? std::string(kSmallOptions, kSmallOptionsSize)
+                                        : std::string());
   const int feature_size = small_options ? kSmallFeatureSize : 512;
-  reported_errors = 0;
-  const TfLiteStatus prepared = registration->prepare(&context, &node);
+  const TfLiteStatus prepared = node.Prepare(registration);
   FUZZ_CHECK((prepared == kTfLiteOk) == !wrong_type, "Prepare returned %d",
              static_cast<int>(prepared));
-  FUZZ_CHECK(prepared == kTfLiteOk || reported_errors == 1,
-             "Prepare failed with %d errors reported", reported_errors);
+  FUZZ_CHECK(prepared == kTfLiteOk || (node.num_errors() == 1 && !node.last_error().empty()),
+             "Prepare failed with %d errors reported", node.num_errors());
+  FUZZ_CHECK(prepared != kTfLiteOk || (node.tensor(1).allocation_type == kTfLiteDynamic &&
+                                       node.tensor(2).allocation_type == kTfLiteDynamic),
+             "outputs not marked dynamic by Prepare");
   for (int n = 0; prepared == kTfLiteOk && n < (invoke_twice ? 2 : 1); ++n) {
-    reported_errors = 0;
-    const TfLiteStatus invoked = registration->invoke(&context, &node);
+    node.ClearErrors();
+    const TfLiteStatus invoked = node.Invoke(registration);
+    FUZZ_CHECK(node.misuse().empty(), "%s", node.misuse().c_str());
     if (well_formed) {
       FUZZ_CHECK(invoked == kTfLiteOk, "a well-formed string tensor was rejected");
     }
     if (invoked != kTfLiteOk) {
-      FUZZ_CHECK(reported_errors == 1, "Invoke failed, %d errors reported",
-                 reported_errors);
+      FUZZ_CHECK(node.num_errors() == 1, "Invoke failed, %d errors reported",
+                 node.num_errors());
+      FUZZ_CHECK(!node.last_error().empty(), "empty error message");
       continue;
     }
-    const TfLiteTensor& features = tensors[1];
-    const TfLiteTensor& lengths = tensors[2];
+    const TfLiteTensor& features = node.tensor(1);
+    const TfLiteTensor& lengths = node.tensor(2);
     FUZZ_CHECK(features.dims != nullptr && features.dims->size == 3 &&
                    lengths.dims != nullptr && lengths.dims->size == 1,
                "output ranks");
@@ -183,12 +139,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
 
-  registration->free(&context, node.user_data);
-  for (TfLiteTensor& t : tensors) std::free(t.dims);
-  std::free(tensors[1].data.raw);
-  std::free(tensors[2].data.raw);
-  std::free(raw);
-  std::free(node.inputs);
-  std::free(node.outputs);
+  node.Free(registration);
   return 0;
 }

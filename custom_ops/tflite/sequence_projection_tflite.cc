@@ -14,16 +14,13 @@
 #include "core/sequence_projector.h"
 #include "tflite/kernel_util.h"
 #include "tflite/register.h"
+#include "tflite/sequence_projection_tflite.h"
 #include "tflite/tflite_abi.h"
 
 namespace pqrnn {
 namespace {
 
-struct OpData {
-  std::unique_ptr<SequenceProjector> projector;
-  Status init_status;
-  uint64_t calls = 0;
-};
+using OpData = ProjectionOpData;
 
 Status ReadConfig(const char* buffer, size_t length, ProjectionConfig* config) {
   if (length == 0) return config->Validate();  // no options: all defaults
