@@ -52,35 +52,37 @@ def define_flags() -> None:
                     "checked against the 'faster than the LSTM' target.")
   flags.DEFINE_string("teacher_dir", None, "A pqrnn-teacher model_dir: adds its "
                       "deployments' rows (ONNX files under <dir>/onnx/).")
-  flags.DEFINE_list("teacher_deployments", list(teacher_lib.DEPLOYMENTS),
+  flags.DEFINE_list("teacher_deployments", list(_DEFAULTS.teacher_deployments),
                     "Teacher deployments to time.")
   flags.DEFINE_string("output_dir", "out/benchmarks", "Where the table, JSON and plot go.")
-  flags.DEFINE_list("buckets", ["8", "16", "32", "64"], "Sentence lengths in tokens.")
-  flags.DEFINE_integer("sentences_per_bucket", 50, "Distinct sentences per bucket.",
+  flags.DEFINE_list("buckets", [str(n) for n in _DEFAULTS.lengths],
+                    "Sentence lengths in tokens.")
+  flags.DEFINE_integer("sentences_per_bucket", _DEFAULTS.sentences_per_bucket, "Distinct sentences per bucket.",
                        lower_bound=1)
-  flags.DEFINE_integer("num_invokes", 1000, "Timed calls per model and bucket.", lower_bound=1)
-  flags.DEFINE_integer("warmup", 100, "Untimed calls first, per model and bucket.",
+  flags.DEFINE_integer("num_invokes", _DEFAULTS.num_invokes, "Timed calls per model and "
+                       "bucket.", lower_bound=1)
+  flags.DEFINE_integer("warmup", _DEFAULTS.warmup, "Untimed calls first, per model and bucket.",
                        lower_bound=0)
   flags.DEFINE_bool("throughput", True, "Also measure sentences/s at batch "
                     "--throughput_batch on all threads.")
-  flags.DEFINE_integer("throughput_batch", 32, "Batch size of the throughput mode.",
+  flags.DEFINE_integer("throughput_batch", _DEFAULTS.throughput_batch, "Batch size of the throughput mode.",
                        lower_bound=1)
-  flags.DEFINE_integer("throughput_threads", 0, "Threads of the throughput mode (0: all cores).",
-                       lower_bound=0)
-  flags.DEFINE_float("throughput_seconds", 2.0, "Minimum timed seconds of the throughput mode.",
-                     lower_bound=0.0)
-  flags.DEFINE_bool("profile_ops", True, "Also list each TFLite model's ops by type "
+  flags.DEFINE_integer("throughput_threads", _DEFAULTS.throughput_threads,
+                       "Threads of the throughput mode (0: all cores).", lower_bound=0)
+  flags.DEFINE_float("throughput_seconds", _DEFAULTS.throughput_seconds,
+                     "Minimum timed seconds of the throughput mode.", lower_bound=0.0)
+  flags.DEFINE_bool("profile_ops", _DEFAULTS.profile_ops, "Also list each TFLite model's ops by type "
                     "and time each op type in isolation (benchmarks/op_profile.py), on "
                     "the first sentence of the --ratio_bucket bucket.")
-  flags.DEFINE_bool("accuracy", True, "Score every model on the full ATIS test set.")
+  flags.DEFINE_bool("accuracy", _DEFAULTS.accuracy, "Score every model on the full ATIS test set.")
   flags.DEFINE_bool("peak_int8", True, "Measure the peak int8 rate of one core.")
-  flags.DEFINE_list("peak_shape", ["3", "1024", "64"],
+  flags.DEFINE_list("peak_shape", [str(n) for n in _DEFAULTS.peak_shape],
                     "layers,units,batch of the int8 fully-connected peak model.")
   flags.DEFINE_string("reference", None, "The row the others are compared with "
                       "(default: the first model).")
-  flags.DEFINE_integer("ratio_bucket", 16, "Bucket of the ratios, targets and plot.",
+  flags.DEFINE_integer("ratio_bucket", _DEFAULTS.ratio_bucket, "Bucket of the ratios, targets and plot.",
                        lower_bound=2)
-  flags.DEFINE_integer("seed", 0, "Seed of the joined long sentences.")
+  flags.DEFINE_integer("seed", _DEFAULTS.seed, "Seed of the joined long sentences.")
   flags.mark_flag_as_required("models")
 
 
@@ -128,6 +130,10 @@ class Settings:
       raise ValueError(f"--teacher_deployments: unknown {','.join(unknown)}; known: "
                        f"{','.join(teacher_lib.DEPLOYMENTS)}")
     return self
+
+
+#: Settings' defaults, declared there once (the flags' defaults).
+_DEFAULTS = Settings()
 
 
 def int_list(flag: str) -> tuple[int, ...]:

@@ -39,7 +39,11 @@ from collections.abc import Sequence
 import numpy as np
 from absl import app, flags
 
+from pqrnn_tf.train.distillation import DistillConfig
+
 FLAGS = flags.FLAGS
+#: The distillation settings' defaults, declared there once.
+_DISTILL = DistillConfig()
 TASKS = ("atis", "vader_sentiment")
 STUDENTS = {"alone": "student alone", "distilled": "student, distilled",
             "augmented": "student, distilled + augmented"}
@@ -58,9 +62,9 @@ def define_flags() -> None:
   flags.DEFINE_string("preset", "pqrnn_base", "Student preset.")
   flags.DEFINE_integer("epochs", 20, "Student epochs (at most; early stopping).")
   flags.DEFINE_integer("patience", 5, "Student early-stopping patience (epochs).")
-  flags.DEFINE_float("temperature", 2.0, "Distillation temperature.")
-  flags.DEFINE_float("hard_weight", 0.5, "Weight of the gold-label loss.")
-  flags.DEFINE_float("teacher_scale", 1.0, "Multiplies the teacher's logits.")
+  flags.DEFINE_float("temperature", _DISTILL.temperature, "Distillation temperature.")
+  flags.DEFINE_float("hard_weight", _DISTILL.hard_weight, "Weight of the gold-label loss.")
+  flags.DEFINE_float("teacher_scale", _DISTILL.teacher_scale, "Multiplies the teacher's logits.")
   flags.DEFINE_integer("augment_multiplier", 4, "augmented: variants per labeled sentence.")
   flags.DEFINE_list("teacher_args", [], "Extra `pqrnn-teacher train` flags, e.g. "
                     "min_steps=600 (the run directory's name records them).")
@@ -143,9 +147,9 @@ def teacher(work_dir: str, data: dict[str, str]) -> dict[str, str]:
 
 def distill_settings() -> str:
   """The distillation flags, as a run-directory suffix (defaults: none)."""
-  parts = [f"T{FLAGS.temperature:g}" if FLAGS.temperature != 2.0 else "",
-           f"h{FLAGS.hard_weight:g}" if FLAGS.hard_weight != 0.5 else "",
-           f"k{FLAGS.teacher_scale:g}" if FLAGS.teacher_scale != 1.0 else ""]
+  parts = [f"T{FLAGS.temperature:g}" if FLAGS.temperature != _DISTILL.temperature else "",
+           f"h{FLAGS.hard_weight:g}" if FLAGS.hard_weight != _DISTILL.hard_weight else "",
+           f"k{FLAGS.teacher_scale:g}" if FLAGS.teacher_scale != _DISTILL.teacher_scale else ""]
   return "".join(f"_{p}" for p in parts if p)
 
 

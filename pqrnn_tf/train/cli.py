@@ -45,10 +45,12 @@ from pqrnn_tf.data import data_flags, readers
 from pqrnn_tf.models import load_preset
 from pqrnn_tf.train import trainer
 from pqrnn_tf.train.data import ShardedExamples
+from pqrnn_tf.train.distillation import DistillConfig
 
 FLAGS = flags.FLAGS
 # TrainConfig's field defaults, declared there once.
 _DEFAULTS = trainer.TrainConfig(model=None)
+_DISTILL = DistillConfig()
 DEFAULT_PRESETS = {"pqrnn": "pqrnn_base", "lstm": "lstm_vocab",
                    "transformer": "transformer_base"}
 
@@ -72,12 +74,12 @@ def define_flags() -> None:
   flags.DEFINE_list("teacher_logits", [], "Distill from these teacher logits files "
                     "(docs/teacher_logits.md): every training text needs a row; "
                     "extra texts (e.g. augmented) are added as teacher-labeled examples.")
-  flags.DEFINE_float("temperature", 2.0, "Distillation temperature.")
-  flags.DEFINE_float("hard_weight", 0.5, "Weight of the gold-label loss when "
+  flags.DEFINE_float("temperature", _DISTILL.temperature, "Distillation temperature.")
+  flags.DEFINE_float("hard_weight", _DISTILL.hard_weight, "Weight of the gold-label loss when "
                      "distilling (the teacher's soft loss gets the rest).")
-  flags.DEFINE_float("teacher_scale", 1.0, "Multiplies the teacher's logits before "
+  flags.DEFINE_float("teacher_scale", _DISTILL.teacher_scale, "Multiplies the teacher's logits before "
                      "the temperature (>1 sharpens, <1 flattens the teacher).")
-  flags.DEFINE_integer("qat_epochs", 0, "Quantization-aware fine-tuning epochs after "
+  flags.DEFINE_integer("qat_epochs", _DEFAULTS.qat_epochs, "Quantization-aware fine-tuning epochs after "
                        "float training (pqrnn models; export with pqrnn-export --qat).")
   flags.DEFINE_float("qat_learning_rate", _DEFAULTS.qat_learning_rate,
                      "Learning rate of the QAT epochs.")
