@@ -12,6 +12,7 @@ this module, and show TensorFlow's start-up lines).
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import sys
 from typing import Sequence
@@ -43,32 +44,14 @@ def launch(program: str) -> None:
     importlib.import_module(TOOLS[program]).run()
 
 
-def train() -> None:
-  launch("pqrnn-train")
-
-
-def evaluate() -> None:
-  launch("pqrnn-eval")
-
-
-def export() -> None:
-  launch("pqrnn-export")
-
-
-def teacher() -> None:
-  launch("pqrnn-teacher")
-
-
-def augment() -> None:
-  launch("pqrnn-augment")
-
-
-def benchmark() -> None:
-  launch("pqrnn-benchmark")
-
-
-def predict() -> None:
-  launch("pqrnn-predict")
+# The entry points setup.py names (`pqrnn-train=pqrnn_tf.console:train`, ...).
+train = functools.partial(launch, "pqrnn-train")
+evaluate = functools.partial(launch, "pqrnn-eval")
+export = functools.partial(launch, "pqrnn-export")
+teacher = functools.partial(launch, "pqrnn-teacher")
+augment = functools.partial(launch, "pqrnn-augment")
+benchmark = functools.partial(launch, "pqrnn-benchmark")
+predict = functools.partial(launch, "pqrnn-predict")
 
 
 if __name__ == "__main__":  # python -m pqrnn_tf.console pqrnn-train --flags...

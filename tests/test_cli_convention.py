@@ -6,6 +6,7 @@ shown (no TF_CPP_MIN_LOG_LEVEL in the environment)."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -116,8 +117,10 @@ def arguments(program: str, case: str, files: dict) -> tuple[list[str], str]:
 def test_every_console_script_is_covered():
   with open(os.path.join(REPO, "setup.py"), encoding="utf-8") as f:
     setup = f.read()
+  entry_points = dict(re.findall(r'"(pqrnn-[a-z]+)=pqrnn_tf\.console:(\w+)"', setup))
+  assert sorted(entry_points) == sorted(console.TOOLS)
   for program, module in console.TOOLS.items():
-    assert f'"{program}=pqrnn_tf.console:' in setup, program
+    assert getattr(console, entry_points[program]).args == (program,), program
     assert os.path.exists(os.path.join(
         REPO, module.replace("pqrnn_tf.export", "export").replace(".", os.sep) + ".py")), module
 
