@@ -16,6 +16,7 @@ more steps than `min_steps`, so its run is unchanged. Training stops after
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -98,6 +99,70 @@ class _JointLoss:
     return loss
 
 
+@dataclasses.dataclass
+class _Teacher:
+  """What a run fine-tunes: the joint model over the pre-trained encoder, its labels."""
+  model: nn.Module
+  tokenizer: object  # the Hugging Face tokenizer, saved with the model
+  word_tokenizer: model_lib.WordTokenizer
+  intents: LabelVocab
+  tags: LabelVocab
+  max_length: int
+
+  @property
+  def num_params(self) -> int:
+    return sum(p.numel() for p in self.model.parameters())
+
+  def save(self, model_dir: str) -> None:
+    model_lib.save(self.model, self.tokenizer, self.intents.labels, self.tags.labels,
+                   os.path.join(model_dir, model_lib.MODEL_SUBDIR), self.max_length)
+
+
+def _build(config: TeacherConfig, train_examples: Sequence[Example]) -> _Teacher:
+  """The pre-trained encoder with fresh heads for the training data's labels."""
+  intents = build_intent_vocab(train_examples)
+  tags = build_tag_vocab(train_examples)
+  if len(intents) == 0:
+    raise ValueError("the training data has no intent labels")
+  tokenizer = model_lib.load_tokenizer(config.pretrained)
+  encoder = model_lib.load_encoder(config.pretrained)
+  max_length = config.max_length or model_lib.max_length_of(encoder, tokenizer)
+  model = model_lib.JointModel(encoder, len(intents), len(tags), dropout=config.dropout)
+  return _Teacher(model, tokenizer,
+                  model_lib.WordTokenizer.from_transformers(tokenizer, max_length),
+                  intents, tags, max_length)
+
+
+def _write_config(model_dir: str, config: TeacherConfig, teacher: _Teacher,
+                  steps_per_round: int) -> None:
+  with open(os.path.join(model_dir, CONFIG_FILE), "w", encoding="utf-8") as f:
+    json.dump({**asdict(config), "max_length": teacher.max_length,
+               "num_params": teacher.num_params, "num_intents": len(teacher.intents),
+               "num_tags": len(teacher.tags), "steps_per_round": steps_per_round}, f, indent=2)
+    f.write("\n")
+
+
+def _train_round(teacher: _Teacher, loss_fn: _JointLoss, stream: Iterator[list[Example]],
+                 optimizer, scheduler, steps: int, epoch: int,
+                 log: Callable[[str], None]) -> float:
+  """`steps` optimizer steps; returns the mean loss."""
+  teacher.model.train()
+  start, total_loss = time.time(), 0.0
+  for step in range(steps):
+    loss = loss_fn(teacher.model, next(stream))
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(teacher.model.parameters(), 1.0)
+    optimizer.step()
+    scheduler.step()
+    total_loss += loss.item()
+    if (step + 1) % 50 == 0:
+      log(f"  round {epoch} step {step + 1}/{steps}: loss {total_loss / (step + 1):.4f} "
+          f"({time.time() - start:.0f}s)")
+  teacher.model.eval()
+  return total_loss / steps
+
+
 def train(config: TeacherConfig, model_dir: str, train_examples: Sequence[Example],
           dev_examples: Sequence[Example], log: Callable[[str], None] = print) -> dict:
   """Fine-tunes, keeping the best dev round in model_dir/model; returns the run summary."""
@@ -107,72 +172,46 @@ def train(config: TeacherConfig, model_dir: str, train_examples: Sequence[Exampl
   torch.set_num_threads(config.num_threads)
   seed_everything(config.seed)
   os.makedirs(model_dir, exist_ok=True)
-  intents = build_intent_vocab(train_examples)
-  tags = build_tag_vocab(train_examples)
-  if len(intents) == 0:
-    raise ValueError("the training data has no intent labels")
-  tokenizer = model_lib.load_tokenizer(config.pretrained)
-  encoder = model_lib.load_encoder(config.pretrained)
-  max_length = config.max_length or model_lib.max_length_of(encoder, tokenizer)
-  model = model_lib.JointModel(encoder, len(intents), len(tags), dropout=config.dropout)
-  num_params = sum(p.numel() for p in model.parameters())
+  teacher = _build(config, train_examples)
   steps_per_round, rounds = config.steps(len(train_examples))
-  with open(os.path.join(model_dir, CONFIG_FILE), "w", encoding="utf-8") as f:
-    json.dump({**asdict(config), "max_length": max_length, "num_params": num_params,
-               "num_intents": len(intents), "num_tags": len(tags),
-               "steps_per_round": steps_per_round}, f, indent=2)
-    f.write("\n")
-  log(f"Teacher: {config.pretrained}, {num_params / 1e6:.2f}M parameters, {len(intents)} "
-      f"intents, {len(tags)} tags, max {max_length} sub-words; {len(train_examples)} train, "
-      f"{len(dev_examples)} dev examples; {rounds} rounds of {steps_per_round} steps; "
-      f"{config.num_threads} thread(s)")
+  _write_config(model_dir, config, teacher, steps_per_round)
+  log(f"Teacher: {config.pretrained}, {teacher.num_params / 1e6:.2f}M parameters, "
+      f"{len(teacher.intents)} intents, {len(teacher.tags)} tags, max {teacher.max_length} "
+      f"sub-words; {len(train_examples)} train, {len(dev_examples)} dev examples; {rounds} "
+      f"rounds of {steps_per_round} steps; {config.num_threads} thread(s)")
 
-  optimizer, scheduler = _optimizer(model, config, steps_per_round * rounds)
-  word_tokenizer = model_lib.WordTokenizer.from_transformers(tokenizer, max_length)
-  joint_loss = _JointLoss(word_tokenizer, intents, tags)
+  optimizer, scheduler = _optimizer(teacher.model, config, steps_per_round * rounds)
+  loss_fn = _JointLoss(teacher.word_tokenizer, teacher.intents, teacher.tags)
   torch_predictor = predictor_lib.TorchPredictor(model_lib.Loaded(
-      model, word_tokenizer, list(intents.labels), list(tags.labels), max_length))
+      teacher.model, teacher.word_tokenizer, list(teacher.intents.labels),
+      list(teacher.tags.labels), teacher.max_length))
   stream = batches(train_examples, config.batch_size, np.random.default_rng(config.seed))
   best = {"epoch": 0, "score": -1.0, "dev": {}}
   history = []
   start = time.time()
   for epoch in range(1, rounds + 1):
-    model.train()
-    epoch_start, total_loss = time.time(), 0.0
-    for step in range(steps_per_round):
-      loss = joint_loss(model, next(stream))
-      optimizer.zero_grad(set_to_none=True)
-      loss.backward()
-      torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-      optimizer.step()
-      scheduler.step()
-      total_loss += loss.item()
-      if (step + 1) % 50 == 0:
-        log(f"  round {epoch} step {step + 1}/{steps_per_round}: loss "
-            f"{total_loss / (step + 1):.4f} ({time.time() - epoch_start:.0f}s)")
-    model.eval()
+    round_start = time.time()
+    loss = _train_round(teacher, loss_fn, stream, optimizer, scheduler, steps_per_round,
+                        epoch, log)
     dev = evaluate(torch_predictor, dev_examples) if dev_examples else {}
-    s = dev_score(dev)
-    improved = s > best["score"] or not dev_examples  # no dev data: keep the last round
+    improved = dev_score(dev) > best["score"] or not dev_examples  # no dev: keep the last
     if improved:
-      best = {"epoch": epoch, "score": s, "dev": dev}
-      model_lib.save(model, tokenizer, intents.labels, tags.labels,
-                     os.path.join(model_dir, model_lib.MODEL_SUBDIR), max_length)
-    history.append({"epoch": epoch, "steps": epoch * steps_per_round,
-                    "loss": total_loss / steps_per_round, "dev": dev,
-                    "seconds": time.time() - epoch_start})
+      best = {"epoch": epoch, "score": dev_score(dev), "dev": dev}
+      teacher.save(model_dir)
+    history.append({"epoch": epoch, "steps": epoch * steps_per_round, "loss": loss,
+                    "dev": dev, "seconds": time.time() - round_start})
     with open(os.path.join(model_dir, HISTORY_FILE), "w", encoding="utf-8") as f:
       json.dump({"history": history, "best_epoch": best["epoch"],
                  "train_seconds": time.time() - start}, f, indent=2)
-    log(f"Round {epoch}/{rounds}: loss {total_loss / steps_per_round:.4f}, "
-        f"{time.time() - epoch_start:.0f}s; dev: {fmt(dev) or 'n/a'}"
-        f"{'  (best, saved)' if improved else ''}  (best round {best['epoch']})")
+    log(f"Round {epoch}/{rounds}: loss {loss:.4f}, {time.time() - round_start:.0f}s; dev: "
+        f"{fmt(dev) or 'n/a'}{'  (best, saved)' if improved else ''}  (best round "
+        f"{best['epoch']})")
     if config.patience and epoch - best["epoch"] >= config.patience:
       log(f"Stopping: no dev gain in {config.patience} rounds")
       break
   return {"best_epoch": best["epoch"], "rounds": len(history),
           "steps": len(history) * steps_per_round,
-          "train_minutes": (time.time() - start) / 60, "num_params": num_params}
+          "train_minutes": (time.time() - start) / 60, "num_params": teacher.num_params}
 
 
 def evaluate_and_save(model_dir: str, splits: dict[str, Sequence[Example]],
