@@ -44,6 +44,8 @@ from pqrnn_tf.train.distillation import DistillConfig
 FLAGS = flags.FLAGS
 #: The distillation settings' defaults, declared there once.
 _DISTILL = DistillConfig()
+#: The students' training budget (other values name their own run directories).
+_EPOCHS, _PATIENCE = 20, 5
 TASKS = ("atis", "vader_sentiment")
 STUDENTS = {"alone": "student alone", "distilled": "student, distilled",
             "augmented": "student, distilled + augmented"}
@@ -60,8 +62,8 @@ def define_flags() -> None:
   flags.DEFINE_string("runs_dir", "runs/distillation", "Data, teacher and student runs.")
   flags.DEFINE_string("output_dir", "out/benchmarks", "Where the table goes.")
   flags.DEFINE_string("preset", "pqrnn_base", "Student preset.")
-  flags.DEFINE_integer("epochs", 20, "Student epochs (at most; early stopping).")
-  flags.DEFINE_integer("patience", 5, "Student early-stopping patience (epochs).")
+  flags.DEFINE_integer("epochs", _EPOCHS, "Student epochs (at most; early stopping).")
+  flags.DEFINE_integer("patience", _PATIENCE, "Student early-stopping patience (epochs).")
   flags.DEFINE_float("temperature", _DISTILL.temperature, "Distillation temperature.")
   flags.DEFINE_float("hard_weight", _DISTILL.hard_weight, "Weight of the gold-label loss.")
   flags.DEFINE_float("teacher_scale", _DISTILL.teacher_scale, "Multiplies the teacher's logits.")
@@ -145,19 +147,30 @@ def teacher(work_dir: str, data: dict[str, str]) -> dict[str, str]:
   return files
 
 
-def distill_settings() -> str:
-  """The distillation flags, as a run-directory suffix (defaults: none)."""
-  parts = [f"T{FLAGS.temperature:g}" if FLAGS.temperature != _DISTILL.temperature else "",
-           f"h{FLAGS.hard_weight:g}" if FLAGS.hard_weight != _DISTILL.hard_weight else "",
-           f"k{FLAGS.teacher_scale:g}" if FLAGS.teacher_scale != _DISTILL.teacher_scale else ""]
+def settings_suffix(epochs: int, patience: int, temperature: float, hard_weight: float,
+                    teacher_scale: float, distilled: bool = True) -> str:
+  """The settings that differ from the defaults, as a run-directory suffix
+  (e.g. "_e40_T4"): a student alone has no distillation settings."""
+  parts = [f"e{epochs}" if epochs != _EPOCHS else "",
+           f"p{patience}" if patience != _PATIENCE else ""]
+  if distilled:
+    parts += [f"T{temperature:g}" if temperature != _DISTILL.temperature else "",
+              f"h{hard_weight:g}" if hard_weight != _DISTILL.hard_weight else "",
+              f"k{teacher_scale:g}" if teacher_scale != _DISTILL.teacher_scale else ""]
   return "".join(f"_{p}" for p in parts if p)
+
+
+def flag_settings(distilled: bool = True) -> str:
+  """`settings_suffix` of the flags."""
+  return settings_suffix(FLAGS.epochs, FLAGS.patience, FLAGS.temperature, FLAGS.hard_weight,
+                         FLAGS.teacher_scale, distilled)
 
 
 def student(work_dir: str, name: str, seed: int, data: dict[str, str],
             teacher_files: dict[str, str]) -> str:
   """Trains and exports one student; returns its int8 .tflite path."""
   distilled = name != "alone"
-  run_name = f"{name}{distill_settings() if distilled else ''}_{FLAGS.preset}_s{seed}"
+  run_name = f"{name}{flag_settings(distilled)}_{FLAGS.preset}_s{seed}"
   model_dir = os.path.join(work_dir, "students", run_name)
   args = [f"--train_file={data['labeled' if distilled else 'alone']}",
           f"--eval_file={data['dev']}", f"--test_file={data['test']}", "--model=pqrnn",
@@ -273,7 +286,7 @@ def main(argv) -> None:
            if (r := student_row(name, tflites[name], test_examples)) is not None]
   rows = summarize(rows)
   stem = os.path.join(FLAGS.output_dir, f"distillation_{FLAGS.task}_f{FLAGS.label_fraction:g}"
-                      f"{distill_settings()}")
+                      f"{flag_settings()}")
   os.makedirs(FLAGS.output_dir, exist_ok=True)
   settings = {k: FLAGS[k].value for k in (
       "task", "label_fraction", "split_seed", "preset", "epochs", "patience", "temperature",

@@ -40,3 +40,17 @@ def test_summary_gap_closed_and_share_of_teacher():
   assert distilled["teacher_over_student_bytes"] == 90
   table = distillation.markdown(rows)
   assert "| distilled | 2 | 86.00 ± 1.00 | 95.6 | 73% | 1 KB | 90x |" in table
+
+
+def test_every_training_setting_names_its_own_student_run():
+  """A rerun with another budget or distillation setting trains anew, never
+  resumes (or reuses) a run made with other settings."""
+  default = dict(epochs=20, patience=5, temperature=2.0, hard_weight=0.5, teacher_scale=1.0)
+  changes = [dict(epochs=40), dict(patience=2), dict(temperature=4.0), dict(hard_weight=0.0),
+             dict(teacher_scale=2.0)]
+  assert distillation.settings_suffix(**default) == ""
+  suffixes = [distillation.settings_suffix(**(default | change)) for change in changes]
+  assert len(set(suffixes)) == len(changes) and "" not in suffixes
+  # The student alone has no distillation settings, but its budget counts.
+  assert distillation.settings_suffix(**(default | dict(temperature=4.0)), distilled=False) == ""
+  assert distillation.settings_suffix(**(default | dict(epochs=40)), distilled=False) != ""
