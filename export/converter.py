@@ -16,7 +16,7 @@ from pqrnn_tf import lite, ops
 from pqrnn_tf.layers.bidirectional_lstm import BidirectionalLSTM
 from pqrnn_tf.layers.float_scope import FLOAT_SCOPE
 from pqrnn_tf.layers.token_dense import TokenDense
-from pqrnn_tf.models import INTENT_OUTPUT, SLOTS_OUTPUT
+from pqrnn_tf.inference.keras_model import serving_outputs
 # The signature's names live in a TF-free module, for predictors; re-exported here.
 from pqrnn_tf.inference.signature import (INPUT_NAME, INTENT_PROBS,  # noqa: F401
                                           SEQUENCE_LENGTH, SLOT_PROBS)
@@ -42,14 +42,7 @@ def serving_module(model: keras.Model, batch_size: int | None = None) -> tf.Modu
 
     @tf.function(input_signature=[tf.TensorSpec([batch_size], tf.string, name=INPUT_NAME)])
     def serve(self, text):
-      out = self.model(text, training=False)
-      result = {INTENT_PROBS: tf.nn.softmax(out[INTENT_OUTPUT])}
-      if SLOTS_OUTPUT in out:
-        slots = out[SLOTS_OUTPUT]
-        result[SLOT_PROBS] = tf.nn.softmax(slots)
-        result[SEQUENCE_LENGTH] = tf.reduce_sum(
-            tf.cast(slots._keras_mask, tf.int32), axis=1)  # pylint: disable=protected-access
-      return result
+      return serving_outputs(self.model(text, training=False))
 
   return Serving()
 

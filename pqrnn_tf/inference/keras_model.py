@@ -7,10 +7,23 @@ import tensorflow as tf
 import tf_keras as keras
 
 from pqrnn_tf.data.examples import LabelVocab
-from pqrnn_tf.inference.decoding import softmax
 from pqrnn_tf.inference.predictor import Predictor
 from pqrnn_tf.inference.signature import INTENT_PROBS, SEQUENCE_LENGTH, SLOT_PROBS
 from pqrnn_tf.models import INTENT_OUTPUT, SLOTS_OUTPUT, tokenization_of
+
+
+def serving_outputs(outputs: dict, with_slots: bool = True) -> dict[str, tf.Tensor]:
+  """The exported signature's outputs (pqrnn_tf.inference.signature) from a
+  model's logits: intent and slot probabilities and each text's number of
+  tokens (from the slot output's Keras mask). Shared by the predictor and the
+  TFLite export, so both answer alike."""
+  result = {INTENT_PROBS: tf.nn.softmax(outputs[INTENT_OUTPUT])}
+  if with_slots and SLOTS_OUTPUT in outputs:
+    slots = outputs[SLOTS_OUTPUT]
+    result[SLOT_PROBS] = tf.nn.softmax(slots)
+    result[SEQUENCE_LENGTH] = tf.reduce_sum(
+        tf.cast(slots._keras_mask, tf.int32), axis=1)  # pylint: disable=protected-access
+  return result
 
 
 class KerasPredictor(Predictor):
@@ -36,11 +49,6 @@ class KerasPredictor(Predictor):
     self.top_k = top_k
 
   def _invoke(self, batch: list[str]) -> dict[str, np.ndarray]:
-    out = self.model(tf.constant(batch), training=False)
-    result = {INTENT_PROBS: softmax(out[INTENT_OUTPUT].numpy())}
-    if self.slot_labels is not None:
-      slots = out[SLOTS_OUTPUT]
-      result[SLOT_PROBS] = softmax(slots.numpy())
-      result[SEQUENCE_LENGTH] = tf.reduce_sum(
-          tf.cast(slots._keras_mask, tf.int32), axis=1).numpy()  # pylint: disable=protected-access
-    return result
+    outputs = serving_outputs(self.model(tf.constant(batch), training=False),
+                              with_slots=self.slot_labels is not None)
+    return {name: value.numpy() for name, value in outputs.items()}
