@@ -218,7 +218,9 @@ def test_fo_pooling_matches_float32_recurrence(fo_pooling_answers, arch):
 # (batch, time, units, kernel_width, bidirectional, lengths); large gate sums
 # (scale) saturate tanh and sigmoid.
 QRNN_POOLING_SHAPES = [(1, 1, 1, 2, True, [1], 1.0), (3, 9, 37, 2, True, [9, 4, 0], 3.0),
-                       (2, 13, 16, 3, False, [13, 6], 30.0)]
+                       (2, 13, 16, 3, False, [13, 6], 30.0),
+                       # pqrnn_base's layer: x86-64's AVX2 copy of the unit loop.
+                       (1, 16, 128, 2, True, [16], 3.0)]
 
 
 def qrnn_pooling_cases():

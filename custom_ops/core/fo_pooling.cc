@@ -125,6 +125,17 @@ float QrnnExp(float x) { return Exp(x); }
 float QrnnSigmoid(float x) { return Sigmoid(x); }
 float QrnnTanh(float x) { return Tanh(x); }
 
+// On x86-64 an AVX2 copy of QrnnPool is chosen at load time where the CPU has
+// it (8-wide instead of SSE's 4-wide unit loop, about 2x faster). Its every
+// operation is the same IEEE-rounded one (no FMA: the pragma above), so both
+// copies give the same bits as each other and as the aarch64 build.
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define PQRNN_CLONES_FOR_X86 __attribute__((target_clones("avx2", "default")))
+#else
+#define PQRNN_CLONES_FOR_X86
+#endif
+
+PQRNN_CLONES_FOR_X86
 void QrnnPool(const float* taps, const int32_t* lengths, int64_t batch, int64_t time,
               int64_t units, int64_t kernel_width, int64_t directions, float* h) {
   const int64_t gates = 3 * units;
