@@ -39,6 +39,7 @@ from collections.abc import Sequence
 import numpy as np
 from absl import app, flags
 
+from pqrnn_tf.data.augment import AugmentConfig
 from pqrnn_tf.train.distillation import DistillConfig
 
 FLAGS = flags.FLAGS
@@ -68,6 +69,8 @@ def define_flags() -> None:
   flags.DEFINE_float("hard_weight", _DISTILL.hard_weight, "Weight of the gold-label loss.")
   flags.DEFINE_float("teacher_scale", _DISTILL.teacher_scale, "Multiplies the teacher's logits.")
   flags.DEFINE_integer("augment_multiplier", 4, "augmented: variants per labeled sentence.")
+  flags.DEFINE_list("augment_operations", list(AugmentConfig().operations),
+                    "augmented: pqrnn-augment's operations (an ablation: one at a time).")
   flags.DEFINE_list("teacher_args", [], "Extra `pqrnn-teacher train` flags, e.g. "
                     "min_steps=600 (the run directory's name records them).")
   flags.DEFINE_bool("only_finished", False, "Tabulate what exists; run nothing.")
@@ -136,10 +139,12 @@ def teacher(work_dir: str, data: dict[str, str]) -> dict[str, str]:
                   f"--output={os.path.join(teacher_dir, 'logits_train.npz')}")
   files = {"dir": teacher_dir, "logits": logits}
   if "augmented" in FLAGS.students:
-    stem = os.path.join(work_dir, "data", f"augmented_x{FLAGS.augment_multiplier}")
+    stem = os.path.join(work_dir, "data", f"augmented_x{FLAGS.augment_multiplier}"
+                        f"{augment_suffix(FLAGS.augment_operations)}")
     variants = ensure(stem + ".jsonl", "pqrnn_tf.data.augment_cli",
                       f"--train_file={data['labeled']}", f"--output={stem}.jsonl",
                       f"--multiplier={FLAGS.augment_multiplier}",
+                      f"--operations={','.join(FLAGS.augment_operations)}",
                       f"--seed={FLAGS.split_seed}")
     files["augmented"] = ensure(stem + ".teacher.npz", "pqrnn_tf.teacher.cli", "logits",
                                 f"--model_dir={teacher_dir}", f"--input={variants}",
@@ -160,6 +165,12 @@ def settings_suffix(epochs: int, patience: int, temperature: float, hard_weight:
   return "".join(f"_{p}" for p in parts if p)
 
 
+def augment_suffix(operations: Sequence[str]) -> str:
+  """"" for every augmentation operation (the default), else "_" + their names."""
+  return "" if set(operations) == set(AugmentConfig().operations) else \
+      "_" + "-".join(operations)
+
+
 def flag_settings(distilled: bool = True) -> str:
   """`settings_suffix` of the flags."""
   return settings_suffix(FLAGS.epochs, FLAGS.patience, FLAGS.temperature, FLAGS.hard_weight,
@@ -170,7 +181,8 @@ def student(work_dir: str, name: str, seed: int, data: dict[str, str],
             teacher_files: dict[str, str]) -> str:
   """Trains and exports one student; returns its int8 .tflite path."""
   distilled = name != "alone"
-  run_name = f"{name}{flag_settings(distilled)}_{FLAGS.preset}_s{seed}"
+  augmented = augment_suffix(FLAGS.augment_operations) if name == "augmented" else ""
+  run_name = f"{name}{augmented}{flag_settings(distilled)}_{FLAGS.preset}_s{seed}"
   model_dir = os.path.join(work_dir, "students", run_name)
   args = [f"--train_file={data['labeled' if distilled else 'alone']}",
           f"--eval_file={data['dev']}", f"--test_file={data['test']}", "--model=pqrnn",
@@ -286,7 +298,8 @@ def main(argv) -> None:
            if (r := student_row(name, tflites[name], test_examples)) is not None]
   rows = summarize(rows)
   stem = os.path.join(FLAGS.output_dir, f"distillation_{FLAGS.task}_f{FLAGS.label_fraction:g}"
-                      f"{flag_settings()}")
+                      f"{flag_settings()}"
+                      f"{augment_suffix(FLAGS.augment_operations) if 'augmented' in FLAGS.students else ''}")
   os.makedirs(FLAGS.output_dir, exist_ok=True)
   settings = {k: FLAGS[k].value for k in (
       "task", "label_fraction", "split_seed", "preset", "epochs", "patience", "temperature",

@@ -54,3 +54,11 @@ def test_every_training_setting_names_its_own_student_run():
   # The student alone has no distillation settings, but its budget counts.
   assert distillation.settings_suffix(**(default | dict(temperature=4.0)), distilled=False) == ""
   assert distillation.settings_suffix(**(default | dict(epochs=40)), distilled=False) != ""
+
+
+def test_each_augmentation_ablation_names_its_own_files():
+  from pqrnn_tf.data.augment import AugmentConfig  # pylint: disable=g-import-not-at-top
+  every = AugmentConfig().operations
+  assert distillation.augment_suffix(every) == ""
+  alone = {distillation.augment_suffix([op]) for op in every}
+  assert len(alone) == len(every) and "" not in alone
