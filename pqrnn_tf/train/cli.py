@@ -56,7 +56,9 @@ DEFAULT_PRESETS = {"pqrnn": "pqrnn_base", "lstm": "lstm_vocab",
 
 
 def define_flags() -> None:
-  data_flags.define("dataset", "train_file", "eval_file", "test_file")
+  data_flags.define("dataset", "train_file", "eval_file", "test_file",
+                    train_file="Training data: a .tsv/.jsonl/.atis file, or a glob of "
+                    "shards (streamed, not loaded into memory).")
   flags.DEFINE_enum("model", "pqrnn", list(DEFAULT_PRESETS), "Model family.")
   flags.DEFINE_string("preset", None, "Preset name or JSON path (default per --model).")
   flags.DEFINE_string("model_dir", None, "Output directory (resumes if it holds a run).")
@@ -75,12 +77,13 @@ def define_flags() -> None:
                     "(docs/teacher_logits.md): every training text needs a row; "
                     "extra texts (e.g. augmented) are added as teacher-labeled examples.")
   flags.DEFINE_float("temperature", _DISTILL.temperature, "Distillation temperature.")
-  flags.DEFINE_float("hard_weight", _DISTILL.hard_weight, "Weight of the gold-label loss when "
-                     "distilling (the teacher's soft loss gets the rest).")
-  flags.DEFINE_float("teacher_scale", _DISTILL.teacher_scale, "Multiplies the teacher's logits before "
-                     "the temperature (>1 sharpens, <1 flattens the teacher).")
-  flags.DEFINE_integer("qat_epochs", _DEFAULTS.qat_epochs, "Quantization-aware fine-tuning epochs after "
-                       "float training (pqrnn models; export with pqrnn-export --qat).")
+  flags.DEFINE_float("hard_weight", _DISTILL.hard_weight, "Weight of the gold-label "
+                     "loss when distilling (the teacher's soft loss gets the rest).")
+  flags.DEFINE_float("teacher_scale", _DISTILL.teacher_scale, "Multiplies the teacher's "
+                     "logits before the temperature (>1 sharpens, <1 flattens the teacher).")
+  flags.DEFINE_integer("qat_epochs", _DEFAULTS.qat_epochs, "Quantization-aware fine-tuning "
+                       "epochs after float training (pqrnn models; export with "
+                       "pqrnn-export --qat).")
   flags.DEFINE_float("qat_learning_rate", _DEFAULTS.qat_learning_rate,
                      "Learning rate of the QAT epochs.")
   flags.mark_flag_as_required("model_dir")
