@@ -297,9 +297,9 @@ def main(argv) -> None:
   rows += [r for name in FLAGS.students
            if (r := student_row(name, tflites[name], test_examples)) is not None]
   rows = summarize(rows)
+  augmented = ("augmented" in FLAGS.students and augment_suffix(FLAGS.augment_operations)) or ""
   stem = os.path.join(FLAGS.output_dir, f"distillation_{FLAGS.task}_f{FLAGS.label_fraction:g}"
-                      f"{flag_settings()}"
-                      f"{augment_suffix(FLAGS.augment_operations) if 'augmented' in FLAGS.students else ''}")
+                      f"{flag_settings()}{augmented}")
   os.makedirs(FLAGS.output_dir, exist_ok=True)
   settings = {k: FLAGS[k].value for k in (
       "task", "label_fraction", "split_seed", "preset", "epochs", "patience", "temperature",

@@ -162,3 +162,17 @@ def test_importing_a_tool_sets_no_environment_variable():
   result = subprocess.run([sys.executable, "-c", program], cwd=REPO, capture_output=True,
                           text=True, timeout=300, check=True)
   assert result.stdout.splitlines()[-1] == "[]", result.stdout
+
+
+@pytest.mark.parametrize("program, data_flags", [
+    ("pqrnn-train", ["--dataset", "--train_file", "--eval_file", "--test_file"]),
+    ("pqrnn-eval", ["--dataset", "--eval_file"]),
+    ("pqrnn-teacher", ["--dataset", "--train_file", "--eval_file", "--test_file"]),
+    ("pqrnn-augment", ["--dataset", "--train_file"]),
+    ("pqrnn-export", ["--eval_file"]),
+])
+def test_help_lists_the_data_flags(program, data_flags):
+  """The shared data flags are the tool's own in --help."""
+  result = launch(program, "--help")
+  for flag in data_flags:
+    assert flag in result.stdout, (flag, result.stdout[-2000:])

@@ -13,6 +13,7 @@ a ``DataError``.
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable, Mapping, Sequence
 
 from absl import app, flags
@@ -34,10 +35,12 @@ HELP = {
 
 
 def define(*names: str, **help_texts: str) -> None:
-  """Defines the data flags `names` (keys of HELP); `help_texts` replace a
-  flag's help where a tool uses it for something more specific."""
+  """Defines the data flags `names` (keys of HELP) as flags of the calling
+  module (so its --help lists them); `help_texts` replace a flag's help where
+  a tool uses it for something more specific."""
+  caller = sys._getframe(1).f_globals["__name__"]  # pylint: disable=protected-access
   for name in names:
-    flags.DEFINE_string(name, None, help_texts.get(name, HELP[name]))
+    flags.DEFINE_string(name, None, help_texts.get(name, HELP[name]), module_name=caller)
 
 
 def recorded() -> dict[str, str | None]:
