@@ -45,7 +45,10 @@ def test_summary_gap_closed_and_share_of_teacher():
 def test_every_training_setting_names_its_own_student_run():
   """A rerun with another budget or distillation setting trains anew, never
   resumes (or reuses) a run made with other settings."""
-  default = dict(epochs=20, patience=5, temperature=2.0, hard_weight=0.5, teacher_scale=1.0)
+  from pqrnn_tf.train.distillation import DistillConfig  # pylint: disable=g-import-not-at-top
+  d = DistillConfig()
+  default = dict(epochs=20, patience=5, temperature=d.temperature, hard_weight=d.hard_weight,
+                 teacher_scale=d.teacher_scale)
   changes = [dict(epochs=40), dict(patience=2), dict(temperature=4.0), dict(hard_weight=0.0),
              dict(teacher_scale=2.0)]
   assert distillation.settings_suffix(**default) == ""
