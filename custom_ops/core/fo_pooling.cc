@@ -125,19 +125,12 @@ float QrnnExp(float x) { return Exp(x); }
 float QrnnSigmoid(float x) { return Sigmoid(x); }
 float QrnnTanh(float x) { return Tanh(x); }
 
-// On x86-64 an AVX2 copy of QrnnPool is chosen at load time where the CPU has
-// it (8-wide instead of SSE's 4-wide unit loop, about 2x faster). Its every
-// operation is the same IEEE-rounded one (no FMA: the pragma above), so both
-// copies give the same bits as each other and as the aarch64 build.
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define PQRNN_CLONES_FOR_X86 __attribute__((target_clones("avx2", "default")))
-#else
-#define PQRNN_CLONES_FOR_X86
-#endif
+namespace {
 
-PQRNN_CLONES_FOR_X86
-void QrnnPool(const float* taps, const int32_t* lengths, int64_t batch, int64_t time,
-              int64_t units, int64_t kernel_width, int64_t directions, float* h) {
+// QrnnPool's body, compiled twice on x86-64 (below).
+inline __attribute__((always_inline)) void QrnnPoolBody(
+    const float* taps, const int32_t* lengths, int64_t batch, int64_t time, int64_t units,
+    int64_t kernel_width, int64_t directions, float* h) {
   const int64_t gates = 3 * units;
   const int64_t tap_row = directions * kernel_width * gates;  // taps per step
   const int64_t h_row = directions * units;
@@ -174,6 +167,34 @@ void QrnnPool(const float* taps, const int32_t* lengths, int64_t batch, int64_t 
       }
     }
   }
+}
+
+// On x86-64 an AVX2 copy runs where the CPU has it (8-wide instead of SSE's
+// 4-wide unit loop, about 2x faster). Every operation is the same IEEE-rounded
+// one (no FMA: the pragma above), so both copies give the same bits as each
+// other and as the aarch64 build. Chosen with a CPU check, not GCC's
+// target_clones, whose ifunc symbols are exported despite -fvisibility=hidden.
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define PQRNN_X86_AVX2_COPY 1
+__attribute__((target("avx2"))) void QrnnPoolAvx2(
+    const float* taps, const int32_t* lengths, int64_t batch, int64_t time, int64_t units,
+    int64_t kernel_width, int64_t directions, float* h) {
+  QrnnPoolBody(taps, lengths, batch, time, units, kernel_width, directions, h);
+}
+#endif
+
+}  // namespace
+
+void QrnnPool(const float* taps, const int32_t* lengths, int64_t batch, int64_t time,
+              int64_t units, int64_t kernel_width, int64_t directions, float* h) {
+#ifdef PQRNN_X86_AVX2_COPY
+  static const bool kHasAvx2 = __builtin_cpu_supports("avx2");
+  if (kHasAvx2) {
+    QrnnPoolAvx2(taps, lengths, batch, time, units, kernel_width, directions, h);
+    return;
+  }
+#endif
+  QrnnPoolBody(taps, lengths, batch, time, units, kernel_width, directions, h);
 }
 
 }  // namespace pqrnn
