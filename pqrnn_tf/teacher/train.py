@@ -194,9 +194,10 @@ def train(config: TeacherConfig, model_dir: str, train_examples: Sequence[Exampl
     loss = _train_round(teacher, loss_fn, stream, optimizer, scheduler, steps_per_round,
                         epoch, log)
     dev = evaluate(torch_predictor, dev_examples) if dev_examples else {}
-    improved = dev_score(dev) > best["score"] or not dev_examples  # no dev: keep the last
+    score = dev_score(dev)
+    improved = score > best["score"] or not dev_examples  # no dev: keep the last
     if improved:
-      best = {"epoch": epoch, "score": dev_score(dev), "dev": dev}
+      best = {"epoch": epoch, "score": score, "dev": dev}
       teacher.save(model_dir)
     history.append({"epoch": epoch, "steps": epoch * steps_per_round, "loss": loss,
                     "dev": dev, "seconds": time.time() - round_start})
