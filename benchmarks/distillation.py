@@ -43,8 +43,8 @@ from pqrnn_tf.data.augment import AugmentConfig
 from pqrnn_tf.train.distillation import DistillConfig
 
 FLAGS = flags.FLAGS
-#: The distillation settings' defaults, declared there once.
-_DISTILL = DistillConfig()
+#: The distillation and augmentation settings' defaults, declared there once.
+_DISTILL, _AUGMENT = DistillConfig(), AugmentConfig()
 #: The students' training budget (other values name their own run directories).
 _EPOCHS, _PATIENCE = 20, 5
 TASKS = ("atis", "vader_sentiment")
@@ -68,8 +68,9 @@ def define_flags() -> None:
   flags.DEFINE_float("temperature", _DISTILL.temperature, "Distillation temperature.")
   flags.DEFINE_float("hard_weight", _DISTILL.hard_weight, "Weight of the gold-label loss.")
   flags.DEFINE_float("teacher_scale", _DISTILL.teacher_scale, "Multiplies the teacher's logits.")
-  flags.DEFINE_integer("augment_multiplier", 4, "augmented: variants per labeled sentence.")
-  flags.DEFINE_list("augment_operations", list(AugmentConfig().operations),
+  flags.DEFINE_integer("augment_multiplier", _AUGMENT.multiplier,
+                       "augmented: variants per labeled sentence.")
+  flags.DEFINE_list("augment_operations", list(_AUGMENT.operations),
                     "augmented: pqrnn-augment's operations (an ablation: one at a time).")
   flags.DEFINE_list("teacher_args", [], "Extra `pqrnn-teacher train` flags, e.g. "
                     "min_steps=600 (the run directory's name records them).")
@@ -167,7 +168,7 @@ def settings_suffix(epochs: int, patience: int, temperature: float, hard_weight:
 
 def augment_suffix(operations: Sequence[str]) -> str:
   """"" for every augmentation operation (the default), else "_" + their names."""
-  return "" if set(operations) == set(AugmentConfig().operations) else \
+  return "" if set(operations) == set(_AUGMENT.operations) else \
       "_" + "-".join(operations)
 
 

@@ -33,13 +33,16 @@ def define_flags() -> None:
                     dataset=f"Built-in data set ({datasets.NAMES}): augments its train split.",
                     train_file="Training data to augment: a .tsv/.jsonl/.atis file or a glob.")
   flags.DEFINE_string("output", None, "The .jsonl file to write.")
-  flags.DEFINE_integer("multiplier", _DEFAULTS.multiplier, "Variants made per training utterance (at most).")
+  flags.DEFINE_integer("multiplier", _DEFAULTS.multiplier,
+                       "Variants made per training utterance (at most).")
   flags.DEFINE_list("operations", list(_DEFAULTS.operations), "Operations to draw from.")
-  flags.DEFINE_float("substitute_prob", _DEFAULTS.substitute_prob, "Per-slot-span substitution probability.")
+  flags.DEFINE_float("substitute_prob", _DEFAULTS.substitute_prob,
+                     "Per-slot-span substitution probability.")
   flags.DEFINE_float("mask_prob", _DEFAULTS.mask_prob, "Per-token masking probability.")
   flags.DEFINE_float("drop_prob", _DEFAULTS.drop_prob, "Per-token drop probability.")
   flags.DEFINE_string("mask_token", _DEFAULTS.mask_token, "The token masked words become.")
-  flags.DEFINE_integer("seed", _DEFAULTS.seed, "Random seed (same seed and data: same output).")
+  flags.DEFINE_integer("seed", _DEFAULTS.seed,
+                       "Random seed (same seed and data: same output).")
   flags.mark_flag_as_required("output")
 
 
