@@ -94,3 +94,17 @@ def test_lowercase_table_matches_python_for_every_code_point():
   mismatched = [hex(c) for c, a, b in zip(code_points, upper[0], lower[0])
                 if not np.array_equal(a, b)]
   assert not mismatched, mismatched[:20]
+
+
+@pytest.mark.parametrize("length", [32766, 32767, 70000])
+def test_op_matches_reference_on_a_token_of_many_ngrams(length):
+  # A token of length L has L + 1 keys with trigrams; the kernel sums them in
+  # 16-bit lanes, emptied into 32-bit sums every 32,767 keys.
+  rng = np.random.default_rng(length)
+  token = bytes(rng.choice(list(b"abc"), size=length).astype(np.uint8))
+  texts = [b"x " + token + b" y", b"short"]
+  for feature_size in (40, 64):
+    want_f, want_l = ref.project(texts, feature_size=feature_size, char_ngram_size=3)
+    got_f, got_l = op_output(texts, feature_size=feature_size, char_ngram_size=3)
+    np.testing.assert_array_equal(got_l, want_l)
+    assert got_f.tobytes() == want_f.tobytes()

@@ -28,6 +28,27 @@ const TernaryTable& Ternary() {
   return *table;
 }
 
+// The same four features plus one, as four uint16 lanes in memory order, so
+// that adding the 64-bit words of up to kMaxBiasedSums keys sums 4 features at
+// a time with no carry crossing lanes (each lane grows by at most 2 a key).
+struct BiasedTernaryTable {
+  uint64_t lanes[256];
+  BiasedTernaryTable() {
+    const TernaryTable& ternary = Ternary();
+    for (int b = 0; b < 256; ++b) {
+      uint16_t four[4];
+      for (int k = 0; k < 4; ++k) four[k] = static_cast<uint16_t>(ternary.values[b][k] + 1);
+      std::memcpy(&lanes[b], four, sizeof four);
+    }
+  }
+};
+constexpr int kMaxBiasedSums = 32767;
+
+const BiasedTernaryTable& BiasedTernary() {
+  static const BiasedTernaryTable* table = new BiasedTernaryTable();
+  return *table;
+}
+
 std::string AttrError(const char* name, const std::string& what) {
   return std::string("Invalid attribute '") + name + "' of " +
          PQRNN_PROJECTION_OP_NAME + ": " + what;
@@ -178,18 +199,38 @@ void SequenceProjector::WriteTernaryRow(uint64_t key, float* row) const {
                       });
 }
 
-void SequenceProjector::AccumulateTernary(uint64_t key, int32_t* sums) const {
-  ForEachTernaryBlock(key, config_.feature_size,
-                      [sums](int base, const int8_t* values, int n) {
-                        for (int k = 0; k < n; ++k) sums[base + k] += values[k];
-                      });
+void SequenceProjector::AccumulateBiased(uint64_t key, uint16_t* lanes) const {
+  const BiasedTernaryTable& table = BiasedTernary();
+  for (int word = 0; word < num_words_; ++word) {
+    uint64_t bits = Mix64(key + static_cast<uint64_t>(word + 1) * kGolden);
+    for (int b = 0; b < 8; ++b, bits >>= 8, lanes += 4) {
+      uint64_t four;
+      std::memcpy(&four, lanes, sizeof four);
+      four += table.lanes[bits & 0xFF];
+      std::memcpy(lanes, &four, sizeof four);
+    }
+  }
 }
 
 void SequenceProjector::ProjectWithNgrams(const uint32_t* token, size_t length,
-                                          float* row) const {
+                                          NgramScratch* scratch, float* row) const {
   const int f = config_.feature_size;
-  std::vector<int32_t> sums(f, 0);
-  AccumulateTernary(TokenKey(token, length, kTokenDomain), sums.data());
+  std::vector<uint16_t>& lanes = scratch->lanes;  // each: the feature's sum + keys_in_lanes
+  std::vector<int32_t>& sums = scratch->sums;     // used by tokens of > kMaxBiasedSums keys
+  lanes.assign(static_cast<size_t>(num_words_) * 32, 0);
+  sums.clear();
+  int32_t keys_in_lanes = 0;
+  auto add = [&](uint64_t key) {
+    if (keys_in_lanes == kMaxBiasedSums) {
+      sums.resize(f, 0);
+      for (int i = 0; i < f; ++i) sums[i] += lanes[i] - keys_in_lanes;
+      std::fill(lanes.begin(), lanes.end(), 0);
+      keys_in_lanes = 0;
+    }
+    AccumulateBiased(key, lanes.data());
+    ++keys_in_lanes;
+  };
+  add(TokenKey(token, length, kTokenDomain));
 
   // The marked sequence '<' token '>' without copying: index i maps to it.
   const size_t marked = length + 2;
@@ -202,15 +243,25 @@ void SequenceProjector::ProjectWithNgrams(const uint32_t* token, size_t length,
   for (size_t start = 0; start < num_ngrams; ++start) {
     Fnv1a64 h(kNgramDomain);
     for (size_t i = start; i < start + window; ++i) h.CodePoint(at(i));
-    AccumulateTernary(h.Key(), sums.data());
+    add(h.Key());
   }
   const float scale = 1.0f / std::sqrt(static_cast<float>(1 + num_ngrams));
-  for (int i = 0; i < f; ++i) row[i] = static_cast<float>(sums[i]) * scale;
+  const uint16_t* lane = lanes.data();
+  if (sums.empty()) {
+    for (int i = 0; i < f; ++i) {
+      row[i] = static_cast<float>(static_cast<int32_t>(lane[i]) - keys_in_lanes) * scale;
+    }
+  } else {
+    for (int i = 0; i < f; ++i) {
+      row[i] = static_cast<float>(sums[i] + lane[i] - keys_in_lanes) * scale;
+    }
+  }
 }
 
 void SequenceProjector::Project(const TokenizedSentence& sentence,
                                 float* out) const {
   const int f = config_.feature_size;
+  NgramScratch scratch;
   float* row = out;
   if (config_.add_bos) {
     WriteTernaryRow(Fnv1a64(kBosDomain).Key(), row);
@@ -221,7 +272,7 @@ void SequenceProjector::Project(const TokenizedSentence& sentence,
     const uint32_t* token = sentence.code_points.data() + start;
     const size_t length = end - start;
     if (config_.char_ngram_size > 0) {
-      ProjectWithNgrams(token, length, row);
+      ProjectWithNgrams(token, length, &scratch, row);
     } else {
       WriteTernaryRow(TokenKey(token, length, kTokenDomain), row);
     }

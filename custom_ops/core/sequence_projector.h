@@ -42,9 +42,15 @@ class SequenceProjector {
   explicit SequenceProjector(const ProjectionConfig& config);
   bool IsSeparator(uint32_t c) const;
   void WriteTernaryRow(uint64_t key, float* row) const;
-  void AccumulateTernary(uint64_t key, int32_t* sums) const;
+  // Buffers reused across one sentence's tokens.
+  struct NgramScratch {
+    std::vector<uint16_t> lanes;
+    std::vector<int32_t> sums;
+  };
+  // Adds key's ternary features + 1 to `lanes` (one uint16 per feature).
+  void AccumulateBiased(uint64_t key, uint16_t* lanes) const;
   void ProjectWithNgrams(const uint32_t* token, size_t length,
-                         float* row) const;
+                         NgramScratch* scratch, float* row) const;
 
   ProjectionConfig config_;
   std::vector<uint32_t> separators_;  // sorted code points
