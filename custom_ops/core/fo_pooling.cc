@@ -181,6 +181,12 @@ __attribute__((target("avx2"))) void QrnnPoolAvx2(
     int64_t kernel_width, int64_t directions, float* h) {
   QrnnPoolBody(taps, lengths, batch, time, units, kernel_width, directions, h);
 }
+
+__attribute__((target("avx512f", "prefer-vector-width=512"))) void QrnnPoolAvx512(
+    const float* taps, const int32_t* lengths, int64_t batch, int64_t time, int64_t units,
+    int64_t kernel_width, int64_t directions, float* h) {
+  QrnnPoolBody(taps, lengths, batch, time, units, kernel_width, directions, h);
+}
 #endif
 
 }  // namespace
@@ -188,7 +194,12 @@ __attribute__((target("avx2"))) void QrnnPoolAvx2(
 void QrnnPool(const float* taps, const int32_t* lengths, int64_t batch, int64_t time,
               int64_t units, int64_t kernel_width, int64_t directions, float* h) {
 #ifdef PQRNN_X86_AVX2_COPY
+  static const bool kHasAvx512 = __builtin_cpu_supports("avx512f");
   static const bool kHasAvx2 = __builtin_cpu_supports("avx2");
+  if (kHasAvx512) {
+    QrnnPoolAvx512(taps, lengths, batch, time, units, kernel_width, directions, h);
+    return;
+  }
   if (kHasAvx2) {
     QrnnPoolAvx2(taps, lengths, batch, time, units, kernel_width, directions, h);
     return;
