@@ -117,8 +117,8 @@ def convert(model: keras.Model, quantization: str = "int8",
   Args:
     model: a trained model over raw strings.
     quantization: "int8" (full integer: every builtin compute op int8 but
-      those built in `FLOAT_SCOPE`, the custom ops float), "float16" (float16 weights), "dynamic" (int8
-      weights, float activations), or "none".
+      those of `float_nodes`; the custom ops float), "float16" (float16
+      weights), "dynamic" (int8 weights, float activations), or "none".
     representative_texts: calibration sentences, required for "int8".
 
   Returns:
@@ -159,23 +159,30 @@ def convert(model: keras.Model, quantization: str = "int8",
   return flatbuffer
 
 
-def float_scope_nodes(flatbuffer: bytes) -> list[str]:
-  """Output tensor names of the ops built inside `FLOAT_SCOPE`."""
+def float_nodes(flatbuffer: bytes) -> list[str]:
+  """Output tensor names of the ops int8 keeps float: those built inside
+  `FLOAT_SCOPE`, and the SOFTMAX ops that produce the model's outputs (the
+  outputs are float anyway; TFLite's int8 SOFTMAX rounds each probability to
+  a multiple of 1/256 and is slower than the float one)."""
   model = schema.Model.GetRootAsModel(flatbuffer, 0)
   names = []
   for g in range(model.SubgraphsLength()):
     graph = model.Subgraphs(g)
+    outputs = set(graph.OutputsAsNumpy().tolist())
     for i in range(graph.OperatorsLength()):
       op = graph.Operators(i)
+      code = model.OperatorCodes(op.OpcodeIndex())
+      softmax = schema.BuiltinOperator.SOFTMAX in (code.BuiltinCode(),
+                                                   code.DeprecatedBuiltinCode())
       for k in range(op.OutputsLength()):
         name = graph.Tensors(op.Outputs(k)).Name().decode("utf-8")
-        if FLOAT_SCOPE in name:
+        if FLOAT_SCOPE in name or (softmax and op.Outputs(k) in outputs):
           names.append(name)
   return names
 
 
 def quantize_int8(converter: tf.lite.TFLiteConverter) -> bytes:
-  """Full-integer quantization that leaves the ops of `FLOAT_SCOPE` float.
+  """Full-integer quantization that leaves the ops of `float_nodes` float.
 
   The converter's own int8 path quantizes every op it can; TFLite's selective
   quantization (what `tf.lite.experimental.QuantizationDebugger` does with
@@ -187,4 +194,4 @@ def quantize_int8(converter: tf.lite.TFLiteConverter) -> bytes:
   calibrated = converter.convert()
   return tflite_convert.mlir_quantize(
       calibrated, disable_per_channel=converter._experimental_disable_per_channel,  # pylint: disable=protected-access
-      denylisted_nodes=float_scope_nodes(calibrated))
+      denylisted_nodes=float_nodes(calibrated))

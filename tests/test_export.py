@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import tensorflow as tf
+from tensorflow.lite.python import schema_py_generated as schema  # pylint: disable=g-direct-tensorflow-import
 
 from pqrnn_tf.data.examples import Example, LabelVocab
 from pqrnn_tf.export import converter, verify
@@ -135,3 +136,20 @@ def test_int8_graph_quantizes_only_at_float_boundaries(normalization, texts):
   assert ops["QUANTIZE"] + ops["DEQUANTIZE"] <= boundaries, ops
   assert not quantize_round_trips(flatbuffer)
   assert not set(SHAPE_BOOKKEEPING) & set(ops), ops
+
+
+def test_int8_outputs_are_float_softmaxes(model, texts):
+  """The output probabilities come from float SOFTMAX ops: TFLite's int8
+  SOFTMAX rounds every probability to a multiple of 1/256 and is slower than
+  the float one, and the outputs are float anyway."""
+  from benchmarks import op_profile  # pylint: disable=g-import-not-at-top
+  flatbuffer = converter.convert(model, "int8", representative_texts=texts * 3)
+  graph_model = op_profile.read_model(flatbuffer)
+  graph = graph_model.subgraphs[0]
+  names = [op_profile.op_name(c) for c in graph_model.operatorCodes]
+  softmaxes = [op for op in graph.operators if names[op.opcodeIndex] == "SOFTMAX"]
+  assert softmaxes
+  for op in softmaxes:
+    assert op.outputs[0] in graph.outputs
+    for tensor in (op.inputs[0], op.outputs[0]):
+      assert graph.tensors[tensor].type == schema.TensorType.FLOAT32, graph.tensors[tensor].name
