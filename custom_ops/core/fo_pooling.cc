@@ -169,10 +169,11 @@ inline __attribute__((always_inline)) void QrnnPoolBody(
   }
 }
 
-// On x86-64 an AVX2 copy runs where the CPU has it (8-wide instead of SSE's
-// 4-wide unit loop, about 2x faster). Every operation is the same IEEE-rounded
-// one (no FMA: the pragma above), so both copies give the same bits as each
-// other and as the aarch64 build. Chosen with a CPU check, not GCC's
+// On x86-64 an AVX-512 or AVX2 copy runs where the CPU has it (16- or 8-wide
+// instead of SSE's 4-wide unit loop; 1.6x and about 2x faster than the next
+// one down). Every operation is the same IEEE-rounded one (no FMA: the pragma
+// above), so all copies give the same bits as each other and as the aarch64
+// build. Chosen with a CPU check, not GCC's
 // target_clones, whose ifunc symbols are exported despite -fvisibility=hidden.
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define PQRNN_X86_AVX2_COPY 1
