@@ -93,3 +93,14 @@ def test_config_saved_before_plateau_decay_loads_as_constant_rate(tmp_path):
   del data["plateau_decay"]
   (tmp_path / "config.json").write_text(json.dumps(data))
   assert run_dir.TrainConfig.load(str(tmp_path / "config.json")).plateau_decay == 1.0
+
+
+def test_tensorboard_logs_hold_each_epochs_dev_metrics(run_dir):
+  """model_dir/logs has the dev scores next to the losses, one per epoch."""
+  import glob  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  tags = set()
+  for path in glob.glob(os.path.join(run_dir, "logs", "**", "events.*"), recursive=True):
+    for event in tf.compat.v1.train.summary_iterator(path):
+      tags.update(value.tag for value in event.summary.value)
+  assert {"epoch_dev_intent_accuracy", "epoch_dev_slot_f1", "epoch_dev_exact_match"} <= tags, tags

@@ -380,8 +380,10 @@ def fit(model: keras.Model, config: TrainConfig, model_dir: str, out_dir: str, t
   checkpoint = EpochCheckpoint(os.path.join(out_dir, "checkpoints"), model,
                                restore_directory=os.path.join(model_dir, "checkpoints"))
   initial_epoch = checkpoint.restore()
-  callbacks = [keras.callbacks.TensorBoard(os.path.join(model_dir, "logs")),
-               selection, checkpoint]
+  # The selection first: it adds the dev scores to the epoch's logs, which the
+  # callbacks after it (TensorBoard) see.
+  callbacks = [selection, keras.callbacks.TensorBoard(os.path.join(model_dir, "logs")),
+               checkpoint]
   stopped_early = initial_epoch - 1 - selection.state["best_epoch"] >= config.patience
   if initial_epoch < config.epochs and not stopped_early:
     model.fit(train_ds, epochs=config.epochs, initial_epoch=initial_epoch,
