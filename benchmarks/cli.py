@@ -203,8 +203,10 @@ def measure_peak(shape: tuple[int, int, int], settings: Settings, output_dir: st
   layers, units, batch = shape
   path = os.path.join(output_dir, f"peak_int8_fc_{layers}x{units}_b{batch}.tflite")
   if not os.path.exists(path):  # conversion takes a while; the model never changes
-    with open(path, "wb") as f:
-      f.write(peak.fc_int8_model(layers, units, batch))
+    model = peak.fc_int8_model(layers, units, batch)
+    with open(path + ".tmp", "wb") as f:  # a kill leaves no half model to reuse
+      f.write(model)
+    os.replace(path + ".tmp", path)
   result = run_worker({"kind": "raw_tflite", "path": path,
                        "num_invokes": max(50, settings.num_invokes // 10),
                        "warmup": max(5, settings.warmup // 10)}, workdir)

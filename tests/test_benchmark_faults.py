@@ -86,3 +86,16 @@ def test_help_lists_the_flags(command):
                           timeout=120, check=False)
   for flag in ("--models", "--output_dir", "--ratio_bucket", "--reference", "--num_invokes"):
     assert flag in result.stdout + result.stderr, result.stdout + result.stderr
+
+
+def test_an_interrupted_peak_model_conversion_leaves_no_model(tmp_path, monkeypatch):
+  """The peak model is cached in --output_dir and reused as is: a conversion
+  stopped halfway (Ctrl-C, kill) must not leave a file there."""
+  from benchmarks import cli, peak  # pylint: disable=g-import-not-at-top
+
+  def interrupted(*args):
+    raise KeyboardInterrupt
+  monkeypatch.setattr(peak, "fc_int8_model", interrupted)
+  with pytest.raises(KeyboardInterrupt):
+    cli.measure_peak((1, 16, 2), cli.Settings(), str(tmp_path), str(tmp_path))
+  assert os.listdir(tmp_path) == []
