@@ -60,11 +60,11 @@ def runners(tmp_path_factory) -> dict[str, list[str]]:
           "aarch64": [QEMU, str(out / "kernel_runner-aarch64")]}
 
 
-def run(command: list[str], requests: list[str]) -> list[str]:
-  """The runner's answer to each request line."""
+def run(command: list[str], requests: list[str], env: dict | None = None) -> list[str]:
+  """The runner's answer to each request line (`env`: added to the environment)."""
   start = time.monotonic()
   proc = subprocess.run(command, input="\n".join(requests) + "\n", capture_output=True,
-                        text=True, timeout=600, check=False)
+                        text=True, timeout=600, check=False, env={**os.environ, **(env or {})})
   print(f"{' '.join(command)}: {len(requests)} requests in {time.monotonic() - start:.2f} s")
   assert proc.returncode == 0, f"{command} exited {proc.returncode}: {proc.stderr}"
   answers = proc.stdout.splitlines()
@@ -219,7 +219,7 @@ def test_fo_pooling_matches_float32_recurrence(fo_pooling_answers, arch):
 # (scale) saturate tanh and sigmoid.
 QRNN_POOLING_SHAPES = [(1, 1, 1, 2, True, [1], 1.0), (3, 9, 37, 2, True, [9, 4, 0], 3.0),
                        (2, 13, 16, 3, False, [13, 6], 30.0),
-                       # pqrnn_base's layer: x86-64's AVX2 copy of the unit loop.
+                       # pqrnn_base's layer: x86-64's vector copies of the unit loop.
                        (1, 16, 128, 2, True, [16], 3.0)]
 
 
@@ -252,6 +252,28 @@ def test_qrnn_pooling_same_bits_on_aarch64_and_host(qrnn_pooling_answers):
   for (name, _, _), host, arm in zip(QRNN_POOLING_CASES, qrnn_pooling_answers["host"],
                                      qrnn_pooling_answers["aarch64"]):
     assert arm == host, f"{name}: aarch64 and host outputs differ"
+
+
+# QrnnPool's x86-64 copies (custom_ops/core/fo_pooling.cc); PQRNN_X86_COPY picks
+# one, so each copy the CPU has runs here whatever the best one is.
+X86_COPIES = ("sse", "avx2", "avx512")
+
+
+@pytest.mark.parametrize("copy", X86_COPIES)
+def test_every_x86_copy_of_qrnn_pooling_gives_the_aarch64_bits(runners, qrnn_pooling_answers,
+                                                              copy):
+  lines = [line for _, line, _ in QRNN_POOLING_CASES]
+  answers = run(runners["host"], lines, env={"PQRNN_X86_COPY": copy})
+  for (name, _, _), host, arm in zip(QRNN_POOLING_CASES, answers,
+                                     qrnn_pooling_answers["aarch64"]):
+    assert host == arm, f"{name}: the {copy} copy and aarch64 differ"
+
+
+def test_an_unknown_x86_copy_is_refused(runners):
+  _, line, _ = QRNN_POOLING_CASES[0]
+  proc = subprocess.run(runners["host"], input=line + "\n", capture_output=True, text=True,
+                        timeout=60, check=False, env={**os.environ, "PQRNN_X86_COPY": "avx3"})
+  assert "PQRNN_X86_COPY" in proc.stdout + proc.stderr
 
 
 @pytest.mark.parametrize("arch", ARCHES)

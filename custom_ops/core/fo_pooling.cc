@@ -1,6 +1,8 @@
 #include "fo_pooling.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -192,16 +194,42 @@ __attribute__((target("avx512f", "prefer-vector-width=512"))) void QrnnPoolAvx51
 
 }  // namespace
 
+#ifdef PQRNN_X86_AVX2_COPY
+namespace {
+
+enum class X86Copy { kSse, kAvx2, kAvx512 };
+
+// The best copy the CPU has, or the one PQRNN_X86_COPY (sse, avx2, avx512)
+// names, so that tests can run every copy on one machine. A copy the CPU lacks
+// or an unknown name gets the best copy and one line on stderr.
+X86Copy ChooseX86Copy() {
+  const X86Copy best = __builtin_cpu_supports("avx512f") ? X86Copy::kAvx512
+                       : __builtin_cpu_supports("avx2")  ? X86Copy::kAvx2
+                                                          : X86Copy::kSse;
+  const char* wanted = std::getenv("PQRNN_X86_COPY");
+  if (wanted == nullptr || *wanted == '\0') return best;
+  const struct { const char* name; X86Copy copy; } kCopies[] = {
+      {"sse", X86Copy::kSse}, {"avx2", X86Copy::kAvx2}, {"avx512", X86Copy::kAvx512}};
+  for (const auto& c : kCopies) {
+    if (std::strcmp(wanted, c.name) == 0 && c.copy <= best) return c.copy;
+  }
+  std::fprintf(stderr, "PQRNN_X86_COPY=%s: not a copy this CPU has (sse, avx2, avx512); "
+               "using the best one\n", wanted);
+  return best;
+}
+
+}  // namespace
+#endif
+
 void QrnnPool(const float* taps, const int32_t* lengths, int64_t batch, int64_t time,
               int64_t units, int64_t kernel_width, int64_t directions, float* h) {
 #ifdef PQRNN_X86_AVX2_COPY
-  static const bool kHasAvx512 = __builtin_cpu_supports("avx512f");
-  static const bool kHasAvx2 = __builtin_cpu_supports("avx2");
-  if (kHasAvx512) {
+  static const X86Copy kCopy = ChooseX86Copy();
+  if (kCopy == X86Copy::kAvx512) {
     QrnnPoolAvx512(taps, lengths, batch, time, units, kernel_width, directions, h);
     return;
   }
-  if (kHasAvx2) {
+  if (kCopy == X86Copy::kAvx2) {
     QrnnPoolAvx2(taps, lengths, batch, time, units, kernel_width, directions, h);
     return;
   }
