@@ -19,6 +19,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 
 import numpy as np
 from absl import app, flags
@@ -45,25 +46,33 @@ def define_flags() -> None:
 
 
 def preset_model(preset: str) -> str:
-  with open(os.path.join(os.path.dirname(__file__), "..", "pqrnn_tf", "models", "presets",
-                         preset + ".json")) as f:
+  """The model family of a preset (a name, or a .json path like pqrnn-train's)."""
+  path = preset if preset.endswith(".json") else os.path.join(
+      os.path.dirname(__file__), "..", "pqrnn_tf", "models", "presets", preset + ".json")
+  with open(path) as f:
     return json.load(f)["model"]
 
 
-def train_run(dataset: str, preset: str, seed: int, model_dir: str) -> dict:
-  """Trains (or resumes) one run; returns its metrics.json."""
+def train_run(dataset: str, preset: str, seed: int, model_dir: str,
+              args: Sequence[str] = (), threads: int = 0) -> dict:
+  """Trains (or resumes) one pqrnn-train run with extra `args`; returns its
+  metrics.json (a finished run is only read: the CLI resumes)."""
   env = dict(os.environ)
-  if FLAGS.threads:
-    env["TF_NUM_INTRAOP_THREADS"] = str(FLAGS.threads)
+  if threads:
+    env["TF_NUM_INTRAOP_THREADS"] = str(threads)
     env["TF_NUM_INTEROP_THREADS"] = "1"
   cmd = [sys.executable, "-m", "pqrnn_tf.train.cli", f"--dataset={dataset}",
          f"--model={preset_model(preset)}", f"--preset={preset}", f"--model_dir={model_dir}",
-         f"--seed={seed}", *([f"--epochs={FLAGS.epochs}"] if FLAGS.epochs else []),
-         *FLAGS.train_args]
+         f"--seed={seed}", *args]
   print("$", " ".join(cmd), flush=True)
   subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
   with open(os.path.join(model_dir, "metrics.json")) as f:
     return json.load(f)
+
+
+def flag_train_args() -> list[str]:
+  """pqrnn-train flags of this benchmark's --epochs and --train_args."""
+  return [*([f"--epochs={FLAGS.epochs}"] if FLAGS.epochs else []), *FLAGS.train_args]
 
 
 def _spread(values: list[float]) -> dict:
@@ -127,7 +136,8 @@ def dataset_table(dataset: str) -> dict:
           with open(metrics_path) as f:
             runs.append(json.load(f))
       else:
-        runs.append(train_run(dataset, preset, int(seed), model_dir))
+        runs.append(train_run(dataset, preset, int(seed), model_dir, flag_train_args(),
+                              FLAGS.threads))
     if runs:
       table[preset + FLAGS.run_suffix] = summarize(runs)
   if FLAGS.baselines and not FLAGS.only_finished:
