@@ -261,3 +261,22 @@ def test_cli_user_errors_are_messages(trained, tmp_path):
   assert "Traceback" not in r.stderr
   r = run("frobnicate", f"--model_dir={trained}")
   assert r.returncode != 0 and "train | logits | export" in r.stderr
+
+
+def test_training_into_a_run_directory_in_use_is_refused(trained, tiny_bert):
+  """Two trainings in one directory would overwrite each other's model; the
+  second is refused before it writes anything (like pqrnn-train)."""
+  import fcntl  # pylint: disable=g-import-not-at-top
+  from pqrnn_tf.cli_errors import UserError  # pylint: disable=g-import-not-at-top
+  from tests.file_snapshots import files_of  # pylint: disable=g-import-not-at-top
+  config = train_lib.TeacherConfig(pretrained=tiny_bert, epochs=1, min_steps=0,
+                                   batch_size=16, num_threads=1)
+  with open(os.path.join(trained, "train.lock"), "a") as lock:
+    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # Another process's training.
+    before = files_of(trained)
+    try:
+      with pytest.raises(UserError, match="in use"):
+        train_lib.train(config, trained, make_examples(8), [], log=lambda s: None)
+    finally:
+      fcntl.flock(lock, fcntl.LOCK_UN)
+  assert files_of(trained) == before

@@ -30,6 +30,7 @@ from torch import nn
 
 from pqrnn_tf.data.examples import Example, LabelVocab, build_intent_vocab, build_tag_vocab
 from pqrnn_tf.metrics import dev_score
+from pqrnn_tf.run_lock import run_lock
 from pqrnn_tf.teacher import model as model_lib
 from pqrnn_tf.teacher.config import TeacherConfig  # noqa: F401  (re-exported)
 from pqrnn_tf.teacher import predictor as predictor_lib
@@ -169,9 +170,16 @@ def train(config: TeacherConfig, model_dir: str, train_examples: Sequence[Exampl
   config.validate()
   if not train_examples:
     raise ValueError("no training examples")
+  os.makedirs(model_dir, exist_ok=True)
+  with run_lock(model_dir, "pqrnn-teacher train"):
+    return _train(config, model_dir, train_examples, dev_examples, log)
+
+
+def _train(config: TeacherConfig, model_dir: str, train_examples: Sequence[Example],
+           dev_examples: Sequence[Example], log: Callable[[str], None]) -> dict:
+  """`train` while holding model_dir's run lock."""
   torch.set_num_threads(config.num_threads)
   seed_everything(config.seed)
-  os.makedirs(model_dir, exist_ok=True)
   teacher = _build(config, train_examples)
   steps_per_round, rounds = config.steps(len(train_examples))
   _write_config(model_dir, config, teacher, steps_per_round)

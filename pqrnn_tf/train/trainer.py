@@ -9,9 +9,7 @@ model_dir must be on a file system all workers see.
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import fcntl
 import json
 import math
 import os
@@ -29,6 +27,7 @@ from pqrnn_tf.data.examples import Example, LabelVocab
 from pqrnn_tf.metrics import dev_score
 from pqrnn_tf.models import INTENT_OUTPUT, SLOTS_OUTPUT, ModelConfig, build_model
 # The run directory's files, config and loaders (re-exported: trainer.X still works).
+from pqrnn_tf import run_lock as run_lock_lib
 from pqrnn_tf.run_dir import (  # noqa: F401
     BEST_STATE, BEST_WEIGHTS, CONFIG_FILE, EVAL_FILE, LOCK_FILE, METRICS_FILE, QAT_DIR,
     SAVED_MODEL_DIR, TRAIN_TIME_FILE, TrainConfig, load_qat, load_trained, qat_model_of)
@@ -91,19 +90,9 @@ def check_resume(config: TrainConfig, model_dir: str) -> None:
         f"use a new --model_dir")
 
 
-@contextlib.contextmanager
 def run_lock(model_dir: str):
   """Holds `LOCK_FILE` in model_dir, or raises RunDirError if another process does."""
-  with open(os.path.join(model_dir, LOCK_FILE), "a") as lock:
-    try:
-      fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-      raise RunDirError(f"{model_dir} is in use by another pqrnn-train "
-                        f"(it holds {LOCK_FILE})") from None
-    try:
-      yield
-    finally:
-      fcntl.flock(lock, fcntl.LOCK_UN)
+  return run_lock_lib.run_lock(model_dir, "pqrnn-train", RunDirError)
 
 
 def remove_leftover_temporaries(model_dir: str) -> None:
