@@ -75,7 +75,8 @@ def flag_train_args() -> list[str]:
   return [*([f"--epochs={FLAGS.epochs}"] if FLAGS.epochs else []), *FLAGS.train_args]
 
 
-def _spread(values: list[float]) -> dict:
+def spread(values: list[float]) -> dict:
+  """Mean, min, max and the values (for the tables' "mean (min–max)")."""
   v = np.array(values, dtype=float)
   return {"mean": float(v.mean()), "min": float(v.min()), "max": float(v.max()),
           "values": v.tolist()}
@@ -85,7 +86,7 @@ def summarize(runs: list[dict]) -> dict:
   row = {"seeds": len(runs), "num_params": runs[0]["num_params"]}
   for key in METRICS:
     if all(key in r["test"] for r in runs):
-      row[key] = _spread([100 * r["test"][key] for r in runs])
+      row[key] = spread([100 * r["test"][key] for r in runs])
   minutes = [r.get("train_minutes", float("nan")) for r in runs]
   row["train_minutes"] = {"mean": float(np.mean(minutes)), "median": float(np.median(minutes)),
                           "max": float(np.max(minutes))}
@@ -95,8 +96,8 @@ def summarize(runs: list[dict]) -> dict:
 
 def summarize_baseline(results: list[dict]) -> dict:
   return {"seeds": len(results), "num_params": None,
-          "intent_accuracy": _spread([100 * r["test"] for r in results]),
-          "dev_accuracy": _spread([100 * r["dev"] for r in results]),
+          "intent_accuracy": spread([100 * r["test"] for r in results]),
+          "dev_accuracy": spread([100 * r["dev"] for r in results]),
           "setting": sorted({r["setting"] for r in results}),
           "train_minutes": {"mean": float(np.mean([r["train_seconds"] for r in results])) / 60}}
 

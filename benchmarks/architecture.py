@@ -19,7 +19,6 @@ import os
 import subprocess
 import sys
 
-import numpy as np
 from absl import app, flags
 
 from benchmarks import accuracy
@@ -107,12 +106,6 @@ def benchmark(models: dict[str, str]) -> dict[str, dict]:
     return {row["name"]: row for row in json.load(f)["rows"]}
 
 
-def _spread(values: list[float]) -> dict:
-  v = np.array(values, dtype=float)
-  return {"mean": float(v.mean()), "min": float(v.min()), "max": float(v.max()),
-          "values": v.tolist()}
-
-
 def table_rows(runs: dict[str, list[tuple[int, dict, str]]], timed: dict[str, dict]) -> dict:
   rows = {}
   for variant, done in runs.items():
@@ -122,9 +115,9 @@ def table_rows(runs: dict[str, list[tuple[int, dict, str]]], timed: dict[str, di
     rows[variant] = {
         "changes": VARIANTS[variant], "seeds": [seed for seed, _, _ in done],
         "num_params": done[0][1]["num_params"], "int8_bytes": results[0]["bytes"],
-        "p50_us": _spread([next(b["p50_us"] for b in r["buckets"]
+        "p50_us": accuracy.spread([next(b["p50_us"] for b in r["buckets"]
                                 if b["length"] == FLAGS.bucket) for r in results]),
-        **{k: _spread([100 * r["accuracy"][k] for r in results]) for k in METRICS}}
+        **{k: accuracy.spread([100 * r["accuracy"][k] for r in results]) for k in METRICS}}
   return rows
 
 

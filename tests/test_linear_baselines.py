@@ -27,11 +27,11 @@ def test_baseline_learns_a_separable_task_and_picks_its_setting_on_dev(name):
 
 
 def test_markdown_has_slot_columns_only_when_a_row_has_slots():
-  row = {"seeds": 1, "num_params": None, "intent_accuracy": accuracy._spread([90.0]),
+  row = {"seeds": 1, "num_params": None, "intent_accuracy": accuracy.spread([90.0]),
          "train_minutes": {"mean": 0.1}, "setting": ["C=1"]}
   assert "slot F1" not in accuracy.markdown({"tfidf_logreg": row})
-  pqrnn = dict(row, num_params=1e6, slot_f1=accuracy._spread([95.0]),
-               exact_match=accuracy._spread([85.0]))
+  pqrnn = dict(row, num_params=1e6, slot_f1=accuracy.spread([95.0]),
+               exact_match=accuracy.spread([85.0]))
   del pqrnn["setting"]
   table = accuracy.markdown({"pqrnn_base": pqrnn, "tfidf_logreg": row})
   assert "slot F1" in table and "| tfidf_logreg (C=1) | 1 | – | 90.00 (90.00–90.00) | – | – |" in table
