@@ -19,7 +19,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: module or a package and everything below it).
 LAYERS: list[tuple[str, ...]] = [
     ("pqrnn_tf", "pqrnn_tf.cli_errors", "pqrnn_tf.metrics", "pqrnn_tf.checkpoints"),
-    ("pqrnn_tf.data",),
+    ("pqrnn_tf.data", "pqrnn_tf.run_lock"),
     ("pqrnn_tf.ops",),
     ("pqrnn_tf.layers", "pqrnn_tf.lite"),
     ("pqrnn_tf.models",),

@@ -185,7 +185,14 @@ __attribute__((target("avx2"))) void QrnnPoolAvx2(
   QrnnPoolBody(taps, lengths, batch, time, units, kernel_width, directions, h);
 }
 
-__attribute__((target("avx512f", "prefer-vector-width=512"))) void QrnnPoolAvx512(
+// 512-bit vectors: GCC would otherwise keep to 256 bits; clang's target
+// attribute takes one string, its vector width is a separate attribute.
+#if defined(__clang__)
+#define PQRNN_AVX512_TARGET __attribute__((target("avx512f"), min_vector_width(512)))
+#else
+#define PQRNN_AVX512_TARGET __attribute__((target("avx512f", "prefer-vector-width=512")))
+#endif
+PQRNN_AVX512_TARGET void QrnnPoolAvx512(
     const float* taps, const int32_t* lengths, int64_t batch, int64_t time, int64_t units,
     int64_t kernel_width, int64_t directions, float* h) {
   QrnnPoolBody(taps, lengths, batch, time, units, kernel_width, directions, h);
