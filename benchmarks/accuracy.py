@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Sequence
 
 import numpy as np
 from absl import app, flags
+
+from benchmarks import commands
 
 FLAGS = flags.FLAGS
 METRICS = ("intent_accuracy", "slot_f1", "exact_match")
@@ -47,9 +47,7 @@ def define_flags() -> None:
 
 def preset_model(preset: str) -> str:
   """The model family of a preset (a name, or a .json path like pqrnn-train's)."""
-  path = preset if preset.endswith(".json") else os.path.join(
-      os.path.dirname(__file__), "..", "pqrnn_tf", "models", "presets", preset + ".json")
-  with open(path) as f:
+  with open(commands.preset_file(preset)) as f:
     return json.load(f)["model"]
 
 
@@ -61,11 +59,9 @@ def train_run(dataset: str, preset: str, seed: int, model_dir: str,
   if threads:
     env["TF_NUM_INTRAOP_THREADS"] = str(threads)
     env["TF_NUM_INTEROP_THREADS"] = "1"
-  cmd = [sys.executable, "-m", "pqrnn_tf.train.cli", f"--dataset={dataset}",
-         f"--model={preset_model(preset)}", f"--preset={preset}", f"--model_dir={model_dir}",
-         f"--seed={seed}", *args]
-  print("$", " ".join(cmd), flush=True)
-  subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
+  commands.run("pqrnn_tf.train.cli", f"--dataset={dataset}", f"--model={preset_model(preset)}",
+               f"--preset={preset}", f"--model_dir={model_dir}", f"--seed={seed}", *args,
+               env=env, quiet=True)
   with open(os.path.join(model_dir, "metrics.json")) as f:
     return json.load(f)
 

@@ -16,12 +16,9 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-
 from absl import app, flags
 
-from benchmarks import accuracy
+from benchmarks import accuracy, commands
 
 FLAGS = flags.FLAGS
 BASE_PRESET = "pqrnn_base"
@@ -55,8 +52,7 @@ def define_flags() -> None:
 
 def variant_preset(variant: str) -> dict:
   """pqrnn_base's preset with the variant's settings (plain data)."""
-  with open(os.path.join(os.path.dirname(__file__), "..", "pqrnn_tf", "models", "presets",
-                         BASE_PRESET + ".json")) as f:
+  with open(commands.preset_file(BASE_PRESET)) as f:
     preset = json.load(f)
   for section, settings in VARIANTS[variant].items():
     preset[section] = {**preset[section], **settings}
@@ -85,23 +81,18 @@ def run_variant(variant: str, seed: int) -> tuple[dict, str] | None:
       return json.load(f), tflite
   preset = write_preset(variant, os.path.join(FLAGS.runs_dir, "presets"))
   metrics = accuracy.train_run("atis", preset, seed, model_dir, threads=FLAGS.threads)
-  if not os.path.exists(tflite):
-    cmd = [sys.executable, "-m", "pqrnn_tf.export.cli", f"--model_dir={model_dir}",
-           "--quantization=int8", f"--output={tflite}"]
-    print("$", " ".join(cmd), flush=True)
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+  commands.ensure(tflite, "pqrnn_tf.export.cli", f"--model_dir={model_dir}",
+                  "--quantization=int8", f"--output={tflite}", quiet=True)
   return metrics, tflite
 
 
 def benchmark(models: dict[str, str]) -> dict[str, dict]:
   """pqrnn-benchmark of the int8 models side by side: name -> its row."""
   out = os.path.join(FLAGS.runs_dir, "benchmark")
-  cmd = [sys.executable, "-m", "benchmarks.cli",
-         "--models=" + ",".join(f"{name}={path}" for name, path in models.items()),
-         f"--buckets={FLAGS.bucket}", f"--ratio_bucket={FLAGS.bucket}", "--nothroughput",
-         "--noprofile_ops", "--nopeak_int8", f"--output_dir={out}"]
-  print("$", " ".join(cmd[:3]), "...", flush=True)
-  subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+  commands.run("benchmarks.cli",
+               "--models=" + ",".join(f"{name}={path}" for name, path in models.items()),
+               f"--buckets={FLAGS.bucket}", f"--ratio_bucket={FLAGS.bucket}", "--nothroughput",
+               "--noprofile_ops", "--nopeak_int8", f"--output_dir={out}", quiet=True)
   with open(os.path.join(out, "benchmark.json")) as f:
     return {row["name"]: row for row in json.load(f)["rows"]}
 

@@ -32,12 +32,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Sequence
 
 import numpy as np
 from absl import app, flags
+
+from benchmarks import commands
 
 from pqrnn_tf.data.augment import AugmentConfig
 from pqrnn_tf.train.distillation import DistillConfig
@@ -80,18 +80,9 @@ def define_flags() -> None:
 # ---------------------------------------------------------------- stages
 
 
-def run(module: str, *args: str) -> None:
-  """`python -m module args` (a toolkit command), failing loudly."""
-  cmd = [sys.executable, "-m", module, *args]
-  print("$", " ".join(cmd), flush=True)
-  subprocess.run(cmd, check=True)
-
-
 def ensure(path: str, module: str, *args: str) -> str:
-  """Runs the command unless `path` exists; returns `path`."""
-  if not os.path.exists(path) and not FLAGS.only_finished:
-    run(module, *args)
-  return path
+  """Runs the command unless `path` exists or --only_finished; returns `path`."""
+  return path if FLAGS.only_finished else commands.ensure(path, module, *args)
 
 
 def split_labeled(train: Sequence, fraction: float, seed: int) -> tuple[list, list]:

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 from absl import app, flags
+
+from benchmarks import commands
 
 FLAGS = flags.FLAGS
 METRICS = ("intent_accuracy", "slot_f1", "exact_match")
@@ -35,12 +35,8 @@ def define_flags() -> None:
 
 def export(name: str, args: list[str]) -> str:
   path = os.path.join(FLAGS.model_dir, "export", f"model_{name}.tflite")
-  if not os.path.exists(path):
-    cmd = [sys.executable, "-m", "pqrnn_tf.export.cli", f"--model_dir={FLAGS.model_dir}",
-           f"--output={path}", *args]
-    print("$", " ".join(cmd), flush=True)
-    subprocess.run(cmd, check=True)
-  return path
+  return commands.ensure(path, "pqrnn_tf.export.cli", f"--model_dir={FLAGS.model_dir}",
+                         f"--output={path}", *args)
 
 
 def agreement(a: list, b: list) -> float:

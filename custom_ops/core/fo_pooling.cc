@@ -178,7 +178,7 @@ inline __attribute__((always_inline)) void QrnnPoolBody(
 // build. Chosen with a CPU check, not GCC's
 // target_clones, whose ifunc symbols are exported despite -fvisibility=hidden.
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define PQRNN_X86_AVX2_COPY 1
+#define PQRNN_X86_VECTOR_COPIES 1
 __attribute__((target("avx2"))) void QrnnPoolAvx2(
     const float* taps, const int32_t* lengths, int64_t batch, int64_t time, int64_t units,
     int64_t kernel_width, int64_t directions, float* h) {
@@ -201,7 +201,7 @@ PQRNN_AVX512_TARGET void QrnnPoolAvx512(
 
 }  // namespace
 
-#ifdef PQRNN_X86_AVX2_COPY
+#ifdef PQRNN_X86_VECTOR_COPIES
 namespace {
 
 enum class X86Copy { kSse, kAvx2, kAvx512 };
@@ -230,7 +230,7 @@ X86Copy ChooseX86Copy() {
 
 void QrnnPool(const float* taps, const int32_t* lengths, int64_t batch, int64_t time,
               int64_t units, int64_t kernel_width, int64_t directions, float* h) {
-#ifdef PQRNN_X86_AVX2_COPY
+#ifdef PQRNN_X86_VECTOR_COPIES
   static const X86Copy kCopy = ChooseX86Copy();
   if (kCopy == X86Copy::kAvx512) {
     QrnnPoolAvx512(taps, lengths, batch, time, units, kernel_width, directions, h);
