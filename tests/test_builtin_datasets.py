@@ -139,7 +139,7 @@ def test_cache_dir_follows_the_environment(tmp_path, monkeypatch):
 
 
 def test_unknown_dataset_names_the_flag_and_the_choices():
-  with pytest.raises(UserError, match=r"--dataset=nope; built in: atis, vader_sentiment, multilingual_langid"):
+  with pytest.raises(UserError, match=r"--dataset=nope; built in: atis, atis_intents, vader_sentiment, multilingual_langid"):
     datasets.read_splits("nope")
 
 

@@ -22,7 +22,7 @@ from pqrnn_tf.data import (
     read_jsonl,
     read_tsv,
 )
-from pqrnn_tf.data import readers
+from pqrnn_tf.data import datasets, readers
 
 TAG_RE = re.compile(r"^(O|[BI]-\S+)$")
 
@@ -46,6 +46,12 @@ def test_atis_examples_well_formed(atis):
             assert ex.tags is not None and len(ex.tags) == len(ex.text.split()) > 0
             assert ex.text == " ".join(ex.text.split())
             assert all(TAG_RE.match(t) for t in ex.tags), ex
+
+
+def test_atis_intents_is_atis_without_tags(atis):
+    intents = datasets.read_split("atis_intents", "dev")
+    assert [(e.text, e.intent, e.tags) for e in intents] == [
+        (e.text, e.intent, None) for e in atis["dev"]]
 
 
 def test_atis_train_dev_split_is_file_order(atis):

@@ -70,3 +70,19 @@ def test_plateau_decay_is_validated():
                                plateau_decay=0.0)
   with pytest.raises(ValueError, match="plateau_decay"):
     config.validate()
+
+
+@pytest.mark.parametrize("tags, rule", [(None, (3, 0.5)), (("O",), (10, 1.0))])
+def test_the_default_rule_depends_on_the_task(tags, rule):
+  # Classification peaks early; joint intent + slot models gain slot F1 until
+  # late at a constant rate (README, early stopping).
+  config = trainer.make_config(load_preset("pqrnn_small"), [Example("hi", "a", tags)])
+  assert (config.patience, config.plateau_decay) == rule
+
+
+def test_a_given_patience_or_decay_overrides_only_itself():
+  joint = [Example("hi", "a", ("O",))]
+  config = trainer.make_config(load_preset("pqrnn_small"), joint, patience=4)
+  assert (config.patience, config.plateau_decay) == (4, 1.0)
+  config = trainer.make_config(load_preset("pqrnn_small"), joint, plateau_decay=0.5)
+  assert (config.patience, config.plateau_decay) == (10, 0.5)

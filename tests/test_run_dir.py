@@ -104,3 +104,19 @@ def test_tensorboard_logs_hold_each_epochs_dev_metrics(run_dir):
     for event in tf.compat.v1.train.summary_iterator(path):
       tags.update(value.tag for value in event.summary.value)
   assert {"epoch_dev_intent_accuracy", "epoch_dev_slot_f1", "epoch_dev_exact_match"} <= tags, tags
+
+
+def test_a_run_resumes_with_the_early_stopping_it_was_saved_with(tmp_path):
+  """A run started with another rule (e.g. before the task defaults) resumes
+  without flags: an early-stopping setting not given keeps the saved value."""
+  from pqrnn_tf.models import load_preset
+  model_dir = str(tmp_path)
+  make(load_preset("pqrnn_small"), patience=3, plateau_decay=0.5).save(
+      os.path.join(model_dir, trainer.CONFIG_FILE))
+  resumed = make(load_preset("pqrnn_small"), resume_dir=model_dir)
+  trainer.check_resume(resumed, model_dir)
+  assert (resumed.patience, resumed.plateau_decay) == (3, 0.5)
+  changed = make(load_preset("pqrnn_small"), resume_dir=model_dir, patience=12)
+  assert (changed.patience, changed.plateau_decay) == (12, 0.5)
+  fresh = make(load_preset("pqrnn_small"), resume_dir=str(tmp_path / "new"))
+  assert (fresh.patience, fresh.plateau_decay) == (10, 1.0)

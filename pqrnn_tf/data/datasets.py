@@ -15,6 +15,7 @@ from pqrnn_tf.data.splits import SPLITS
 #: name -> reader of one split.
 BUILTIN: dict[str, Callable[[str], list[Example]]] = {
     "atis": readers.read_atis,
+    "atis_intents": readers.read_atis_intents,
     "vader_sentiment": sentiment.read_vader_sentiment,
     "multilingual_langid": multilingual.read_multilingual_langid,
     "multilingual_topic": multilingual.read_multilingual_topic,

@@ -14,6 +14,7 @@ every line must carry a label, and there must be at least one.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import glob
 import importlib.util
 import itertools
@@ -186,6 +187,11 @@ def read_atis(split: str) -> list[Example]:
         raise DataError(d / "train_dev", None,
                         f"expected {expected} lines (train + dev), found {len(examples)}")
     return examples[:ATIS_TRAIN_SIZE] if split == "train" else examples[ATIS_TRAIN_SIZE:]
+
+
+def read_atis_intents(split: str) -> list[Example]:
+    """ATIS as plain intent classification: :func:`read_atis` without the slot tags."""
+    return [dataclasses.replace(e, tags=None) for e in read_atis(split)]
 
 
 # --------------------------------------------------------------------------- TSV / JSONL

@@ -43,6 +43,7 @@ from pqrnn_tf import cli_errors
 from pqrnn_tf.cli_errors import UserError
 from pqrnn_tf.data import data_flags, readers
 from pqrnn_tf.models import load_preset
+from pqrnn_tf.run_dir import EARLY_STOPPING
 from pqrnn_tf.train import trainer
 from pqrnn_tf.train.data import ShardedExamples
 from pqrnn_tf.train.distillation import DistillConfig
@@ -50,6 +51,14 @@ from pqrnn_tf.train.distillation import DistillConfig
 FLAGS = flags.FLAGS
 # TrainConfig's field defaults, declared there once.
 _DEFAULTS = trainer.TrainConfig(model=None)
+
+
+def _by_task(index: int) -> str:
+  """"default by task: ..." of field `index` of run_dir.EARLY_STOPPING's rules."""
+  return "default by task: " + ", ".join(f"{rule[index]} for {task}"
+                                          for task, rule in EARLY_STOPPING.items())
+
+
 _DISTILL = DistillConfig()
 DEFAULT_PRESETS = {"pqrnn": "pqrnn_base", "lstm": "lstm_vocab",
                    "transformer": "transformer_base"}
@@ -67,10 +76,10 @@ def define_flags() -> None:
                        "Global batch size (split between replicas).")
   flags.DEFINE_float("learning_rate", _DEFAULTS.learning_rate, "Adam learning rate.")
   flags.DEFINE_integer("seed", 0, "Random seed.")
-  flags.DEFINE_integer("patience", _DEFAULTS.patience, "Early stop after this many epochs "
-                       "in a row without dev gain.")
-  flags.DEFINE_float("plateau_decay", _DEFAULTS.plateau_decay, "Multiplies the learning "
-                     "rate after each epoch without dev gain (1: constant rate).")
+  flags.DEFINE_integer("patience", None, "Early stop after this many epochs in a row "
+                       f"without dev gain ({_by_task(0)}).")
+  flags.DEFINE_float("plateau_decay", None, "Multiplies the learning rate after each "
+                     f"epoch without dev gain (1: constant rate; {_by_task(1)}).")
   flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"],
                     "tf.distribute strategy (multi_worker reads TF_CONFIG).")
   flags.DEFINE_list("teacher_logits", [], "Distill from these teacher logits files "
@@ -142,7 +151,7 @@ def main(argv) -> None:
 def make_config(model_config, train) -> trainer.TrainConfig:
   """The run's config from the flags (validated)."""
   return trainer.make_config(
-      model_config, train, epochs=FLAGS.epochs,
+      model_config, train, resume_dir=FLAGS.model_dir, epochs=FLAGS.epochs,
       batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate,
       seed=FLAGS.seed, patience=FLAGS.patience, plateau_decay=FLAGS.plateau_decay,
       qat_epochs=FLAGS.qat_epochs, qat_learning_rate=FLAGS.qat_learning_rate,

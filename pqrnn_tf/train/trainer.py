@@ -9,6 +9,7 @@ model_dir must be on a file system all workers see.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -201,8 +202,19 @@ def _fmt(metrics: dict) -> str:
 
 
 def make_config(model_config: ModelConfig, train: Sequence[Example] | ShardedExamples,
-                **kwargs) -> TrainConfig:
-  """A TrainConfig whose label lists come from the training data (one pass)."""
+                resume_dir: str | None = None, **kwargs) -> TrainConfig:
+  """A TrainConfig whose label lists come from the training data (one pass).
+
+  If `resume_dir` holds a run, the early-stopping settings not given (None)
+  are that run's, so it resumes with the rule it started with; otherwise they
+  are the task's (run_dir.EARLY_STOPPING)."""
+  saved_path = os.path.join(resume_dir, CONFIG_FILE) if resume_dir else None
+  if saved_path and os.path.exists(saved_path):
+    with contextlib.suppress(ValueError, TypeError, KeyError):  # check_resume reports it.
+      saved = TrainConfig.load(saved_path)
+      for key in ("patience", "plateau_decay"):
+        if kwargs.get(key) is None:
+          kwargs[key] = getattr(saved, key)
   scan = (train.scan() if isinstance(train, ShardedExamples)
           else scan_labels([("training data", train)]))
   config = TrainConfig(model=model_config, intent_labels=scan.intent_labels,
