@@ -103,7 +103,8 @@ LINEAR_R2 = 0.99
 def lean_graph_claims(rows: list[dict], length: int) -> list[dict]:
   """Issue #15: each profiled model has at most MAX_OPS ops; each
   `<stem>_int8` row's p50 is at most INT8_OVER_FLOAT times its `<stem>_none`
-  row's (the float export of the same model) and linear in length."""
+  or `<stem>_float` row's (the float export of the same model) and linear in
+  length."""
   out = []
   by_name = {r["name"]: r for r in rows}
   for row in rows:
@@ -114,13 +115,14 @@ def lean_graph_claims(rows: list[dict], length: int) -> list[dict]:
     if not row["name"].endswith("_int8"):
       continue
     stem = row["name"][:-len("_int8")]
-    float_row = by_name.get(f"{stem}_none")
+    float_row = next((by_name[n] for n in (f"{stem}_none", f"{stem}_float") if n in by_name),
+                     None)
     mine = bucket_row(row, length)
     theirs = float_row and bucket_row(float_row, length)
     if mine and theirs:
       value = mine["p50_us"] / theirs["p50_us"]
       out.append({"claim": f"{length}-token p50: {row['name']} ≤ {INT8_OVER_FLOAT}x "
-                           f"{stem}_none", "value": value, "threshold": INT8_OVER_FLOAT,
+                           f"{float_row['name']}", "value": value, "threshold": INT8_OVER_FLOAT,
                   "met": bool(value <= INT8_OVER_FLOAT)})
     fit = row.get("linear_fit") or linear_fit(row)
     if fit is not None and len(row["buckets"]) >= 3:
