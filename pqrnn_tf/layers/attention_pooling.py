@@ -5,7 +5,8 @@ import tensorflow as tf
 import tf_keras as keras
 
 from pqrnn_tf.layers.float_scope import FLOAT_SCOPE
-from pqrnn_tf.layers.initializers import fresh_initializer
+from pqrnn_tf.layers.initializers import (fresh_initializer, set_weight_settings,
+                                          weight_settings_config)
 from pqrnn_tf.layers.token_dense import TokenDense
 
 # The score of a padded step: exp(-1e9 - max) is 0 in float32.
@@ -75,10 +76,8 @@ class AttentionPooling(keras.layers.Layer):
       raise ValueError(f"units must be positive or None, got {units}")
     self.units = None if units is None else int(units)
     self.use_bias = bool(use_bias)
-    self.kernel_initializer = keras.initializers.get(kernel_initializer)
-    self.bias_initializer = keras.initializers.get(bias_initializer)
-    self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-    self.bias_regularizer = keras.regularizers.get(bias_regularizer)
+    set_weight_settings(self, kernel_initializer, bias_initializer, kernel_regularizer,
+                        bias_regularizer)
     self.supports_masking = True
 
     if self.units is None:
@@ -157,11 +156,6 @@ class AttentionPooling(keras.layers.Layer):
     config.update({
         "units": self.units,
         "use_bias": self.use_bias,
-        "kernel_initializer":
-            keras.initializers.serialize(self.kernel_initializer),
-        "bias_initializer": keras.initializers.serialize(self.bias_initializer),
-        "kernel_regularizer":
-            keras.regularizers.serialize(self.kernel_regularizer),
-        "bias_regularizer": keras.regularizers.serialize(self.bias_regularizer),
+        **weight_settings_config(self),
     })
     return config

@@ -4,6 +4,7 @@ from __future__ import annotations
 import tensorflow as tf
 import tf_keras as keras
 
+from pqrnn_tf.layers.initializers import set_weight_settings, weight_settings_config
 from pqrnn_tf.layers.token_dense import TokenDense
 
 _NORMALIZATIONS = ("layer", "batch", None)
@@ -90,10 +91,8 @@ class Bottleneck(keras.layers.Layer):
     self.activation = keras.activations.get(activation)
     self.normalization = normalization
     self.dropout = float(dropout)
-    self.kernel_initializer = keras.initializers.get(kernel_initializer)
-    self.bias_initializer = keras.initializers.get(bias_initializer)
-    self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-    self.bias_regularizer = keras.regularizers.get(bias_regularizer)
+    set_weight_settings(self, kernel_initializer, bias_initializer, kernel_regularizer,
+                        bias_regularizer)
     self.supports_masking = True
 
     self.dense = TokenDense(
@@ -171,11 +170,6 @@ class Bottleneck(keras.layers.Layer):
         "activation": keras.activations.serialize(self.activation),
         "normalization": self.normalization,
         "dropout": self.dropout,
-        "kernel_initializer":
-            keras.initializers.serialize(self.kernel_initializer),
-        "bias_initializer": keras.initializers.serialize(self.bias_initializer),
-        "kernel_regularizer":
-            keras.regularizers.serialize(self.kernel_regularizer),
-        "bias_regularizer": keras.regularizers.serialize(self.bias_regularizer),
+        **weight_settings_config(self),
     })
     return config

@@ -6,7 +6,8 @@ import tf_keras as keras
 
 from pqrnn_tf import ops
 from pqrnn_tf.layers.fo_pooling import fo_pool
-from pqrnn_tf.layers.initializers import fresh_initializer
+from pqrnn_tf.layers.initializers import (fresh_initializer, set_weight_settings,
+                                          weight_settings_config)
 
 IMPLEMENTATIONS = ("op", "unrolled", "scan")
 
@@ -132,10 +133,8 @@ class QRNN(keras.layers.Layer):
       raise ValueError(f"implementation must be one of {IMPLEMENTATIONS}, "
                        f"got {implementation!r}")
     self.implementation = implementation
-    self.kernel_initializer = keras.initializers.get(kernel_initializer)
-    self.bias_initializer = keras.initializers.get(bias_initializer)
-    self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-    self.bias_regularizer = keras.regularizers.get(bias_regularizer)
+    set_weight_settings(self, kernel_initializer, bias_initializer, kernel_regularizer,
+                        bias_regularizer)
     self.supports_masking = True
 
     self.input_dropout = keras.layers.Dropout(
@@ -342,11 +341,6 @@ class QRNN(keras.layers.Layer):
         "dropout": self.dropout,
         "return_sequences": self.return_sequences,
         "implementation": self.implementation,
-        "kernel_initializer":
-            keras.initializers.serialize(self.kernel_initializer),
-        "bias_initializer": keras.initializers.serialize(self.bias_initializer),
-        "kernel_regularizer":
-            keras.regularizers.serialize(self.kernel_regularizer),
-        "bias_regularizer": keras.regularizers.serialize(self.bias_regularizer),
+        **weight_settings_config(self),
     })
     return config
