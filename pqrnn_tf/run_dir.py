@@ -35,12 +35,13 @@ BEST_WEIGHTS = os.path.join("best", "weights")
 BEST_STATE = os.path.join("best", "state.json")
 QAT_DIR = "qat"
 
-#: The default early stopping of each task, (patience, plateau_decay). Plain
+#: The default early stopping of each task (TrainConfig fields). Plain
 #: classification peaks on dev within 7-17 epochs, and halving the rate on each
 #: epoch without gain lets 3 such epochs end it; a joint intent + slot model
 #: keeps gaining dev slot F1 at a constant rate until epoch 22-28 of 30, and
 #: the decay costs it 0.8 of it (README, "Early stopping").
-EARLY_STOPPING = {"classification": (3, 0.5), "intent_and_slots": (10, 1.0)}
+EARLY_STOPPING = {"classification": {"patience": 3, "plateau_decay": 0.5},
+                  "intent_and_slots": {"patience": 10, "plateau_decay": 1.0}}
 
 
 @dataclasses.dataclass
@@ -69,11 +70,9 @@ class TrainConfig:
   qat_learning_rate: float = 1e-4
 
   def __post_init__(self):
-    patience, plateau_decay = EARLY_STOPPING[self.task]
-    if self.patience is None:
-      self.patience = patience
-    if self.plateau_decay is None:
-      self.plateau_decay = plateau_decay
+    for key, value in EARLY_STOPPING[self.task].items():
+      if getattr(self, key) is None:
+        setattr(self, key, value)
 
   @property
   def task(self) -> str:

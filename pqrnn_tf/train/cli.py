@@ -51,17 +51,15 @@ from pqrnn_tf.train.distillation import DistillConfig
 FLAGS = flags.FLAGS
 # TrainConfig's field defaults, declared there once.
 _DEFAULTS = trainer.TrainConfig(model=None)
-
-
-def _by_task(index: int) -> str:
-  """"default by task: ..." of field `index` of run_dir.EARLY_STOPPING's rules."""
-  return "default by task: " + ", ".join(f"{rule[index]} for {task}"
-                                          for task, rule in EARLY_STOPPING.items())
-
-
 _DISTILL = DistillConfig()
 DEFAULT_PRESETS = {"pqrnn": "pqrnn_base", "lstm": "lstm_vocab",
                    "transformer": "transformer_base"}
+
+
+def _by_task(field: str) -> str:
+  """"default by task: ..." of one field of EARLY_STOPPING's rules."""
+  return "default by task: " + ", ".join(f"{rule[field]} for {task}"
+                                          for task, rule in EARLY_STOPPING.items())
 
 
 def define_flags() -> None:
@@ -77,9 +75,9 @@ def define_flags() -> None:
   flags.DEFINE_float("learning_rate", _DEFAULTS.learning_rate, "Adam learning rate.")
   flags.DEFINE_integer("seed", 0, "Random seed.")
   flags.DEFINE_integer("patience", None, "Early stop after this many epochs in a row "
-                       f"without dev gain ({_by_task(0)}).")
+                       f"without dev gain ({_by_task('patience')}).")
   flags.DEFINE_float("plateau_decay", None, "Multiplies the learning rate after each "
-                     f"epoch without dev gain (1: constant rate; {_by_task(1)}).")
+                     f"epoch without dev gain (1: constant rate; {_by_task('plateau_decay')}).")
   flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"],
                     "tf.distribute strategy (multi_worker reads TF_CONFIG).")
   flags.DEFINE_list("teacher_logits", [], "Distill from these teacher logits files "

@@ -30,8 +30,9 @@ from pqrnn_tf.models import INTENT_OUTPUT, SLOTS_OUTPUT, ModelConfig, build_mode
 # The run directory's files, config and loaders (re-exported: trainer.X still works).
 from pqrnn_tf import run_lock as run_lock_lib
 from pqrnn_tf.run_dir import (  # noqa: F401
-    BEST_STATE, BEST_WEIGHTS, CONFIG_FILE, EVAL_FILE, LOCK_FILE, METRICS_FILE, QAT_DIR,
-    SAVED_MODEL_DIR, TRAIN_TIME_FILE, TrainConfig, load_qat, load_trained, qat_model_of)
+    BEST_STATE, BEST_WEIGHTS, CONFIG_FILE, EARLY_STOPPING, EVAL_FILE, LOCK_FILE, METRICS_FILE,
+    QAT_DIR, SAVED_MODEL_DIR, TRAIN_TIME_FILE, TrainConfig, load_qat, load_trained,
+    qat_model_of)
 from pqrnn_tf.train import distillation, evaluation
 from pqrnn_tf.train.data import (ShardedExamples, distributed_dataset, make_dataset,
                                  make_streaming_dataset, scan_labels)
@@ -207,12 +208,12 @@ def make_config(model_config: ModelConfig, train: Sequence[Example] | ShardedExa
 
   If `resume_dir` holds a run, the early-stopping settings not given (None)
   are that run's, so it resumes with the rule it started with; otherwise they
-  are the task's (run_dir.EARLY_STOPPING)."""
+  are the task's (EARLY_STOPPING)."""
   saved_path = os.path.join(resume_dir, CONFIG_FILE) if resume_dir else None
   if saved_path and os.path.exists(saved_path):
     with contextlib.suppress(ValueError, TypeError, KeyError):  # check_resume reports it.
       saved = TrainConfig.load(saved_path)
-      for key in ("patience", "plateau_decay"):
+      for key in EARLY_STOPPING["classification"]:  # Every task's rule sets the same fields.
         if kwargs.get(key) is None:
           kwargs[key] = getattr(saved, key)
   scan = (train.scan() if isinstance(train, ShardedExamples)
