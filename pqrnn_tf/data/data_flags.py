@@ -13,7 +13,6 @@ a ``DataError``.
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import Callable, Mapping, Sequence
 
 from absl import app, flags
@@ -33,14 +32,17 @@ HELP = {
     "test_file": "Optional held-out data (labeled), scored at the end.",
 }
 
+# absl attributes the flags `define` declares to its caller, whose --help then
+# lists them as its own.
+flags.disclaim_key_flags()
+
 
 def define(*names: str, **help_texts: str) -> None:
   """Defines the data flags `names` (keys of HELP) as flags of the calling
   module (so its --help lists them); `help_texts` replace a flag's help where
   a tool uses it for something more specific."""
-  caller = sys._getframe(1).f_globals["__name__"]  # pylint: disable=protected-access
   for name in names:
-    flags.DEFINE_string(name, None, help_texts.get(name, HELP[name]), module_name=caller)
+    flags.DEFINE_string(name, None, help_texts.get(name, HELP[name]))
 
 
 def recorded() -> dict[str, str | None]:
