@@ -17,8 +17,9 @@ the teacher labels. Dev and test are unchanged. For each fraction:
                   steps as the distilled student's (same epochs, same patience);
        distilled  the labeled part with the teacher's logits, plus the
                   unlabeled texts labeled by the teacher alone;
-       augmented  distilled, plus `pqrnn-augment` variants of the labeled part
-                  labeled by the teacher (--augment_multiplier per sentence);
+       augmented  distilled, plus `pqrnn-augment` variants labeled by the
+                  teacher (--augment_multiplier per sentence) of the labeled
+                  part, or of every training text (--augment_source=texts);
   4. the table: test metrics of each student's int8 model run in LiteRT, mean
      and spread over seeds, as % of the teacher and as the share of the
      teacher-minus-alone gap the distilled student closes.
@@ -55,6 +56,8 @@ TASKS = ("atis", "vader_sentiment")
 STUDENTS = {"alone": "student alone", "distilled": "student, distilled",
             "augmented": "student, distilled + augmented"}
 TEACHER_NAME = "teacher (all-MiniLM-L6-v2, fp32)"
+#: What the augmented student's variants are made of (the first is the default).
+AUGMENT_SOURCES = ("labeled", "texts")
 
 
 def define_flags() -> None:
@@ -73,7 +76,10 @@ def define_flags() -> None:
   flags.DEFINE_float("hard_weight", _DISTILL.hard_weight, "Weight of the gold-label loss.")
   flags.DEFINE_float("teacher_scale", _DISTILL.teacher_scale, "Multiplies the teacher's logits.")
   flags.DEFINE_integer("augment_multiplier", _AUGMENT.multiplier,
-                       "augmented: variants per labeled sentence.")
+                       "augmented: variants per sentence.")
+  flags.DEFINE_enum("augment_source", AUGMENT_SOURCES[0], AUGMENT_SOURCES,
+                    "augmented: what pqrnn-augment varies: the labeled part, or every "
+                    "training text (labeled + unlabeled: more text for the teacher).")
   flags.DEFINE_list("augment_operations", list(_AUGMENT.operations),
                     "augmented: pqrnn-augment's operations (an ablation: one at a time).")
   flags.DEFINE_list("teacher_args", [], "Extra `pqrnn-teacher train` flags, e.g. "
@@ -135,10 +141,9 @@ def teacher(work_dir: str, data: dict[str, str]) -> dict[str, str]:
                   f"--output={os.path.join(teacher_dir, 'logits_train.npz')}")
   files = {"dir": teacher_dir, "logits": logits}
   if "augmented" in FLAGS.students:
-    stem = os.path.join(work_dir, "data", f"augmented_x{FLAGS.augment_multiplier}"
-                        f"{augment_suffix(FLAGS.augment_operations)}")
+    stem = os.path.join(work_dir, "data", "augmented" + flag_augment_suffix(every=True))
     variants = ensure(stem + ".jsonl", "pqrnn_tf.data.augment_cli",
-                      f"--train_file={data['labeled']}", f"--output={stem}.jsonl",
+                      f"--train_file={data[FLAGS.augment_source]}", f"--output={stem}.jsonl",
                       f"--multiplier={FLAGS.augment_multiplier}",
                       f"--operations={','.join(FLAGS.augment_operations)}",
                       f"--seed={FLAGS.split_seed}")
@@ -161,10 +166,20 @@ def settings_suffix(epochs: int, patience: int, temperature: float, hard_weight:
   return "".join(f"_{p}" for p in parts if p)
 
 
-def augment_suffix(operations: Sequence[str]) -> str:
-  """"" for every augmentation operation (the default), else "_" + their names."""
-  return "" if set(operations) == set(_AUGMENT.operations) else \
-      "_" + "-".join(operations)
+def augment_suffix(operations: Sequence[str], multiplier: int = _AUGMENT.multiplier,
+                   source: str = AUGMENT_SOURCES[0], every: bool = False) -> str:
+  """The augmentation settings that differ from the defaults, as a name suffix
+  (e.g. "_x8_mask_texts"); `every` names them all (the variants' file names)."""
+  parts = [f"x{multiplier}" if every or multiplier != _AUGMENT.multiplier else "",
+           "" if set(operations) == set(_AUGMENT.operations) else "-".join(operations),
+           source if source != AUGMENT_SOURCES[0] else ""]
+  return "".join(f"_{p}" for p in parts if p)
+
+
+def flag_augment_suffix(every: bool = False) -> str:
+  """`augment_suffix` of the flags."""
+  return augment_suffix(FLAGS.augment_operations, FLAGS.augment_multiplier,
+                        FLAGS.augment_source, every)
 
 
 def flag_settings(distilled: bool = True) -> str:
@@ -177,7 +192,7 @@ def student(work_dir: str, name: str, seed: int, data: dict[str, str],
             teacher_files: dict[str, str]) -> str:
   """Trains and exports one student; returns its int8 .tflite path."""
   distilled = name != "alone"
-  augmented = augment_suffix(FLAGS.augment_operations) if name == "augmented" else ""
+  augmented = flag_augment_suffix() if name == "augmented" else ""
   run_name = f"{name}{augmented}{flag_settings(distilled)}_{FLAGS.preset}_s{seed}"
   model_dir = os.path.join(work_dir, "students", run_name)
   args = [f"--train_file={data['labeled' if distilled else 'alone']}",
@@ -294,13 +309,14 @@ def main(argv) -> None:
   rows += [r for name in FLAGS.students
            if (r := student_row(name, tflites[name], test_examples)) is not None]
   rows = summarize(rows)
-  augmented = ("augmented" in FLAGS.students and augment_suffix(FLAGS.augment_operations)) or ""
+  augmented = ("augmented" in FLAGS.students and flag_augment_suffix()) or ""
   stem = os.path.join(FLAGS.output_dir, f"distillation_{FLAGS.task}_f{FLAGS.label_fraction:g}"
                       f"{flag_settings()}{augmented}")
   os.makedirs(FLAGS.output_dir, exist_ok=True)
   settings = {k: FLAGS[k].value for k in (
       "task", "label_fraction", "split_seed", "preset", "epochs", "patience", "temperature",
-      "hard_weight", "teacher_scale", "augment_multiplier", "teacher_args")}
+      "hard_weight", "teacher_scale", "augment_multiplier", "augment_operations", "augment_source",
+      "teacher_args")}
   with open(stem + ".json", "w") as f:
     json.dump({"settings": settings, "rows": rows}, f, indent=2)
   table = markdown(rows)

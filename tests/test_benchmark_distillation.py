@@ -65,3 +65,8 @@ def test_each_augmentation_ablation_names_its_own_files():
   assert distillation.augment_suffix(every) == ""
   alone = {distillation.augment_suffix([op]) for op in every}
   assert len(alone) == len(every) and "" not in alone
+  # The augmentation's size and what it varies name their own students too.
+  others = {distillation.augment_suffix(every, multiplier=8),
+            distillation.augment_suffix(every, source="texts"),
+            distillation.augment_suffix(every, multiplier=8, source="texts")}
+  assert len(others) == 3 and not others & (alone | {""})
