@@ -56,6 +56,7 @@ TASKS = ("atis", "vader_sentiment")
 STUDENTS = {"alone": "student alone", "distilled": "student, distilled",
             "augmented": "student, distilled + augmented"}
 TEACHER_NAME = "teacher (all-MiniLM-L6-v2, fp32)"
+DEFAULT_PRESET = "pqrnn_base"
 #: What the augmented student's variants are made of (the first is the default).
 AUGMENT_SOURCES = ("labeled", "texts")
 
@@ -69,7 +70,8 @@ def define_flags() -> None:
   flags.DEFINE_list("students", ["alone", "distilled"], f"Any of {list(STUDENTS)}.")
   flags.DEFINE_string("runs_dir", "runs/distillation", "Data, teacher and student runs.")
   flags.DEFINE_string("output_dir", "out/benchmarks", "Where the table goes.")
-  flags.DEFINE_string("preset", "pqrnn_base", "Student preset.")
+  flags.DEFINE_string("preset", DEFAULT_PRESET, "Student preset: a name, or a JSON file "
+                      "(runs and tables are named by its file name).")
   flags.DEFINE_integer("epochs", _EPOCHS, "Student epochs (at most; early stopping).")
   flags.DEFINE_integer("patience", _PATIENCE, "Student early-stopping patience (epochs).")
   flags.DEFINE_float("temperature", _DISTILL.temperature, "Distillation temperature.")
@@ -182,6 +184,11 @@ def flag_augment_suffix(every: bool = False) -> str:
                         FLAGS.augment_source, every)
 
 
+def preset_name(preset: str) -> str:
+  """A preset's name: itself, or a JSON file's name without its extension."""
+  return os.path.splitext(os.path.basename(preset))[0] if preset.endswith(".json") else preset
+
+
 def flag_settings(distilled: bool = True) -> str:
   """`settings_suffix` of the flags."""
   return settings_suffix(FLAGS.epochs, FLAGS.patience, FLAGS.temperature, FLAGS.hard_weight,
@@ -193,7 +200,7 @@ def student(work_dir: str, name: str, seed: int, data: dict[str, str],
   """Trains and exports one student; returns its int8 .tflite path."""
   distilled = name != "alone"
   augmented = flag_augment_suffix() if name == "augmented" else ""
-  run_name = f"{name}{augmented}{flag_settings(distilled)}_{FLAGS.preset}_s{seed}"
+  run_name = f"{name}{augmented}{flag_settings(distilled)}_{preset_name(FLAGS.preset)}_s{seed}"
   model_dir = os.path.join(work_dir, "students", run_name)
   args = [f"--train_file={data['labeled' if distilled else 'alone']}",
           f"--eval_file={data['dev']}", f"--test_file={data['test']}", "--model=pqrnn",
@@ -310,8 +317,9 @@ def main(argv) -> None:
            if (r := student_row(name, tflites[name], test_examples)) is not None]
   rows = summarize(rows)
   augmented = ("augmented" in FLAGS.students and flag_augment_suffix()) or ""
+  preset_suffix = "" if FLAGS.preset == DEFAULT_PRESET else "_" + preset_name(FLAGS.preset)
   stem = os.path.join(FLAGS.output_dir, f"distillation_{FLAGS.task}_f{FLAGS.label_fraction:g}"
-                      f"{flag_settings()}{augmented}")
+                      f"{flag_settings()}{augmented}{preset_suffix}")
   os.makedirs(FLAGS.output_dir, exist_ok=True)
   settings = {k: FLAGS[k].value for k in (
       "task", "label_fraction", "split_seed", "preset", "epochs", "patience", "temperature",
@@ -323,7 +331,7 @@ def main(argv) -> None:
   with open(stem + ".md", "w") as f:
     f.write(table + "\n")
   print(f"\n{FLAGS.task} test set, {FLAGS.label_fraction:g} of the training split labeled "
-        f"(student {FLAGS.preset}; % of teacher and gap closed per metric):\n\n{table}")
+        f"(student {preset_name(FLAGS.preset)}; % of teacher and gap closed per metric):\n\n{table}")
 
 
 if __name__ == "__main__":

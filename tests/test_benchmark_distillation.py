@@ -70,3 +70,10 @@ def test_each_augmentation_ablation_names_its_own_files():
             distillation.augment_suffix(every, source="texts"),
             distillation.augment_suffix(every, multiplier=8, source="texts")}
   assert len(others) == 3 and not others & (alone | {""})
+
+
+def test_a_preset_file_names_its_runs_by_its_file_name():
+  """--preset may be a JSON path (as for pqrnn-train): its runs and tables are
+  named by the file's name, not nested under its directories."""
+  assert distillation.preset_name("pqrnn_base") == "pqrnn_base"
+  assert distillation.preset_name("runs/architecture/presets/state_256.json") == "state_256"
