@@ -21,8 +21,9 @@ the teacher labels. Dev and test are unchanged. For each fraction:
                   teacher (--augment_multiplier per sentence) of the labeled
                   part, or of every training text (--augment_source=texts);
   4. the table: test metrics of each student's int8 model run in LiteRT, mean
-     and spread over seeds, as % of the teacher and as the share of the
-     teacher-minus-alone gap the distilled student closes.
+     and spread over every finished seed (not only --seeds), as % of the
+     teacher and as the share of the teacher-minus-alone gap the distilled
+     student closes.
 
 Every stage runs the toolkit's own commands and is skipped when its output
 exists, so an interrupted run resumes where it stopped and the table is
@@ -59,6 +60,8 @@ TEACHER_NAME = "teacher (all-MiniLM-L6-v2, fp32)"
 DEFAULT_PRESET = "pqrnn_base"
 #: What the augmented student's variants are made of (the first is the default).
 AUGMENT_SOURCES = ("labeled", "texts")
+#: Each student's int8 model, in its run directory.
+INT8_MODEL = "model_int8.tflite"
 
 
 def define_flags() -> None:
@@ -66,7 +69,8 @@ def define_flags() -> None:
   flags.DEFINE_float("label_fraction", 0.05, "Share of the training split that is "
                      "labeled (the rest is unlabeled text for the teacher to label).")
   flags.DEFINE_integer("split_seed", 0, "Seed of the labeled subset.")
-  flags.DEFINE_list("seeds", ["0", "1", "2"], "Student seeds.")
+  flags.DEFINE_list("seeds", ["0", "1", "2"], "Student seeds to train (the table "
+                    "has every finished seed of the same settings).")
   flags.DEFINE_list("students", ["alone", "distilled"], f"Any of {list(STUDENTS)}.")
   flags.DEFINE_string("runs_dir", "runs/distillation", "Data, teacher and student runs.")
   flags.DEFINE_string("output_dir", "out/benchmarks", "Where the table goes.")
@@ -195,13 +199,34 @@ def flag_settings(distilled: bool = True) -> str:
                          FLAGS.teacher_scale, distilled)
 
 
+def run_prefix(name: str) -> str:
+  """A student's run-directory name without its seed: the student, the settings
+  that differ from the defaults, and the preset."""
+  distilled = name != "alone"
+  augmented = flag_augment_suffix() if name == "augmented" else ""
+  return f"{name}{augmented}{flag_settings(distilled)}_{preset_name(FLAGS.preset)}"
+
+
+def student_dir(work_dir: str, prefix: str, seed: int) -> str:
+  return os.path.join(work_dir, "students", f"{prefix}_s{seed}")
+
+
+def table_seeds(work_dir: str, prefix: str, seeds: Sequence[int]) -> list[int]:
+  """`seeds`, plus every other seed of the same run whose int8 model exists: a
+  run of one more seed tabulates all the finished ones, not that seed alone."""
+  students = os.path.join(work_dir, "students")
+  names = os.listdir(students) if os.path.isdir(students) else []
+  finished = {int(n[len(prefix) + 2:]) for n in names
+              if n.startswith(prefix + "_s") and n[len(prefix) + 2:].isdigit()
+              and os.path.exists(os.path.join(students, n, INT8_MODEL))}
+  return sorted(finished | set(seeds))
+
+
 def student(work_dir: str, name: str, seed: int, data: dict[str, str],
             teacher_files: dict[str, str]) -> str:
   """Trains and exports one student; returns its int8 .tflite path."""
   distilled = name != "alone"
-  augmented = flag_augment_suffix() if name == "augmented" else ""
-  run_name = f"{name}{augmented}{flag_settings(distilled)}_{preset_name(FLAGS.preset)}_s{seed}"
-  model_dir = os.path.join(work_dir, "students", run_name)
+  model_dir = student_dir(work_dir, run_prefix(name), seed)
   args = [f"--train_file={data['labeled' if distilled else 'alone']}",
           f"--eval_file={data['dev']}", f"--test_file={data['test']}", "--model=pqrnn",
           f"--preset={FLAGS.preset}", f"--seed={seed}", f"--epochs={FLAGS.epochs}",
@@ -213,7 +238,7 @@ def student(work_dir: str, name: str, seed: int, data: dict[str, str],
     args += [f"--teacher_logits={','.join(logits)}", f"--temperature={FLAGS.temperature}",
              f"--hard_weight={FLAGS.hard_weight}", f"--teacher_scale={FLAGS.teacher_scale}"]
   ensure(os.path.join(model_dir, "metrics.json"), "pqrnn_tf.train.cli", *args)
-  tflite = os.path.join(model_dir, "model_int8.tflite")
+  tflite = os.path.join(model_dir, INT8_MODEL)
   return ensure(tflite, "pqrnn_tf.export.cli", f"--model_dir={model_dir}",
                 f"--output={tflite}", "--quantization=int8")
 
@@ -309,8 +334,13 @@ def main(argv) -> None:
                           f"{FLAGS.task}_f{FLAGS.label_fraction:g}_split{FLAGS.split_seed}")
   data = write_data(work_dir)
   teacher_files = teacher(work_dir, data)
-  tflites = {name: [(seed, student(work_dir, name, seed, data, teacher_files))
-                    for seed in seeds] for name in FLAGS.students}
+  tflites = {}
+  for name in FLAGS.students:
+    for seed in seeds:
+      student(work_dir, name, seed, data, teacher_files)
+    prefix = run_prefix(name)
+    tflites[name] = [(seed, os.path.join(student_dir(work_dir, prefix, seed), INT8_MODEL))
+                     for seed in table_seeds(work_dir, prefix, seeds)]
   test_examples = readers.read_examples(data["test"])
   rows = [teacher_row(teacher_files["dir"])]
   rows += [r for name in FLAGS.students

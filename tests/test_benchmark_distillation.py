@@ -1,6 +1,8 @@
 """benchmarks/distillation.py's split and table (the benchmark itself is not run here)."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from benchmarks import distillation
@@ -77,3 +79,22 @@ def test_a_preset_file_names_its_runs_by_its_file_name():
   named by the file's name, not nested under its directories."""
   assert distillation.preset_name("pqrnn_base") == "pqrnn_base"
   assert distillation.preset_name("runs/architecture/presets/state_256.json") == "state_256"
+
+
+def test_the_table_has_every_finished_seed_not_only_those_trained_now(tmp_path):
+  """A run with --seeds=2 after seeds 0 and 1 finished tabulates all three:
+  its table must not replace a 3-seed table with a 1-seed one."""
+  work_dir = str(tmp_path)
+  def finish(prefix, seed, int8_model=True):
+    run = distillation.student_dir(work_dir, prefix, seed)
+    os.makedirs(run)
+    if int8_model:
+      open(os.path.join(run, distillation.INT8_MODEL), "w").close()
+  finish("distilled_pqrnn_base", 0)
+  finish("distilled_pqrnn_base", 1)
+  finish("distilled_pqrnn_base", 3, int8_model=False)  # Unfinished: not in the table.
+  finish("distilled_T8_pqrnn_base", 5)                 # Other settings.
+  finish("distilled_pqrnn_base_x", 6)                  # Another preset.
+  assert distillation.table_seeds(work_dir, "distilled_pqrnn_base", [2]) == [0, 1, 2]
+  assert distillation.table_seeds(work_dir, "alone_pqrnn_base", [2]) == [2]
+  assert distillation.table_seeds(str(tmp_path / "new"), "alone_pqrnn_base", [1, 0]) == [0, 1]
