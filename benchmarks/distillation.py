@@ -211,14 +211,21 @@ def student_dir(work_dir: str, prefix: str, seed: int) -> str:
   return os.path.join(work_dir, "students", f"{prefix}_s{seed}")
 
 
+def int8_path(work_dir: str, prefix: str, seed: int) -> str:
+  """A student's int8 model, in its run directory."""
+  return os.path.join(student_dir(work_dir, prefix, seed), INT8_MODEL)
+
+
 def table_seeds(work_dir: str, prefix: str, seeds: Sequence[int]) -> list[int]:
   """`seeds`, plus every other seed of the same run whose int8 model exists: a
   run of one more seed tabulates all the finished ones, not that seed alone."""
   students = os.path.join(work_dir, "students")
   names = os.listdir(students) if os.path.isdir(students) else []
-  finished = {int(n[len(prefix) + 2:]) for n in names
-              if n.startswith(prefix + "_s") and n[len(prefix) + 2:].isdigit()
-              and os.path.exists(os.path.join(students, n, INT8_MODEL))}
+  finished = set()
+  for name in names:
+    seed = name.removeprefix(prefix + "_s")
+    if seed != name and seed.isdigit() and os.path.exists(int8_path(work_dir, prefix, int(seed))):
+      finished.add(int(seed))
   return sorted(finished | set(seeds))
 
 
@@ -226,7 +233,8 @@ def student(work_dir: str, name: str, seed: int, data: dict[str, str],
             teacher_files: dict[str, str]) -> str:
   """Trains and exports one student; returns its int8 .tflite path."""
   distilled = name != "alone"
-  model_dir = student_dir(work_dir, run_prefix(name), seed)
+  prefix = run_prefix(name)
+  model_dir = student_dir(work_dir, prefix, seed)
   args = [f"--train_file={data['labeled' if distilled else 'alone']}",
           f"--eval_file={data['dev']}", f"--test_file={data['test']}", "--model=pqrnn",
           f"--preset={FLAGS.preset}", f"--seed={seed}", f"--epochs={FLAGS.epochs}",
@@ -238,7 +246,7 @@ def student(work_dir: str, name: str, seed: int, data: dict[str, str],
     args += [f"--teacher_logits={','.join(logits)}", f"--temperature={FLAGS.temperature}",
              f"--hard_weight={FLAGS.hard_weight}", f"--teacher_scale={FLAGS.teacher_scale}"]
   ensure(os.path.join(model_dir, "metrics.json"), "pqrnn_tf.train.cli", *args)
-  tflite = os.path.join(model_dir, INT8_MODEL)
+  tflite = int8_path(work_dir, prefix, seed)
   return ensure(tflite, "pqrnn_tf.export.cli", f"--model_dir={model_dir}",
                 f"--output={tflite}", "--quantization=int8")
 
@@ -339,7 +347,7 @@ def main(argv) -> None:
     for seed in seeds:
       student(work_dir, name, seed, data, teacher_files)
     prefix = run_prefix(name)
-    tflites[name] = [(seed, os.path.join(student_dir(work_dir, prefix, seed), INT8_MODEL))
+    tflites[name] = [(seed, int8_path(work_dir, prefix, seed))
                      for seed in table_seeds(work_dir, prefix, seeds)]
   test_examples = readers.read_examples(data["test"])
   rows = [teacher_row(teacher_files["dir"])]
