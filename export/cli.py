@@ -1,6 +1,12 @@
 """pqrnn-export: a trained model -> TFLite that takes raw strings, verified.
 
   pqrnn-export --model_dir=runs/atis --output=out/atis_int8.tflite --quantization=int8
+  pqrnn-export --model_dir=runs/atis --output=out/atis_portable.tflite --portable
+
+With --portable the model is builtin ops only, for every stock runtime (LiteRT
+in Play services, Java, LiteRT.js, delegates); it takes the projection's
+features, computed by the app (custom_ops/README.md, "Portable models"), and
+carries the projection settings beside its labels.
 
 Writes the model, its label files (`<name>.intents.txt`, `<name>.slots.txt`,
 one label per line in output order) and `<name>.export.json` (sizes, ops,
@@ -29,8 +35,9 @@ from pqrnn_tf.cli_errors import UserError, same_file
 from pqrnn_tf.data import data_flags, readers
 from pqrnn_tf.data.examples import LabelVocab
 from pqrnn_tf.export import converter, verify
+from pqrnn_tf.export import portable as portable_export
 from pqrnn_tf.export import metadata as model_metadata
-from pqrnn_tf.inference import metadata
+from pqrnn_tf.inference import metadata, portable
 
 FLAGS = flags.FLAGS
 PROGRAM = "pqrnn-export"
@@ -49,6 +56,10 @@ def define_flags() -> None:
   flags.DEFINE_bool("qat", False, "Export the quantization-aware model (trained with "
                     "pqrnn-train --qat_epochs) instead of the float one; agreement is "
                     "then measured against the QAT Keras model.")
+  flags.DEFINE_bool("portable", False, "Write a model of builtin ops only, whose input "
+                    "is the projection's output (computed by the app; settings inside the "
+                    "model), one signature per length bucket. Runs in any stock LiteRT "
+                    "runtime; pQRNN models only.")
   flags.mark_flags_as_required(["model_dir", "output"])
 
 
@@ -162,14 +173,25 @@ def main(argv) -> None:
   calibration, dev = data_for(config)
   model, _ = (run_dir.load_qat if FLAGS.qat else run_dir.load_trained)(FLAGS.model_dir)
   intents, tags = config.vocabs()
+  metadata_args = {}
+  try:
+    if FLAGS.portable:
+      flatbuffer, settings = portable_export.convert_portable(
+          model, FLAGS.quantization, calibration)
+      metadata_args = {"signature_key": portable.signature_key(settings["buckets"][0]),
+                       "files": {portable.SETTINGS_FILE: json.dumps(settings, indent=1)}}
+    else:
+      flatbuffer = converter.convert(model, FLAGS.quantization, calibration)
+  except converter.ExportError as e:
+    raise UserError(str(e)) from None
   flatbuffer = model_metadata.add_metadata(
-      converter.convert(model, FLAGS.quantization, calibration),
-      name=os.path.splitext(os.path.basename(FLAGS.output))[0],
+      flatbuffer, name=os.path.splitext(os.path.basename(FLAGS.output))[0],
       version=pqrnn_tf.__version__,
       description=config.model.description or f"pqrnn_tf {config.model.model} model",
-      intent_labels=intents.labels, slot_labels=tags.labels if tags is not None else None)
-  report = {"quantization": FLAGS.quantization, "qat": FLAGS.qat, "bytes": len(flatbuffer),
-            "ops": dict(converter.op_counts(flatbuffer))}
+      intent_labels=intents.labels, slot_labels=tags.labels if tags is not None else None,
+      **metadata_args)
+  report = {"quantization": FLAGS.quantization, "qat": FLAGS.qat, "portable": FLAGS.portable,
+            "bytes": len(flatbuffer), "ops": dict(converter.op_counts(flatbuffer))}
   try:
     report = write_verified(
         paths, flatbuffer, intents, tags,

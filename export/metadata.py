@@ -34,6 +34,8 @@ _DESCRIPTIONS = {
     SLOT_PROBS: "Per token, probability of each BIO slot tag (labels: the "
                 "associated file). Rows past sequence_length are padding.",
     "sequence_length": "Number of tokens (valid slot_probs rows) per sentence.",
+    "features": "The projection of each sentence (custom_ops/README.md), zero rows "
+                "after its sequence_length.",
 }
 
 
@@ -132,7 +134,9 @@ def model_metadata(*, name: str, version: str, description: str,
 
 def add_metadata(flatbuffer: bytes, *, name: str, version: str, description: str,
                  intent_labels: Sequence[str],
-                 slot_labels: Sequence[str] | None = None) -> bytes:
+                 slot_labels: Sequence[str] | None = None,
+                 signature_key: str = SIGNATURE_KEY,
+                 files: dict[str, str] | None = None) -> bytes:
   """The model with TFLite Metadata: its label lists as associated files.
 
   Each labels file is a TENSOR_AXIS_LABELS file of its output tensor
@@ -148,6 +152,10 @@ def add_metadata(flatbuffer: bytes, *, name: str, version: str, description: str
     intent_labels: the label of each `intent_probs` column.
     slot_labels: the BIO tag of each `slot_probs` column; required if and
       only if the model has a slot head.
+    signature_key: the signature whose subgraph the metadata describes (a
+      portable model's first bucket; its buckets all have the same names).
+    files: more files to pack beside the labels, {name: text} (a portable
+      model's `pqrnn_portable.json`).
 
   Returns:
     The new model file's bytes.
@@ -162,10 +170,10 @@ def add_metadata(flatbuffer: bytes, *, name: str, version: str, description: str
     raise ValueError("the model keeps buffers outside its flatbuffer (over 2 GB); "
                      "add_metadata rewrites the flatbuffer and cannot keep them")
   signatures = {_decode(s.signatureKey): s for s in model.signatureDefs or []}
-  if SIGNATURE_KEY not in signatures:
-    raise ValueError(f"the model has no {SIGNATURE_KEY!r} signature "
+  if signature_key not in signatures:
+    raise ValueError(f"the model has no {signature_key!r} signature "
                      f"(signatures: {sorted(signatures)})")
-  signature = signatures[SIGNATURE_KEY]
+  signature = signatures[signature_key]
   subgraph = model.subgraphs[signature.subgraphIndex]
   input_names = {int(t.tensorIndex): _decode(t.name) for t in signature.inputs}
   output_names = {int(t.tensorIndex): _decode(t.name) for t in signature.outputs}
@@ -208,4 +216,6 @@ def add_metadata(flatbuffer: bytes, *, name: str, version: str, description: str
     for output, labels in label_lists.items():
       if labels is not None:
         archive.writestr(label_files[output], md.label_file_text(labels))
+    for file_name, text in (files or {}).items():
+      archive.writestr(file_name, text)
   return out.getvalue()

@@ -36,7 +36,7 @@ def tftext_registerers() -> tuple:
 
 def load_interpreter(model_path: str, num_threads: int = 1,
                      runtime: str = "litert", delegates: bool = True,
-                     preserve_all_tensors: bool = False):
+                     preserve_all_tensors: bool = False, custom_ops: bool = True):
   """Returns an interpreter for `model_path` with pqrnn_tf's ops registered,
   and the tensorflow-text ops of the baselines' tokenizers.
 
@@ -49,9 +49,13 @@ def load_interpreter(model_path: str, num_threads: int = 1,
       plain builtin kernels (e.g. to read every op's invoked tensor shapes).
     preserve_all_tensors: keep every intermediate tensor readable after an
       invoke (no buffer reuse; slower).
+    custom_ops: register the custom ops; False gives the runtime's stock
+      `Interpreter`, what portable models need (and all a TF-free install
+      can load).
 
   Returns:
-    An `InterpreterWithCustomOps` with tensors allocated.
+    An `InterpreterWithCustomOps` (a stock `Interpreter` without
+    `custom_ops`) with tensors allocated.
   """
   if runtime == "litert":
     from ai_edge_litert import interpreter as interpreter_module  # pylint: disable=g-import-not-at-top
@@ -59,15 +63,18 @@ def load_interpreter(model_path: str, num_threads: int = 1,
     from tensorflow.lite.python import interpreter as interpreter_module  # pylint: disable=g-import-not-at-top
   else:
     raise ValueError(f"runtime must be 'litert' or 'tf', got {runtime!r}")
-  interpreter_cls = interpreter_module.InterpreterWithCustomOps
   kwargs = {}
   if not delegates:
     kwargs["experimental_op_resolver_type"] = (
         interpreter_module.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+  if custom_ops:
+    interpreter_cls = interpreter_module.InterpreterWithCustomOps
+    kwargs["custom_op_registerers"] = [tflite_registerer, *tftext_registerers()]
+  else:
+    interpreter_cls = interpreter_module.Interpreter
   interpreter = interpreter_cls(
       model_path=model_path, num_threads=num_threads,
-      experimental_preserve_all_tensors=preserve_all_tensors,
-      custom_op_registerers=[tflite_registerer, *tftext_registerers()], **kwargs)
+      experimental_preserve_all_tensors=preserve_all_tensors, **kwargs)
   interpreter.allocate_tensors()
   return interpreter
 

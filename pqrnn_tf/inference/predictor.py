@@ -5,8 +5,12 @@
     [p] = predictor.predict(["flights from boston to denver"])
     p.intent, p.top_k, [(s.type, s.text, s.start, s.end) for s in p.slots]
 
-Nothing here imports TensorFlow (with the default LiteRT runtime), so an app
-needs only `ai-edge-litert`, numpy and the compiled op library.
+Nothing here imports TensorFlow (with the default LiteRT runtime). A portable
+model (`pqrnn-export --portable`) needs only `ai-edge-litert`, numpy and the
+projection library: the predictor projects each text itself and runs the
+model's smallest length bucket that holds it, in the stock interpreter. A
+string-in model also needs the custom-op library and the TensorFlow wheels
+it borrows TFLite's op registration from.
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from pqrnn_tf.data.tokens import Tokenization
 from pqrnn_tf.data.examples import LabelVocab
 from pqrnn_tf.inference import decoding, tokens
 from pqrnn_tf.inference import labels as labels_lib
+from pqrnn_tf.inference import portable
 from pqrnn_tf.inference.signature import (INPUT_NAME, INTENT_PROBS, SEQUENCE_LENGTH,
                                           SIGNATURE_KEY, SLOT_PROBS)
 
@@ -164,9 +169,27 @@ class TflitePredictor(Predictor):
     self.num_threads = num_threads
     if not os.path.isfile(self.model_path):
       raise FileNotFoundError(f"{self.model_path}: no such model file")
+    with open(self.model_path, "rb") as f:
+      content = f.read()
+    try:
+      #: The settings of a portable model (`pqrnn_tf.inference.portable`), else None.
+      self.portable = portable.read_settings(content, self.model_path)
+    except portable.PortableModelError as e:
+      raise ModelError(str(e)) from None
     self._local = threading.local()
+    if self.portable:
+      outputs = self._init_portable()
+    else:
+      outputs = self._init_string_in(content)
+    intent_vocab, tag_vocab = labels or labels_lib.model_labels(self.model_path)
+    self.intent_labels = intent_vocab.labels
+    self.slot_labels = tag_vocab.labels if (tag_vocab is not None and self.has_slots) else None
+    self._check_labels(outputs)
+
+  def _init_string_in(self, content: bytes) -> dict:
+    """Checks a string-in model's signature; returns its output details."""
     # The first interpreter is built here, so a bad file fails now.
-    runner = self._runner()
+    runner = self._runner(SIGNATURE_KEY)
     inputs, outputs = runner.get_input_details(), runner.get_output_details()
     if INPUT_NAME not in inputs or INTENT_PROBS not in outputs:
       raise ModelError(f"{self.model_path}: signature {SIGNATURE_KEY!r} has inputs "
@@ -176,13 +199,36 @@ class TflitePredictor(Predictor):
     batch = int(inputs[INPUT_NAME]["shape_signature"][0])
     # -1: any batch size; otherwise the exported (fixed) one.
     self._fixed_batch = batch if batch > 0 else None
-    with open(self.model_path, "rb") as f:
-      # A model without the projection op (a baseline) reads whitespace words.
-      self.tokenization = tokens.model_tokenization(f.read()) or Tokenization.words()
-    intent_vocab, tag_vocab = labels or labels_lib.model_labels(self.model_path)
-    self.intent_labels = intent_vocab.labels
-    self.slot_labels = tag_vocab.labels if (tag_vocab is not None and self.has_slots) else None
-    self._check_labels(outputs)
+    # A model without the projection op (a baseline) reads whitespace words.
+    self.tokenization = tokens.model_tokenization(content) or Tokenization.words()
+    return outputs
+
+  def _init_portable(self) -> dict:
+    """Checks a portable model's bucket signatures and sets up its projection;
+    returns the output details of its first bucket."""
+    from pqrnn_tf.inference.projection import Projector  # pylint: disable=g-import-not-at-top
+    projection = self.portable["projection"]
+    self._buckets = list(self.portable["buckets"])
+    feature_size = int(projection["feature_size"])
+    outputs = None
+    for length in self._buckets:
+      key = portable.signature_key(length)
+      runner = self._runner(key)
+      inputs = runner.get_input_details()
+      expected = {portable.FEATURES: [1, length, feature_size], portable.LENGTHS: [1]}
+      shapes = {name: list(inputs[name]["shape_signature"]) for name in inputs}
+      if shapes != expected or INTENT_PROBS not in runner.get_output_details():
+        raise ModelError(f"{self.model_path}: signature {key!r} takes {shapes}, expected "
+                         f"{expected} and an {INTENT_PROBS!r} output (a portable "
+                         f"pqrnn-export model)")
+      outputs = outputs or runner.get_output_details()
+    self.has_slots = SLOT_PROBS in outputs
+    self.tokenization = Tokenization.from_projection(projection)
+    try:
+      self._projector = Projector(**projection)
+    except ValueError as e:
+      raise ModelError(f"{self.model_path}: projection settings: {e}") from None
+    return outputs
 
   def _check_labels(self, outputs: dict) -> None:
     num_intents = int(outputs[INTENT_PROBS]["shape_signature"][-1])
@@ -203,29 +249,57 @@ class TflitePredictor(Predictor):
       except ValueError as e:
         raise ModelError(f"{self.model_path}: slot labels: {e}") from None
 
-  def _runner(self):
-    """This thread's signature runner (built on the thread's first call)."""
-    runner = getattr(self._local, "runner", None)
-    if runner is None:
+  def _runner(self, key: str):
+    """This thread's runner of signature `key` (its interpreter is built on
+    the thread's first call)."""
+    runners = getattr(self._local, "runners", None)
+    if runners is None:
       with self._build_lock:
         try:
-          interpreter = lite.load_interpreter(self.model_path, num_threads=self.num_threads,
-                                              runtime=self.runtime)
-          runner = interpreter.get_signature_runner(SIGNATURE_KEY)
+          self._local.interpreter = lite.load_interpreter(
+              self.model_path, num_threads=self.num_threads, runtime=self.runtime,
+              custom_ops=not self.portable)
         except (ValueError, RuntimeError) as e:
           first_line = (str(e).strip().splitlines() or [type(e).__name__])[0]
           raise ModelError(f"{self.model_path}: not a runnable TFLite model: "
                            f"{first_line}") from None
-      self._local.interpreter, self._local.runner = interpreter, runner
-    return runner
+      runners = self._local.runners = {}
+    if key not in runners:
+      try:
+        runners[key] = self._local.interpreter.get_signature_runner(key)
+      except ValueError as e:
+        raise ModelError(f"{self.model_path}: {e}") from None
+    return runners[key]
 
   def _invoke(self, batch: list[str]) -> dict[str, np.ndarray]:
-    """Runs one batch (padded to a fixed export batch size) in this thread."""
+    """Runs one batch in this thread."""
+    if self.portable:
+      return self._invoke_portable(batch)
     padded = batch
     if self._fixed_batch is not None and len(batch) < self._fixed_batch:
       padded = batch + [batch[0]] * (self._fixed_batch - len(batch))
-    out = self._runner()(**{INPUT_NAME: np.array([t.encode("utf-8") for t in padded],
-                                                 dtype=object)})
+    out = self._runner(SIGNATURE_KEY)(
+        **{INPUT_NAME: np.array([t.encode("utf-8") for t in padded], dtype=object)})
     # The runner's arrays are views of the interpreter's buffers: copy before
     # the next invoke overwrites them.
     return {name: np.array(value[:len(batch)]) for name, value in out.items()}
+
+  def _invoke_portable(self, batch: list[str]) -> dict[str, np.ndarray]:
+    """Projects `batch`, then runs each text in its smallest length bucket
+    (what an app does); the outputs are stacked as a string-in model's."""
+    features, lengths = self._projector.project(batch)
+    intents, slots = [], []
+    for row, length in zip(features, lengths.tolist()):
+      bucket = portable.bucket_for(length, self._buckets)
+      padded = np.zeros((1, bucket, row.shape[-1]), np.float32)
+      padded[0, :length] = row[:length]
+      out = self._runner(portable.signature_key(bucket))(**{
+          portable.FEATURES: padded, portable.LENGTHS: np.array([length], np.int32)})
+      intents.append(np.array(out[INTENT_PROBS][0]))
+      if self.has_slots:
+        slots.append(np.array(out[SLOT_PROBS][0, :features.shape[1]]))
+    result = {INTENT_PROBS: np.stack(intents), SEQUENCE_LENGTH: lengths}
+    if self.has_slots:
+      result[SLOT_PROBS] = np.stack(
+          [np.pad(s, [(0, features.shape[1] - len(s)), (0, 0)]) for s in slots])
+    return result

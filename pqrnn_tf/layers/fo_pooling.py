@@ -22,6 +22,9 @@ def fo_pool(z, f, c0=None, unroll: bool = False, reverse: bool = False):
     calibrator crashes on the `WHILE` loop of the scan), at a cost fixed by
     that length: `QRNN(implementation="unrolled")`.
 
+  `fo_pool_log_depth` is a third form for static lengths, builtin ops only
+  and a cost logarithmic in the length: what portable exports run.
+
   Neither is what pQRNN models export by default: `QRNN(implementation="op")`
   runs the `PqrnnFoPooling` custom op (`pqrnn_tf.ops.pooling`), the same in TF
   and TFLite, over each sentence's valid steps only. These two are the
@@ -92,3 +95,50 @@ def _fo_pool_unrolled(u, f, c0, reverse):
     c = f_t * c + u_t
     cs.append(c)
   return tf.stack(cs[::-1] if reverse else cs, axis=1)
+
+
+def fo_pool_log_depth(u, f, reverse: bool = False):
+  """fo-pooling `c_t = f_t * c_{t-1} + u_t` by recursive doubling.
+
+  After step k, each position holds the recurrence over the `2^k` steps
+  ending at it: the pair (product of the forget gates, partial state), and
+  combining it with the pair `2^k` steps earlier doubles the span. So a
+  static length `T` takes `ceil(log2 T)` steps of a few elementwise builtin
+  ops (`PAD`, `STRIDED_SLICE`, `MUL`, `ADD`), against `T` for the unrolled
+  loop, and TFLite needs no control flow and no custom op. The products are
+  associated differently from the sequential loop, so values agree with it
+  to float rounding, not bit for bit.
+
+  Args:
+    u: float tensor `[batch, time, units]` with a static time length, the
+      gated candidates `(1 - f) * z`.
+    f: float tensor like `u`, the forget gates.
+    reverse: run from the last step to the first, `c_t = f_t * c_{t+1} +
+      u_t` (with `c_time = 0`).
+
+  Returns:
+    `c`, shaped like `u`. The state enters the first processed step as 0; to
+    start a reverse recurrence at a row's last valid step, pass `u = 0` at
+    the padded steps after it.
+
+  Raises:
+    ValueError: the time length is not static.
+  """
+  steps = u.shape[1]
+  if steps is None:
+    raise ValueError(f"fo_pool_log_depth needs a static time length, got shape {u.shape}")
+  gates, state = f, u
+  span = 1
+  while span < steps:
+    state = state + gates * _shifted(state, span, reverse)
+    if 2 * span < steps:  # the last step needs no product of gates
+      gates = gates * _shifted(gates, span, reverse)
+    span *= 2
+  return state
+
+
+def _shifted(x, steps: int, reverse: bool):
+  """`x` moved `steps` later in time (earlier with `reverse`), zeros shifted in."""
+  if reverse:
+    return tf.pad(x[:, steps:], [[0, 0], [0, steps], [0, 0]])
+  return tf.pad(x[:, :-steps], [[0, 0], [steps, 0], [0, 0]])

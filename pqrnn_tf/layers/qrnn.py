@@ -1,15 +1,46 @@
 """The QRNN layer: causal convolution gates + fo-pooling."""
 from __future__ import annotations
 
+import contextlib
+
 import tensorflow as tf
 import tf_keras as keras
 
 from pqrnn_tf import ops
-from pqrnn_tf.layers.fo_pooling import fo_pool
+from pqrnn_tf.ops.pooling import qrnn_pooling_reference
+from pqrnn_tf.layers.float_scope import FLOAT_SCOPE
+from pqrnn_tf.layers.fo_pooling import fo_pool, fo_pool_log_depth
 from pqrnn_tf.layers.initializers import (fresh_initializer, set_weight_settings,
                                           weight_settings_config)
 
 IMPLEMENTATIONS = ("op", "unrolled", "scan")
+
+
+@contextlib.contextmanager
+def builtin_recurrence(model: keras.layers.Layer):
+  """Inside, the "op" QRNN layers of `model` run inference in builtin ops.
+
+  What portable exports trace: the layer's matrix product, then
+  `qrnn_pooling_reference` with the log-depth recurrence
+  (`fo_pool_log_depth`) in place of the custom ops, all in `FLOAT_SCOPE` (int8
+  models keep the recurrence float, as they keep the custom op). Inputs need a
+  static time length.
+  """
+  layers = [layer for layer in model.submodules
+            if isinstance(layer, QRNN) and layer.implementation == "op"]
+  for layer in layers:
+    layer._builtin_recurrence = True  # pylint: disable=protected-access
+  try:
+    yield
+  finally:
+    for layer in layers:
+      layer._builtin_recurrence = False  # pylint: disable=protected-access
+
+
+def _log_depth_pool(u, f, lengths, reverse):
+  """`fo_pool_log_depth`, 0 past each length (`qrnn_pooling_reference`'s `pool`)."""
+  valid = tf.sequence_mask(lengths, tf.shape(u)[1], dtype=u.dtype)[:, :, None]
+  return fo_pool_log_depth(u, f, reverse=reverse) * valid
 
 
 @keras.utils.register_keras_serializable(package="pqrnn_tf")
@@ -139,6 +170,7 @@ class QRNN(keras.layers.Layer):
 
     self.input_dropout = keras.layers.Dropout(
         self.dropout, dtype=self.dtype_policy, name="input_dropout")
+    self._builtin_recurrence = False  # see builtin_recurrence
     self.forward_kernel = None
     self.forward_bias = None
     self.backward_kernel = None
@@ -246,8 +278,13 @@ class QRNN(keras.layers.Layer):
       lengths = tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)
     kernel, bias = self._fused_weights(x.dtype)
     taps = tf.matmul(x, kernel) + bias
-    h = ops.qrnn_pooling(taps, lengths, kernel_width=self.kernel_width,
-                         bidirectional=self.bidirectional)
+    if self._builtin_recurrence:
+      with tf.name_scope(FLOAT_SCOPE):
+        h = qrnn_pooling_reference(taps, lengths, kernel_width=self.kernel_width,
+                                   bidirectional=self.bidirectional, pool=_log_depth_pool)
+    else:
+      h = ops.qrnn_pooling(taps, lengths, kernel_width=self.kernel_width,
+                           bidirectional=self.bidirectional)
     if self.return_sequences:
       return h
     mask_f = None if mask is None else tf.expand_dims(tf.cast(mask, x.dtype), -1)

@@ -80,20 +80,29 @@ def qrnn_pooling(taps, sequence_length, kernel_width: int = 2, bidirectional: bo
 
 
 def qrnn_pooling_reference(taps, sequence_length, kernel_width: int = 2,
-                           bidirectional: bool = True):
+                           bidirectional: bool = True, pool=None):
   """`qrnn_pooling` with TF ops and `fo_pooling` (same math; TF's own tanh and
-  sigmoid, so equal up to float rounding): its gradient and its test oracle."""
+  sigmoid, so equal up to float rounding): its gradient and its test oracle.
+
+  `pool(u, f, lengths, reverse)` replaces `fo_pooling` (e.g. a builtin-ops
+  recurrence for portable exports); it must give 0 at steps past each length.
+  Padded steps reach it with `u = 0` (their taps count as 0)."""
   taps = tf.convert_to_tensor(taps, tf.float32)
   lengths = tf.cast(sequence_length, tf.int32)
   directions = 2 if bidirectional else 1
   time = tf.shape(taps)[1]
   valid = tf.sequence_mask(lengths, time, dtype=taps.dtype)[:, :, None]
-  per_tap = tf.split(taps, directions * kernel_width, axis=-1)
+  taps = taps * valid  # taps past the length count as 0
+  # Slices rather than tf.split: int8 exports keep these ops float
+  # (a SPLIT would be quantized, and the gates with it).
+  width = taps.shape[-1] // (directions * kernel_width)
+  units = width // 3
   outputs = []
   for d in range(directions):
     gates = None
     for j in range(kernel_width):
-      tap = per_tap[d * kernel_width + j] * valid  # taps past the length count as 0
+      first = (d * kernel_width + j) * width
+      tap = taps[:, :, first:first + width]
       offset = kernel_width - 1 - j
       if offset:
         if d == 0:  # step t takes tap j of step t - offset
@@ -101,9 +110,9 @@ def qrnn_pooling_reference(taps, sequence_length, kernel_width: int = 2,
         else:  # step t takes tap j of step t + offset
           tap = tf.pad(tap, [[0, 0], [0, offset], [0, 0]])[:, offset:]
       gates = tap if gates is None else gates + tap
-    z, f, o = tf.split(gates, 3, axis=-1)
+    z, f, o = gates[:, :, :units], gates[:, :, units:2 * units], gates[:, :, 2 * units:]
     z, f, o = tf.tanh(z), tf.sigmoid(f), tf.sigmoid(o)
-    c = fo_pooling((1.0 - f) * z, f, lengths, reverse=d == 1)
+    c = (pool or fo_pooling)((1.0 - f) * z, f, lengths, reverse=d == 1)
     outputs.append(o * c)
   return tf.concat(outputs, axis=-1) if directions == 2 else outputs[0]
 
