@@ -5,8 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.pqrnn-installed
-OPS := pqrnn_tf/ops/_pqrnn_tf_ops.so
-OPS_SOURCES := $(shell find custom_ops/core custom_ops/tf custom_ops/tflite -name '*.cc' -o -name '*.h' -o -name '*.inc')
+OPS := pqrnn_tf/ops/_pqrnn_tf_ops.so pqrnn_tf/ops/_pqrnn_tflite_ops.so pqrnn_tf/ops/_pqrnn_projection.so
+OPS_SOURCES := $(shell find custom_ops/core custom_ops/tf custom_ops/tflite custom_ops/c -name '*.cc' -o -name '*.h' -o -name '*.inc')
 
 .PHONY: setup test demo clean aarch64-toolchain
 
@@ -24,10 +24,11 @@ $(STAMP): requirements.txt setup.py pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check --no-build-isolation -e .
 	touch $@
 
-# Rebuilds the ops in place when a C++ source changes.
-$(OPS): $(OPS_SOURCES) | $(STAMP)
+# Rebuilds the op libraries in place when a C++ source changes (one run of
+# setup.py builds them all).
+$(OPS) &: $(OPS_SOURCES) | $(STAMP)
 	$(PY) setup.py -q build_ext --inplace
-	touch $@
+	touch $(OPS)
 
 test: setup aarch64-toolchain
 	$(PY) -m pytest -q tests

@@ -19,6 +19,7 @@ CORE_SOURCES = ["custom_ops/core/sequence_projector.cc", "custom_ops/core/unicod
 TFLITE_SOURCES = ["custom_ops/tflite/sequence_projection_tflite.cc",
                   "custom_ops/tflite/fo_pooling_tflite.cc", "custom_ops/tflite/register.cc"]
 TF_SOURCES = ["custom_ops/tf/sequence_projection_op.cc", "custom_ops/tf/fo_pooling_op.cc"]
+C_API_SOURCES = ["custom_ops/c/projection_c_api.cc"]
 CXXFLAGS = ["-std=c++17", "-O3", "-fPIC", "-fvisibility=hidden", "-Wall",
             "-Icustom_ops"]
 
@@ -33,14 +34,15 @@ def _tf_flags():
 
 
 class BuildOps(build_ext):
-  """Compiles the core once and links the TF and TFLite op libraries."""
+  """Compiles the core once and links the TF op, TFLite kernel and projection
+  (C API) libraries."""
 
   def get_ext_filename(self, ext_name):
     return os.path.join(*ext_name.split(".")) + ".so"
 
   def _up_to_date(self) -> bool:
     """Whether every library is newer than every C++ source and setup.py."""
-    sources = [os.path.join(d, f) for sub in ("core", "tf", "tflite")
+    sources = [os.path.join(d, f) for sub in ("core", "tf", "tflite", "c")
                for d, _, files in os.walk(os.path.join(HERE, "custom_ops", sub))
                for f in files] + [os.path.join(HERE, "setup.py")]
     outputs = [self.get_ext_fullpath(ext.name) for ext in self.extensions]
@@ -66,21 +68,23 @@ class BuildOps(build_ext):
       subprocess.run(cmd, check=True, cwd=HERE)
       return obj
 
-    jobs = [(s, []) for s in CORE_SOURCES + TFLITE_SOURCES]
-    jobs += [(s, tf_cflags) for s in TF_SOURCES]
+    groups = {"core": (CORE_SOURCES, []), "tflite": (TFLITE_SOURCES, []),
+              "c_api": (C_API_SOURCES, []), "tf": (TF_SOURCES, tf_cflags)}
+    jobs = [(name, s, flags) for name, (sources, flags) in groups.items() for s in sources]
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
-      objs = list(pool.map(lambda j: compile_one(*j), jobs))
-    core = objs[:len(CORE_SOURCES)]
-    tflite_objs = objs[len(CORE_SOURCES):len(CORE_SOURCES) + len(TFLITE_SOURCES)]
-    tf_objs = objs[len(CORE_SOURCES) + len(TFLITE_SOURCES):]
+      objs = list(pool.map(lambda j: compile_one(*j[1:]), jobs))
+    objs_of = {name: [o for (n, _, _), o in zip(jobs, objs) if n == name] for name in groups}
+    core = objs_of["core"]
 
     for ext in self.extensions:
       out = self.get_ext_fullpath(ext.name)
       os.makedirs(os.path.dirname(out), exist_ok=True)
       if ext.name.endswith("_pqrnn_tf_ops"):
-        cmd = [cxx, "-shared", "-o", out] + tf_objs + core + tf_lflags
+        cmd = [cxx, "-shared", "-o", out] + objs_of["tf"] + core + tf_lflags
+      elif ext.name.endswith("_pqrnn_projection"):  # The C API: g++ only.
+        cmd = [cxx, "-shared", "-o", out] + objs_of["c_api"] + core
       else:  # The TFLite kernels link no TensorFlow library at all.
-        cmd = [cxx, "-shared", "-o", out] + tflite_objs + core
+        cmd = [cxx, "-shared", "-o", out] + objs_of["tflite"] + core
       subprocess.run(cmd, check=True, cwd=HERE)
 
 
@@ -95,7 +99,8 @@ setup(
     package_dir={"pqrnn_tf.export": "export"},
     package_data={"pqrnn_tf": ["models/presets/*.json"]},
     ext_modules=[Extension("pqrnn_tf.ops._pqrnn_tf_ops", sources=[]),
-                 Extension("pqrnn_tf.ops._pqrnn_tflite_ops", sources=[])],
+                 Extension("pqrnn_tf.ops._pqrnn_tflite_ops", sources=[]),
+                 Extension("pqrnn_tf.ops._pqrnn_projection", sources=[])],
     cmdclass={"build_ext": BuildOps},
     python_requires=">=3.10",
     install_requires=[

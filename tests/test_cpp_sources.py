@@ -1,5 +1,5 @@
 """The C++ source lists agree: setup.py's lists (the one place they are written
-out) name every .cc of custom_ops/core, tf and tflite, and the Bazel BUILD
+out) name every .cc of custom_ops/core, tf, tflite and c, and the Bazel BUILD
 files, custom_ops/arm/build.sh and custom_ops/fuzz/run_fuzzers.sh build the
 same ones (read as text: no compiler needed)."""
 from __future__ import annotations
@@ -45,6 +45,7 @@ def test_setup_lists_every_source():
   assert sorted(lists["CORE_SOURCES"]) == files_in("core")
   assert sorted(lists["TFLITE_SOURCES"]) == files_in("tflite")
   assert sorted(lists["TF_SOURCES"]) == files_in("tf")
+  assert sorted(lists["C_API_SOURCES"]) == files_in("c")
 
 
 def test_bazel_builds_the_same_sources():
@@ -52,6 +53,7 @@ def test_bazel_builds_the_same_sources():
   assert bazel_srcs("core", "core") == sorted(lists["CORE_SOURCES"])
   assert bazel_srcs("tflite", "kernels") == sorted(lists["TFLITE_SOURCES"])
   assert bazel_srcs("tf", "_pqrnn_tf_ops.so") == sorted(lists["TF_SOURCES"])
+  assert bazel_srcs("c", "c_api") == sorted(lists["C_API_SOURCES"])
 
 
 def test_arm_and_fuzz_scripts_build_from_the_same_sources():

@@ -117,21 +117,42 @@ bool SequenceProjector::IsSeparator(uint32_t c) const {
 }
 
 void SequenceProjector::Tokenize(std::string_view text, uint64_t call,
-                                 int64_t sentence,
-                                 TokenizedSentence* out) const {
+                                 int64_t sentence, TokenizedSentence* out,
+                                 bool record_byte_spans) const {
   out->code_points.clear();
   out->token_ends.clear();
+  out->byte_spans.clear();
   std::vector<uint32_t>& cps = out->code_points;
-  DecodeUtf8(text, &cps);
+  std::vector<size_t> byte_starts;  // only with record_byte_spans
+  if (record_byte_spans) {
+    DecodeUtf8(text, &cps, &byte_starts);
+    byte_starts.push_back(text.size());
+  } else {
+    DecodeUtf8(text, &cps);
+  }
 
   // Split in place: kept code points are compacted to the front.
   size_t write = 0;
   size_t token_start = 0;
+  size_t token_first_byte = 0;  // the current token's byte span, if recorded
+  size_t token_end_byte = 0;
   const size_t max_tokens =
       config_.max_tokens > 0 ? static_cast<size_t>(config_.max_tokens) : SIZE_MAX;
   auto end_token = [&]() {
-    if (write > token_start) out->token_ends.push_back(write);
+    if (write > token_start) {
+      out->token_ends.push_back(write);
+      if (record_byte_spans) {
+        out->byte_spans.push_back(static_cast<int64_t>(token_first_byte));
+        out->byte_spans.push_back(static_cast<int64_t>(token_end_byte));
+      }
+    }
     token_start = write;
+  };
+  // Code point i (kept or dropped) belongs to the current token.
+  auto extend_span = [&](size_t i) {
+    if (!record_byte_spans) return;
+    if (write == token_start) token_first_byte = byte_starts[i];
+    token_end_byte = byte_starts[i + 1];
   };
   for (size_t i = 0; i < cps.size() && out->token_ends.size() < max_tokens; ++i) {
     const uint32_t c = config_.lowercase ? SimpleLowercase(cps[i]) : cps[i];
@@ -143,15 +164,20 @@ void SequenceProjector::Tokenize(std::string_view text, uint64_t call,
     if (max_run > 0 && write - token_start >= static_cast<size_t>(max_run)) {
       bool run_full = true;
       for (int k = 1; k <= max_run && run_full; ++k) run_full = cps[write - k] == c;
-      if (run_full) continue;
+      if (run_full) {
+        extend_span(i);
+        continue;
+      }
     }
     if (config_.split_unsegmented_scripts && IsUnsegmentedScript(c)) {
       end_token();
       if (out->token_ends.size() >= max_tokens) break;
+      extend_span(i);
       cps[write++] = c;
       end_token();
       continue;
     }
+    extend_span(i);
     cps[write++] = c;
   }
   if (out->token_ends.size() < max_tokens) end_token();

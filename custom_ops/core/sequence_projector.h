@@ -17,6 +17,11 @@ namespace pqrnn {
 struct TokenizedSentence {
   std::vector<uint32_t> code_points;
   std::vector<uint32_t> token_ends;  // exclusive end offsets into code_points
+  // Filled only when Tokenize is asked to: [start, end) byte offsets in the
+  // input of each text token, flattened (start0, end0, start1, ...). A token
+  // covers every input code point it was made of, including those that
+  // max_repeated_chars dropped.
+  std::vector<int64_t> byte_spans;
 };
 
 class SequenceProjector {
@@ -29,8 +34,9 @@ class SequenceProjector {
   int feature_size() const { return config_.feature_size; }
 
   // Steps 1-4 of the spec. `call` and `sentence` seed the distortion noise.
+  // With `record_byte_spans`, also fills out->byte_spans (costs a little).
   void Tokenize(std::string_view text, uint64_t call, int64_t sentence,
-                TokenizedSentence* out) const;
+                TokenizedSentence* out, bool record_byte_spans = false) const;
 
   // Rows the sentence projects to (text tokens plus BOS/EOS).
   int NumRows(const TokenizedSentence& sentence) const;

@@ -57,7 +57,11 @@ int WellFormedLength(const unsigned char* s, size_t n, size_t i,
 
 }  // namespace
 
-void DecodeUtf8(std::string_view text, std::vector<uint32_t>* out) {
+namespace {
+
+// Decodes `text`, calling emit(code_point, start_byte) for each code point.
+template <typename Emit>
+void DecodeEach(std::string_view text, Emit emit) {
   const auto* s = reinterpret_cast<const unsigned char*>(text.data());
   const size_t n = text.size();
   size_t i = 0;
@@ -65,13 +69,27 @@ void DecodeUtf8(std::string_view text, std::vector<uint32_t>* out) {
     uint32_t c = 0;
     const int len = WellFormedLength(s, n, i, &c);
     if (len == 0) {
-      out->push_back(kReplacementChar);
+      emit(kReplacementChar, i);
       ++i;
     } else {
-      out->push_back(c);
+      emit(c, i);
       i += len;
     }
   }
+}
+
+}  // namespace
+
+void DecodeUtf8(std::string_view text, std::vector<uint32_t>* out) {
+  DecodeEach(text, [out](uint32_t c, size_t) { out->push_back(c); });
+}
+
+void DecodeUtf8(std::string_view text, std::vector<uint32_t>* out,
+                std::vector<size_t>* byte_starts) {
+  DecodeEach(text, [out, byte_starts](uint32_t c, size_t start) {
+    out->push_back(c);
+    byte_starts->push_back(start);
+  });
 }
 
 bool IsValidUtf8(std::string_view text) {

@@ -15,6 +15,11 @@ constexpr uint32_t kReplacementChar = 0xFFFD;
 // well-formed UTF-8 sequence becomes U+FFFD.
 void DecodeUtf8(std::string_view text, std::vector<uint32_t>* out);
 
+// The same, and for each appended code point the byte offset in `text` where
+// it starts (its end is the next one's start, or text.size()).
+void DecodeUtf8(std::string_view text, std::vector<uint32_t>* out,
+                std::vector<size_t>* byte_starts);
+
 // Returns false if `text` is not entirely well-formed UTF-8.
 bool IsValidUtf8(std::string_view text);
 

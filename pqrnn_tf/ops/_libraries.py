@@ -10,6 +10,7 @@ import sys
 _HERE = os.path.dirname(os.path.abspath(__file__))
 TF_OPS_LIBRARY = os.path.join(_HERE, "_pqrnn_tf_ops.so")
 TFLITE_OPS_LIBRARY = os.path.join(_HERE, "_pqrnn_tflite_ops.so")
+PROJECTION_LIBRARY = os.path.join(_HERE, "_pqrnn_projection.so")
 
 # tflite::MutableOpResolver::AddCustom(const char*, const TfLiteRegistration*, int, int)
 _ADD_CUSTOM_SYMBOL = "_ZN6tflite17MutableOpResolver9AddCustomEPKcPK18TfLiteRegistrationii"
@@ -45,6 +46,45 @@ def tflite_ops() -> ctypes.CDLL:
   lib = ctypes.CDLL(_require(TFLITE_OPS_LIBRARY), mode=ctypes.RTLD_LOCAL)
   lib.PqrnnRegisterTfLiteOps.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
   lib.PqrnnRegisterTfLiteOps.restype = None
+  return lib
+
+
+@functools.lru_cache(maxsize=None)
+def projection_library() -> ctypes.CDLL:
+  """The projection's C API (custom_ops/c/projection_c_api.h), with argument
+  types declared. RTLD_LOCAL: it exports only C entry points."""
+  lib = ctypes.CDLL(_require(PROJECTION_LIBRARY), mode=ctypes.RTLD_LOCAL)
+  c = ctypes
+  error = [c.c_char_p, c.c_size_t]
+  signatures = {
+      "PqrnnProjectionOpName": ([], c.c_char_p),
+      "PqrnnProjectionAttributes": ([], c.c_char_p),
+      "PqrnnProjectionConfigCreate": ([], c.c_void_p),
+      "PqrnnProjectionConfigDestroy": ([c.c_void_p], None),
+      "PqrnnProjectionConfigSetInt": ([c.c_void_p, c.c_char_p, c.c_int64] + error, c.c_int),
+      "PqrnnProjectionConfigSetBool": ([c.c_void_p, c.c_char_p, c.c_int] + error, c.c_int),
+      "PqrnnProjectionConfigSetFloat": ([c.c_void_p, c.c_char_p, c.c_double] + error, c.c_int),
+      "PqrnnProjectionConfigSetString": (
+          [c.c_void_p, c.c_char_p, c.c_char_p, c.c_size_t] + error, c.c_int),
+      "PqrnnProjectorCreate": ([c.c_void_p] + error, c.c_void_p),
+      "PqrnnProjectorDestroy": ([c.c_void_p], None),
+      "PqrnnProjectorFeatureSize": ([c.c_void_p], c.c_int32),
+      "PqrnnTokenizedBatchCreate": ([], c.c_void_p),
+      "PqrnnTokenizedBatchDestroy": ([c.c_void_p], None),
+      # Arrays go in as bytes (read only) or as ctypes views of numpy
+      # buffers (`c_char.from_buffer(array)`, passed by reference): both
+      # cost far less per call than numpy's own ctypes interface.
+      "PqrnnProjectorTokenize": (
+          [c.c_void_p, c.c_char_p, c.c_char_p, c.c_int64, c.c_int, c.c_void_p,
+           c.POINTER(c.c_char)], c.c_int32),
+      "PqrnnProjectorProject": ([c.c_void_p, c.c_void_p, c.POINTER(c.c_char)], None),
+      "PqrnnTokenizedBatchNumTokens": ([c.c_void_p], c.c_int64),
+      "PqrnnTokenizedBatchSpans": ([c.c_void_p, c.POINTER(c.c_char)] + error, c.c_int),
+  }
+  for name, (argtypes, restype) in signatures.items():
+    function = getattr(lib, name)
+    function.argtypes = argtypes
+    function.restype = restype
   return lib
 
 
