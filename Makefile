@@ -8,7 +8,7 @@ STAMP := $(VENV)/.pqrnn-installed
 OPS := pqrnn_tf/ops/_pqrnn_tf_ops.so pqrnn_tf/ops/_pqrnn_tflite_ops.so pqrnn_tf/ops/_pqrnn_projection.so
 OPS_SOURCES := $(shell find custom_ops/core custom_ops/tf custom_ops/tflite custom_ops/c -name '*.cc' -o -name '*.h' -o -name '*.inc')
 
-.PHONY: setup test demo clean aarch64-toolchain
+.PHONY: setup test demo clean aarch64-toolchain java-client
 
 setup: $(OPS)
 
@@ -30,7 +30,7 @@ $(OPS) &: $(OPS_SOURCES) | $(STAMP)
 	$(PY) setup.py -q build_ext --inplace
 	touch $(OPS)
 
-test: setup aarch64-toolchain
+test: setup aarch64-toolchain java-client
 	$(PY) -m pytest -q tests
 
 # The aarch64 cross compiler and qemu that tests/test_aarch64_golden.py needs
@@ -50,6 +50,30 @@ aarch64-toolchain:
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 	    --no-install-recommends $(AARCH64_PACKAGES); \
 	fi
+
+# The Java projection (clients/java): compiled with `javac --release 8` into
+# clients/java/build/classes (where the conformance tests run ConformanceMain),
+# then its unit tests. Installs a JDK (Debian package) when javac is missing;
+# PQRNN_SKIP_JAVA=1 skips the install, the build and the tests.
+JAVA_DIR := clients/java
+JAVA_CLASSES := $(JAVA_DIR)/build/classes
+java-client:
+	@if [ "$(PQRNN_SKIP_JAVA)" = 1 ]; then \
+	  echo "PQRNN_SKIP_JAVA=1: not building or testing $(JAVA_DIR)"; exit 0; \
+	fi; \
+	if ! command -v javac >/dev/null; then \
+	  if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
+	    echo "java-client: need javac (a JDK: apt-get install default-jdk-headless)," \
+	         "or PQRNN_SKIP_JAVA=1 to skip the Java client" >&2; exit 1; \
+	  fi; \
+	  echo "installing default-jdk-headless for $(JAVA_DIR)"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	    --no-install-recommends default-jdk-headless || exit 1; \
+	fi; \
+	mkdir -p $(JAVA_CLASSES) && \
+	javac --release 8 -Xlint:all -d $(JAVA_CLASSES) \
+	  $$(find $(JAVA_DIR)/src/main $(JAVA_DIR)/src/test -name '*.java') && \
+	java -cp $(JAVA_CLASSES) org.pqrnn.projection.ProjectionTests tests/golden_projection.json
 
 demo: setup
 	$(PY) -m pqrnn_tf.demo

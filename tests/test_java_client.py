@@ -1,0 +1,175 @@
+"""The Java projection (clients/java) against the Python reference.
+
+`make test` builds clients/java and runs its unit tests first (`make
+java-client`); these tests compile it again into a temporary folder, so they
+also run alone, and check what the Java unit tests cannot:
+- the Java unit tests pass (golden vectors, spans, the model reader, decoding);
+- `ConformanceMain` matches tests/projection_reference.py bit for bit on
+  seeded random lines (invalid UTF-8, astral characters, CJK, casing, `\\r`)
+  under several settings, and its spans match the op's token boundaries
+  (`pqrnn_tf.data.tokens.Tokenization`) in bytes;
+- the Java lowercase table maps every code point as Python 3.11 does, and is
+  what clients/java/tools/gen_java_unicode_tables.py generates.
+
+Set PQRNN_SKIP_JAVA=1 to skip them where no JDK can be installed.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pqrnn_tf.data.tokens import Tokenization
+from tests import projection_reference as reference
+
+ROOT = Path(__file__).resolve().parent.parent
+JAVA_DIR = ROOT / "clients" / "java"
+GOLDEN = ROOT / "tests" / "golden_projection.json"
+PACKAGE = "org.pqrnn.projection"
+
+pytestmark = pytest.mark.skipif(os.environ.get("PQRNN_SKIP_JAVA") == "1",
+                                reason="PQRNN_SKIP_JAVA=1")
+
+#: Settings the conformance lines are checked under (the `projection` object
+#: of a portable model; missing keys take the op's defaults).
+SETTINGS = {
+    "pqrnn_base": {"feature_size": 64, "char_ngram_size": 3, "max_tokens": 512,
+                   "split_unsegmented_scripts": False, "lowercase": True},
+    "defaults_bos_eos": {"feature_size": 33, "add_bos": True, "add_eos": True, "max_tokens": 5},
+    "separators_runs": {"feature_size": 40, "separators": "-\u00e9X\U0001F600", "max_repeated_chars": 2,
+                        "char_ngram_size": 2},
+    "case_kept_long_ngrams": {"feature_size": 100, "lowercase": False, "char_ngram_size": 8,
+                              "max_repeated_chars": 1},
+}
+
+# Pieces of random lines: letters of several scripts and cases, whitespace of
+# every kind (the line separator aside), and bytes that are not UTF-8.
+_TEXT_PIECES = (
+    list("abcXYZ019.,!-'\u00e9\u00c9\u00df\u0130\u03a3\u03c3\u01c5\u1e9e")
+    + ["\u6771", "\u4eac", "\u30bf", "\u0e2a", "\u3001", "\U00020000", "\U0001F469", "\u200d",
+       "\U0001D400", "\U00010400", "\u2c2f", "\U00010570", "\u0000", "\ufffd", "\U0001F600"]
+    + [" ", "  ", "\t", "\r", "\u3000", "\u00a0", "\u2028", "\u0085", "\u001f"]
+)
+_BYTE_PIECES = [b"\xc3", b"\xe2\x82", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xc0\x80", b"\xff",
+                b"\x80", b"\xf0\x9f\x91"]
+
+
+def random_line(rng: random.Random) -> bytes:
+  """One line of 0-40 pieces (no b'\\n'), sometimes with invalid UTF-8."""
+  out = []
+  for _ in range(rng.randrange(41)):
+    if rng.random() < 0.05:
+      out.append(rng.choice(_BYTE_PIECES))
+    else:
+      piece = rng.choice(_TEXT_PIECES)
+      out.append((piece * rng.choice((1, 1, 1, 3))).encode("utf-8"))
+  return b"".join(out)
+
+
+@pytest.fixture(scope="module")
+def classes(tmp_path_factory) -> Path:
+  """clients/java compiled with `javac --release 8` (main and test sources)."""
+  javac = shutil.which("javac")
+  assert javac, "javac not found: `make java-client` installs a JDK (or set PQRNN_SKIP_JAVA=1)"
+  out = tmp_path_factory.mktemp("java_classes")
+  sources = sorted(str(p) for p in (JAVA_DIR / "src" / "main").rglob("*.java"))
+  sources += sorted(str(p) for p in (JAVA_DIR / "src" / "test").rglob("*.java"))
+  result = subprocess.run([javac, "--release", "8", "-Xlint:all", "-d", str(out), *sources],
+                          capture_output=True, text=True, check=False)
+  assert result.returncode == 0, result.stderr
+  return out
+
+
+def java(classes: Path, main: str, *args: str, stdin: bytes = b"") -> subprocess.CompletedProcess:
+  return subprocess.run(["java", "-cp", str(classes), f"{PACKAGE}.{main}", *args],
+                        input=stdin, capture_output=True, check=False)
+
+
+def test_java_unit_tests_pass(classes):
+  result = java(classes, "ProjectionTests", str(GOLDEN))
+  out = result.stdout.decode()
+  assert result.returncode == 0, out + result.stderr.decode()
+  assert re.search(r"^\d+ passed, 0 failed$", out, re.MULTILINE), out
+
+
+def _expected_spans(line: bytes, settings: dict) -> list[list[int]]:
+  """Byte offsets of the op's text tokens, from `Tokenization.spans` on the
+  decoded line (each invalid byte read as one U+FFFD, as the spec says)."""
+  starts, chars, i = [], [], 0
+  while i < len(line):
+    seq = reference._utf8_sequence_at(line, i)  # pylint: disable=protected-access
+    code_point, length = seq if seq else (reference.REPLACEMENT, 1)
+    starts.append(i)
+    chars.append(chr(code_point))
+    i += length
+  starts.append(len(line))
+  tokenization = Tokenization.from_projection({"max_tokens": 0, **settings})
+  return [[starts[s], starts[e]] for s, e in tokenization.spans("".join(chars))]
+
+
+@pytest.mark.parametrize("name", sorted(SETTINGS))
+def test_conformance_matches_reference(classes, tmp_path, name):
+  settings = SETTINGS[name]
+  rng = random.Random(f"java-conformance-{name}")
+  lines = [random_line(rng) for _ in range(1500)] + [b"", b"\r", b"A\r", b"\xff"]
+  settings_file = tmp_path / "settings.json"
+  settings_file.write_text(json.dumps(settings), encoding="utf-8")
+  # The last line has no '\n' and still counts.
+  result = java(classes, "ConformanceMain", str(settings_file), stdin=b"\n".join(lines))
+  assert result.returncode == 0, result.stderr.decode()
+  outputs = result.stdout.decode("ascii").split("\n")
+  assert outputs[-1] == "" and len(outputs) == len(lines) + 1
+  ref_attrs = {k: v for k, v in settings.items()}
+  for line, output in zip(lines, outputs):
+    features, lengths = reference.project([line], **ref_attrs)
+    rows = int(lengths[0])
+    expected_features = base64.b64encode(features[0, :rows].astype("<f4").tobytes()).decode()
+    expected = json.dumps({"rows": rows, "features": expected_features,
+                           "spans": _expected_spans(line, settings)})
+    assert output == expected, f"line {line!r} under {name}"
+
+
+def test_conformance_line_splitting_and_errors(classes, tmp_path):
+  settings_file = tmp_path / "settings.json"
+  settings_file.write_text('{"feature_size": 4}', encoding="utf-8")
+  assert java(classes, "ConformanceMain", str(settings_file)).stdout == b""
+  one_empty = java(classes, "ConformanceMain", str(settings_file), stdin=b"\n").stdout
+  assert one_empty == b'{"rows": 0, "features": "", "spans": []}\n'
+  two = java(classes, "ConformanceMain", str(settings_file), stdin=b"a\r\nb\n").stdout.splitlines()
+  assert len(two) == 2 and json.loads(two[0])["spans"] == [[0, 1]]
+
+  settings_file.write_text('{"feature_size": 0}', encoding="utf-8")
+  bad = java(classes, "ConformanceMain", str(settings_file), stdin=b"a\n")
+  message = bad.stderr.decode().strip()
+  assert bad.returncode == 2 and "\n" not in message
+  assert str(settings_file) in message and "'feature_size'" in message
+  missing = java(classes, "ConformanceMain", str(tmp_path / "missing.json"))
+  assert missing.returncode == 2 and "cannot read" in missing.stderr.decode()
+
+
+def test_lowercase_of_every_code_point_is_python_311s(classes):
+  assert unicodedata.unidata_version == "14.0.0"
+  result = java(classes, "LowercaseDump")
+  assert result.returncode == 0, result.stderr.decode()
+  java_lower = np.frombuffer(result.stdout, dtype="<i4")
+  assert len(java_lower) == 0x110000
+  mismatches = [c for c in range(0x110000)
+                if not 0xD800 <= c <= 0xDFFF and java_lower[c] != reference.lower_code_point(c)]
+  assert not mismatches, [hex(c) for c in mismatches[:10]]
+
+
+def test_java_lowercase_table_is_generated():
+  generator = JAVA_DIR / "tools" / "gen_java_unicode_tables.py"
+  result = subprocess.run([sys.executable, str(generator)], capture_output=True, text=True, check=True)
+  table = JAVA_DIR / "src" / "main" / "java" / "org" / "pqrnn" / "projection" / "UnicodeLowercase.java"
+  assert result.stdout == table.read_text(encoding="utf-8"), f"regenerate {table} with {generator}"
