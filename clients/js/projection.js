@@ -197,7 +197,9 @@ function fnvCodePoint(c) {
 
 // key = mix64(fnv1a64(utf8(cps[start..end)), domain)) -> (RHI, RLO).
 function hashCodePoints(cps, start, end, domain) {
-  [FHI, FLO] = FNV_START[domain];
+  const start64 = FNV_START[domain];
+  FHI = start64[0];
+  FLO = start64[1];
   for (let i = start; i < end; ++i) fnvCodePoint(cps[i]);
   mix64(FHI, FLO);
 }
@@ -736,6 +738,13 @@ export function readPortableModel(bytes, source = 'model') {
       !buckets.every((t, i) => Number.isInteger(t) && t > 0 && (i === 0 || t > buckets[i - 1]))) {
     throw new Error(`${where}: buckets must be a non-empty ascending list of positive integers, ` +
                     `got ${JSON.stringify(buckets)}`);
+  }
+  // The largest bucket must hold every sentence: max_tokens text rows plus BOS and EOS.
+  const maxRows = projection.max_tokens + (projection.add_bos ? 1 : 0) + (projection.add_eos ? 1 : 0);
+  if (projection.max_tokens < 1 || buckets[buckets.length - 1] < maxRows) {
+    throw new Error(`${where}: the largest bucket (${buckets[buckets.length - 1]}) must hold ` +
+                    `max_tokens + BOS + EOS rows, and max_tokens must be >= 1 ` +
+                    `(max_tokens ${projection.max_tokens})`);
   }
   return {
     projection,

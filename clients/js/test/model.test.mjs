@@ -121,6 +121,10 @@ test('bad models are refused with a one-line error naming the file', () => {
     [withZip(FAKE_TFLITE, modelFiles({'pqrnn_portable.json': JSON.stringify({spec_version: 1, projection: PROJECTION, buckets: [8, 4]})})),
       /buckets must be a non-empty ascending list/],
     [withZip(FAKE_TFLITE, modelFiles({'pqrnn_portable.json': '{"spec_version": 1,'})), /pqrnn_portable\.json is not valid JSON/],
+    [withZip(FAKE_TFLITE, modelFiles({'pqrnn_portable.json': JSON.stringify({spec_version: 1, projection: PROJECTION, buckets: [4, 6]})})),
+      /the largest bucket \(6\) must hold max_tokens \+ BOS \+ EOS rows/],
+    [withZip(FAKE_TFLITE, modelFiles({'pqrnn_portable.json': JSON.stringify({spec_version: 1, projection: {...PROJECTION, max_tokens: 0}, buckets: [4]})})),
+      /max_tokens must be >= 1/],
     [withZip(FAKE_TFLITE, {'pqrnn_portable.json': modelFiles()['pqrnn_portable.json']}), /m\.tflite: intent_labels\.txt is missing/],
     [withZip(FAKE_TFLITE, {'intent_labels.txt': 'a\n'}), /m\.tflite: pqrnn_portable\.json is missing/],
   ];
