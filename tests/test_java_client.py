@@ -173,3 +173,141 @@ def test_java_lowercase_table_is_generated():
   result = subprocess.run([sys.executable, str(generator)], capture_output=True, text=True, check=True)
   table = JAVA_DIR / "src" / "main" / "java" / "org" / "pqrnn" / "projection" / "UnicodeLowercase.java"
   assert result.stdout == table.read_text(encoding="utf-8"), f"regenerate {table} with {generator}"
+
+
+# A stand-in for LiteRT's `org.tensorflow.lite.InterpreterApi` with the
+# methods Predictor calls (same names and signatures as the AAR's), so that
+# clients/java/src/android compiles here and its glue runs: the fake
+# interpreter records its inputs and answers with probabilities derived from
+# them, which the test recomputes.
+_FAKE_INTERPRETER_API = """
+package org.tensorflow.lite;
+
+import java.nio.ByteBuffer;
+import java.nio.FloatBuffer;
+import java.util.Map;
+
+public interface InterpreterApi extends AutoCloseable {
+  class Options {
+    public Options setNumThreads(int threads) { return this; }
+  }
+
+  static InterpreterApi create(ByteBuffer model, Options options) {
+    if (!model.isDirect()) throw new IllegalArgumentException("the model buffer must be direct");
+    return new Fake();
+  }
+
+  void runSignature(Map<String, Object> inputs, Map<String, Object> outputs, String signatureKey);
+
+  @Override
+  void close();
+
+  final class Fake implements InterpreterApi {
+    public static String lastKey;
+    public static float[] lastFeatures;
+    public static int lastLength;
+
+    public void runSignature(Map<String, Object> inputs, Map<String, Object> outputs, String key) {
+      FloatBuffer features = (FloatBuffer) inputs.get("features");
+      lastFeatures = new float[features.remaining()];
+      features.get(lastFeatures);
+      lastLength = ((int[]) inputs.get("sequence_length"))[0];
+      lastKey = key;
+      float[][] intents = (float[][]) outputs.get("intent_probs");
+      intents[0][lastLength % intents[0].length] = 1f;
+      float[][][] slots = (float[][][]) outputs.get("slot_probs");
+      for (int row = 0; row < slots[0].length; ++row) {
+        slots[0][row][(row * 7 + 3) % slots[0][row].length] = 0.5f;  // the row's tag
+      }
+    }
+
+    public void close() {}
+  }
+}
+"""
+
+_PREDICTOR_CHECK = """
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Paths;
+import org.pqrnn.projection.OutputDecoder;
+import org.pqrnn.projection.android.Predictor;
+import org.tensorflow.lite.InterpreterApi;
+
+public final class PredictorCheck {
+  public static void main(String[] args) throws Exception {
+    byte[] file = Files.readAllBytes(Paths.get(args[0]));
+    ByteBuffer model = ByteBuffer.allocateDirect(file.length);
+    model.put(file).flip();
+    try (Predictor predictor = new Predictor(model, new InterpreterApi.Options().setNumThreads(1))) {
+      OutputDecoder.Prediction p = predictor.predict(args[1]);
+      StringBuilder out = new StringBuilder();
+      out.append(InterpreterApi.Fake.lastKey).append('\\n').append(InterpreterApi.Fake.lastLength).append('\\n');
+      for (float f : InterpreterApi.Fake.lastFeatures) out.append(Float.floatToRawIntBits(f)).append(' ');
+      out.append('\\n').append(p.intent).append('\\n').append(String.join(" ", p.tags)).append('\\n');
+      for (OutputDecoder.Slot s : p.slots) out.append(s.type).append(' ').append(s.start).append(' ').append(s.end).append(';');
+      System.out.println(out);
+    }
+  }
+}
+"""
+
+
+def _portable_model_file(path: Path, projection: dict, buckets: list[int],
+                         intents: list[str], tags: list[str]) -> None:
+  """Some flatbuffer-like bytes, then a zip archive appended with Python's
+  zipfile in append mode (offsets from the file start), as the exporter does."""
+  import zipfile  # pylint: disable=g-import-not-at-top
+  path.write_bytes(b"\x1c\x00\x00\x00TFL3" + bytes(range(256)) * 4)
+  with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_STORED) as archive:
+    archive.writestr("intent_labels.txt", "".join(f"{label}\n" for label in intents))
+    archive.writestr("slot_labels.txt", "".join(f"{tag}\n" for tag in tags))
+    archive.writestr("pqrnn_portable.json", json.dumps(
+        {"spec_version": 1, "projection": projection, "buckets": buckets}, indent=1))
+
+
+def test_android_predictor_glue_with_a_fake_interpreter(classes, tmp_path):
+  from pqrnn_tf import metrics  # pylint: disable=g-import-not-at-top
+  stub = tmp_path / "stub"
+  (stub / "org" / "tensorflow" / "lite").mkdir(parents=True)
+  (stub / "org" / "tensorflow" / "lite" / "InterpreterApi.java").write_text(_FAKE_INTERPRETER_API)
+  (stub / "PredictorCheck.java").write_text(_PREDICTOR_CHECK)
+  predictor_sources = sorted(str(p) for p in (JAVA_DIR / "src" / "android").rglob("*.java"))
+  out = tmp_path / "classes"
+  compiled = subprocess.run(
+      ["javac", "--release", "8", "-cp", str(classes), "-d", str(out),
+       str(stub / "org" / "tensorflow" / "lite" / "InterpreterApi.java"),
+       str(stub / "PredictorCheck.java"), *predictor_sources],
+      capture_output=True, text=True, check=False)
+  assert compiled.returncode == 0, compiled.stderr
+
+  projection = {"feature_size": 16, "max_tokens": 40, "lowercase": True, "separators": "",
+                "split_unsegmented_scripts": True, "max_repeated_chars": 0, "add_bos": True,
+                "add_eos": True, "char_ngram_size": 3}
+  intents = ["flight", "airfare", "ground_service"]
+  tags = ["O", "B-city", "I-city", "B-date", "I-date"]
+  model = tmp_path / "model.tflite"
+  _portable_model_file(model, projection, [16, 32, 42], intents, tags)
+  text = "Flights to \U0001F600東京 from New York on Monday " * 2
+  result = subprocess.run(["java", "-cp", f"{out}{os.pathsep}{classes}", "PredictorCheck",
+                           str(model), text], capture_output=True, text=True, check=False)
+  assert result.returncode == 0, result.stderr
+  key, length, features, intent, row_tags, slots = result.stdout.rstrip("\n").split("\n")
+
+  data = text.encode("utf-8")
+  settings = {k: v for k, v in projection.items()}
+  expected, lengths = reference.project([data], **settings)
+  rows = int(lengths[0])
+  assert rows == 22 and int(length) == rows and key == "bucket_32"
+  padded = np.zeros((32, 16), np.float32)
+  padded[:rows] = expected[0, :rows]
+  assert [int(b) for b in features.split()] == padded.view(np.int32).ravel().tolist()
+  assert intent == intents[rows % len(intents)]
+  # The fake's tag of row r is (7r + 3) % 5; BOS (row 0) and EOS are not text tokens.
+  expected_tags = [tags[(7 * r + 3) % len(tags)] for r in range(1, rows - 1)]
+  assert row_tags.split() == expected_tags
+  spans = Tokenization.from_projection(projection).spans(text)  # code points
+  utf16 = [len(text[:i].encode("utf-16-le")) // 2 for i in range(len(text) + 1)]
+  expected_slots = "".join(f"{kind} {utf16[spans[first][0]]} {utf16[spans[last][1]]};"
+                           for kind, first, last in metrics.get_chunks(expected_tags))
+  assert slots == expected_slots and expected_slots.count(";") >= 3
