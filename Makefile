@@ -8,7 +8,7 @@ STAMP := $(VENV)/.pqrnn-installed
 OPS := pqrnn_tf/ops/_pqrnn_tf_ops.so pqrnn_tf/ops/_pqrnn_tflite_ops.so pqrnn_tf/ops/_pqrnn_projection.so
 OPS_SOURCES := $(shell find custom_ops/core custom_ops/tf custom_ops/tflite custom_ops/c -name '*.cc' -o -name '*.h' -o -name '*.inc')
 
-.PHONY: setup test demo clean aarch64-toolchain java-client
+.PHONY: setup test demo clean aarch64-toolchain java-client js-client chromium
 
 setup: $(OPS)
 
@@ -30,7 +30,7 @@ $(OPS) &: $(OPS_SOURCES) | $(STAMP)
 	$(PY) setup.py -q build_ext --inplace
 	touch $(OPS)
 
-test: setup aarch64-toolchain java-client
+test: setup aarch64-toolchain java-client js-client chromium
 	$(PY) -m pytest -q tests
 
 # The aarch64 cross compiler and qemu that tests/test_aarch64_golden.py needs
@@ -74,6 +74,47 @@ java-client:
 	javac --release 8 -Xlint:all -d $(JAVA_CLASSES) \
 	  $$(find $(JAVA_DIR)/src/main $(JAVA_DIR)/src/test -name '*.java') && \
 	java -cp $(JAVA_CLASSES) org.pqrnn.projection.ProjectionTests tests/golden_projection.json
+
+# The JavaScript projection and web demo (clients/js): Node and npm (Debian
+# packages) when missing, then the pinned packages of package-lock.json
+# (`npm ci`) when node_modules is missing or older than the lock file.
+# PQRNN_SKIP_JS=1 skips the install and the tests (tests/test_js_client.py,
+# tests/test_browser_demo.py).
+JS_DIR := clients/js
+js-client:
+	@if [ "$(PQRNN_SKIP_JS)" = 1 ]; then \
+	  echo "PQRNN_SKIP_JS=1: not installing or testing $(JS_DIR)"; exit 0; \
+	fi; \
+	if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+	  if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
+	    echo "js-client: need node and npm (apt-get install nodejs npm)," \
+	         "or PQRNN_SKIP_JS=1 to skip the JavaScript client" >&2; exit 1; \
+	  fi; \
+	  echo "installing nodejs npm for $(JS_DIR)"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	    --no-install-recommends nodejs npm || exit 1; \
+	fi; \
+	if [ ! -d $(JS_DIR)/node_modules ] || [ $(JS_DIR)/package-lock.json -nt $(JS_DIR)/node_modules ]; then \
+	  (cd $(JS_DIR) && npm ci --no-audit --no-fund) && touch $(JS_DIR)/node_modules; \
+	fi
+
+# Headless Chromium (Debian package) for tests/test_browser_demo.py, installed
+# when missing; PQRNN_SKIP_BROWSER=1 (or PQRNN_SKIP_JS=1) skips the install
+# and the test.
+CHROMIUM := /usr/bin/chromium
+chromium:
+	@if [ "$(PQRNN_SKIP_BROWSER)" = 1 ] || [ "$(PQRNN_SKIP_JS)" = 1 ]; then \
+	  echo "PQRNN_SKIP_BROWSER=1 or PQRNN_SKIP_JS=1: not installing chromium"; \
+	elif [ -x $(CHROMIUM) ]; then \
+	  :; \
+	elif [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
+	  echo "chromium: need $(CHROMIUM) (apt-get install chromium, as root)," \
+	       "or PQRNN_SKIP_BROWSER=1 to skip the browser test" >&2; exit 1; \
+	else \
+	  echo "installing chromium for the browser test"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	    --no-install-recommends chromium; \
+	fi
 
 demo: setup
 	$(PY) -m pqrnn_tf.demo
