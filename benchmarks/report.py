@@ -57,7 +57,7 @@ def ratios(rows: list[dict], reference: str, length: int) -> list[dict]:
 
 
 def claims(rows: list[dict], reference: str, length: int) -> list[dict]:
-  """The targets of issue #6, each with its measured value (None: a row it
+  """The latency and size targets, each with its measured value (None: a row it
   needs was not benchmarked). LSTM rows are those whose name contains "lstm"."""
   by_name = {r["name"]: r for r in rows}
   ref = by_name[reference]
@@ -94,14 +94,14 @@ def claims(rows: list[dict], reference: str, length: int) -> list[dict]:
   return out + lean_graph_claims(rows, length)
 
 
-# Issue #15's targets for every exported pQRNN.
+# The lean-graph targets for every exported pQRNN.
 MAX_OPS = 40
 INT8_OVER_FLOAT = 0.6
 LINEAR_R2 = 0.99
 
 
 def lean_graph_claims(rows: list[dict], length: int) -> list[dict]:
-  """Issue #15: each profiled model has at most MAX_OPS ops; each
+  """Lean-graph targets: each profiled model has at most MAX_OPS ops; each
   `<stem>_int8` row's p50 is at most INT8_OVER_FLOAT times its `<stem>_none`
   or `<stem>_float` row's (the float export of the same model) and linear in
   length."""
