@@ -78,7 +78,7 @@ def test_verification_reports_agreement(model, tmp_path, texts):
   assert report["delta"]["intent_accuracy"] == 0.0
 
 
-# Issue #15: the exported graph is what runs per sentence, op by op.
+# The exported graph is what runs per sentence, op by op (docs/speed.md).
 MAX_OPS = 40
 # What Keras' Dense on [batch, time, features] (tensordot), Keras'
 # LayerNormalization and slicing by a dynamic length bring into TFLite.
