@@ -311,3 +311,67 @@ def test_android_predictor_glue_with_a_fake_interpreter(classes, tmp_path):
   expected_slots = "".join(f"{kind} {utf16[spans[first][0]]} {utf16[spans[last][1]]};"
                            for kind, first, last in metrics.get_chunks(expected_tags))
   assert slots == expected_slots and expected_slots.count(";") >= 3
+
+
+def test_real_portable_model_runs_like_the_python_predictor(classes, tmp_path, tiny_config):
+  """An untrained tiny pQRNN exported as a portable model (`convert_portable`
+  and `add_metadata`, as `pqrnn-export --portable` does): the Java side reads
+  its settings and labels, projects and pads each sentence; LiteRT (Python)
+  runs the bucket; the Java decoder must give the Python predictor's intent
+  and slot spans. Random weights tag at random, which gives many slots."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from ai_edge_litert.interpreter import Interpreter  # pylint: disable=g-import-not-at-top
+  from pqrnn_tf.export import metadata as export_metadata  # pylint: disable=g-import-not-at-top
+  from pqrnn_tf.export import portable as portable_export  # pylint: disable=g-import-not-at-top
+  from pqrnn_tf.inference import portable  # pylint: disable=g-import-not-at-top
+  from pqrnn_tf.inference.predictor import TflitePredictor  # pylint: disable=g-import-not-at-top
+  from pqrnn_tf.models import build_model  # pylint: disable=g-import-not-at-top
+
+  tf.keras.utils.set_random_seed(3)
+  intents = ["flight", "airfare", "ground_service", "city"]
+  tags = ["O", "B-fromloc", "I-fromloc", "B-toloc", "I-toloc"]
+  config = tiny_config(projection={"max_tokens": 40, "add_bos": True})
+  flatbuffer, settings = portable_export.convert_portable(
+      build_model(config, len(intents), len(tags)), quantization="none")
+  model_path = tmp_path / "portable.tflite"
+  model_path.write_bytes(export_metadata.add_metadata(
+      flatbuffer, name="tiny", version="1", description="untrained", intent_labels=intents,
+      slot_labels=tags, signature_key=portable.signature_key(settings["buckets"][0]),
+      files={portable.SETTINGS_FILE: json.dumps(settings, indent=1)}))
+
+  sentences = ["show me flights from Boston to Denver", "", "Zürich 🛫 → SFO, first class",
+               " ".join(["word"] * 30), "東京から大阪まで", "İSTANBUL ΣΟΦΙΑ"]
+  def java_check(mode: str, lines: list[str]) -> list[dict]:
+    result = subprocess.run(
+        ["java", "-cp", str(classes), f"{PACKAGE}.PortableModelCheck", str(model_path), mode],
+        input="".join(line + "\n" for line in lines).encode("utf-8"), capture_output=True,
+        check=False)
+    assert result.returncode == 0, result.stderr.decode()
+    return [json.loads(line) for line in result.stdout.decode("utf-8").splitlines()]
+
+  info, *inputs = java_check("project", [json.dumps(s) for s in sentences])
+  projection = settings["projection"]
+  assert info == {"feature_size": projection["feature_size"], "max_tokens": 40, "add_bos": True,
+                  "add_eos": projection["add_eos"],
+                  "char_ngram_size": projection["char_ngram_size"],
+                  "buckets": settings["buckets"], "intents": len(intents), "slots": len(tags)}
+  interpreter = Interpreter(model_path=str(model_path))
+  outputs = []
+  for text, given in zip(sentences, inputs):
+    bucket = given["bucket"]
+    features = np.frombuffer(base64.b64decode(given["features"]), "<f4").reshape(1, bucket, -1)
+    result = interpreter.get_signature_runner(portable.signature_key(bucket))(
+        features=features, sequence_length=np.array([given["rows"]], np.int32))
+    outputs.append(json.dumps({
+        "text": text, "intent_probs": [float(p) for p in result["intent_probs"][0]],
+        "slot_probs": [[float(p) for p in row] for row in result["slot_probs"][0]]}))
+  decoded = java_check("decode", outputs)
+
+  expected = TflitePredictor(model_path).predict(sentences)
+  utf16 = lambda text, i: len(text[:i].encode("utf-16-le")) // 2
+  for text, want, got, given in zip(sentences, expected, decoded, inputs):
+    assert given["bucket"] == portable.bucket_for(given["rows"], settings["buckets"])
+    assert got["intent"] == want.intent, text
+    assert got["slots"] == [[s.type, utf16(text, s.start), utf16(text, s.end)]
+                            for s in want.slots], text
+  assert inputs[3]["bucket"] == 32 and sum(len(d["slots"]) for d in decoded) >= 3
