@@ -167,3 +167,17 @@ def test_page_answers_like_python_predictor(tools, portable_model, page_url, tmp
   assert screenshot.stat().st_size > 10_000
   if os.environ.get("PQRNN_UPDATE_SCREENSHOT") == "1":
     shutil.copyfile(screenshot, ROOT / "docs" / "web_demo.png")
+
+
+def test_page_reports_a_model_it_cannot_load(tools, page_url, tmp_path):
+  sentences_path = tmp_path / "sentences.json"
+  sentences_path.write_text('["hi"]')
+  missing = page_url.replace(MODEL_URL, "/__model__/missing.tflite")
+  proc = subprocess.run(
+      [tools, str(JS / "browser" / "drive_demo.mjs"), f"--page={missing}",
+       f"--sentences={sentences_path}", f"--chromium={CHROMIUM}"],
+      capture_output=True, text=True, timeout=120, check=False)
+  assert proc.returncode == 2
+  assert proc.stderr.strip().splitlines() == [
+      "drive_demo.mjs: the page could not load its model: "
+      "/__model__/missing.tflite: HTTP 404 File not found"], proc.stderr
