@@ -175,7 +175,7 @@ public final class MiniJson {
     int digitsStart = pos;
     while (pos < text.length() && text.charAt(pos) >= '0' && text.charAt(pos) <= '9') ++pos;
     if (pos == digitsStart) throw error("expected a digit");
-    if (text.charAt(digitsStart) == '0' && pos - digitsStart > 1) throw error("leading zero");
+    if (text.charAt(digitsStart) == '0' && pos - digitsStart > 1) throw error("a number must not start with 0 and more digits");
     boolean integral = true;
     if (pos < text.length() && text.charAt(pos) == '.') {
       integral = false;

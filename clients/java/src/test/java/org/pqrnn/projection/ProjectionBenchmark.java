@@ -20,7 +20,7 @@ public final class ProjectionBenchmark {
     "show", "me", "flights", "from", "Boston", "to", "Denver", "on", "Monday", "morning",
     "what", "is", "the", "cheapest", "fare", "between", "Pittsburgh", "and", "Atlanta",
     "list", "all", "nonstop", "United", "Airlines", "arriving", "in", "San", "Francisco",
-    "before", "noon", "i", "would", "like", "a", "round", "trip", "ticket", "Dallas",
+    "before", "noon", "i", "would", "like", "a", "round", "trip", "seat", "Dallas",
     "ground", "transportation", "at", "airport", "please", "first", "class", "Thursday",
   };
 

@@ -374,7 +374,7 @@ public final class ProjectionTests {
     checkEquals(2L, ((Map<?, ?>) MiniJson.parse("{\"k\": 1, \"k\": 2}")).get("k"), "last repeated key wins");
     checkThrows("offset 6", () -> MiniJson.parse("{\"a\": }"));
     checkThrows("unexpected text", () -> MiniJson.parse("{} x"));
-    checkThrows("leading zero", () -> MiniJson.parse("012"));
+    checkThrows("must not start with 0", () -> MiniJson.parse("012"));
     checkThrows("unterminated", () -> MiniJson.parse("\"abc"));
   }
 
