@@ -76,7 +76,8 @@ java-client:
 	java -cp $(JAVA_CLASSES) org.pqrnn.projection.ProjectionTests tests/golden_projection.json
 
 # The JavaScript projection and web demo (clients/js): Node and npm (Debian
-# packages) when missing, then the pinned packages of package-lock.json
+# packages, one at a time: NodeSource's nodejs carries npm and conflicts with
+# Debian's) when missing, then the pinned packages of package-lock.json
 # (`npm ci`) when node_modules is missing or older than the lock file.
 # PQRNN_SKIP_JS=1 skips the install and the tests (tests/test_js_client.py,
 # tests/test_browser_demo.py).
@@ -85,15 +86,17 @@ js-client:
 	@if [ "$(PQRNN_SKIP_JS)" = 1 ]; then \
 	  echo "PQRNN_SKIP_JS=1: not installing or testing $(JS_DIR)"; exit 0; \
 	fi; \
-	if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+	for tool in node npm; do \
+	  command -v $$tool >/dev/null && continue; \
 	  if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
-	    echo "js-client: need node and npm (apt-get install nodejs npm)," \
+	    echo "js-client: need $$tool (apt-get install nodejs npm)," \
 	         "or PQRNN_SKIP_JS=1 to skip the JavaScript client" >&2; exit 1; \
 	  fi; \
-	  echo "installing nodejs npm for $(JS_DIR)"; \
+	  package=$$([ $$tool = node ] && echo nodejs || echo npm); \
+	  echo "installing $$package for $(JS_DIR)"; \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-	    --no-install-recommends nodejs npm || exit 1; \
-	fi; \
+	    --no-install-recommends $$package || exit 1; \
+	done; \
 	if [ ! -d $(JS_DIR)/node_modules ] || [ $(JS_DIR)/package-lock.json -nt $(JS_DIR)/node_modules ]; then \
 	  (cd $(JS_DIR) && npm ci --no-audit --no-fund) && touch $(JS_DIR)/node_modules; \
 	fi

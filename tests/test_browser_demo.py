@@ -63,6 +63,9 @@ def tools() -> str:
   node = shutil.which("node")
   if node is None:
     missing.append("node")
+  elif int(subprocess.run([node, "-p", "process.versions.node.split('.')[0]"], capture_output=True,
+                          text=True, check=True).stdout) < 20:
+    missing.append("node >= 20 (playwright-core needs it)")
   if not os.access(CHROMIUM, os.X_OK):
     missing.append(CHROMIUM)
   if not (JS / "node_modules" / "playwright-core").is_dir() or not (
