@@ -174,3 +174,22 @@ def test_conformance_refuses_bad_settings(node, tmp_path, settings, message):
   assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
   assert str(settings_path) in proc.stderr and message in proc.stderr, proc.stderr
 
+
+
+def test_lowercase_of_every_code_point(node):
+  """lowercaseCodePoint equals the spec's mapping (Python 3.11's unicodedata)
+  on all of U+0000..U+10FFFF (surrogates included: the table leaves them)."""
+  script = ("import('./projection.js').then(({lowercaseCodePoint}) => {"
+            "  const out = new Uint32Array(0x110000);"
+            "  for (let c = 0; c < 0x110000; ++c) out[c] = lowercaseCodePoint(c);"
+            "  process.stdout.write(Buffer.from(out.buffer));"
+            "});")
+  proc = subprocess.run([node, "--input-type=module", "-e", script], cwd=JS, capture_output=True,
+                        timeout=120, check=True)
+  got = np.frombuffer(proc.stdout, dtype="<u4")
+  want = np.array([c if 0xD800 <= c <= 0xDFFF else reference.lower_code_point(c)
+                   for c in range(0x110000)], dtype=np.uint32)
+  changed = np.flatnonzero(want != np.arange(0x110000))
+  assert len(changed) > 1000  # the table is not empty
+  mismatch = np.flatnonzero(got != want)
+  assert mismatch.size == 0, [f"U+{c:04X}: {got[c]:X} != {want[c]:X}" for c in mismatch[:10]]

@@ -716,7 +716,10 @@ function readLabels(files, name, source) {
 export function readPortableModel(bytes, source = 'model') {
   const files = readAppendedZip(bytes, source);
   for (const name of [SETTINGS_FILE, INTENT_LABELS_FILE]) {
-    if (!files.has(name)) throw new Error(`${source}: ${name} is missing from the model's zip archive`);
+    if (!files.has(name)) {
+      throw new Error(`${source}: ${name} is missing from the model's zip archive ` +
+                      '(a portable model is written by pqrnn-export --portable)');
+    }
   }
   let settings;
   try {
@@ -856,6 +859,10 @@ export function decodePrediction({intentProbs, slotProbs, projection}, model, to
   if (slotProbs && slotLabels) {
     const numTags = slotLabels.length;
     const firstRow = model.projection.add_bos ? 1 : 0;  // the BOS row tags no text
+    if (slotProbs.length % numTags !== 0 || slotProbs.length / numTags < projection.rows) {
+      throw new Error(`the model outputs ${slotProbs.length} slot probabilities, not ` +
+                      `${projection.rows} or more rows of ${numTags} labels`);
+    }
     tokens.forEach((token, t) => {
       const row = (firstRow + t) * numTags;
       token.tag = slotLabels[argmax(slotProbs, row, row + numTags)];

@@ -190,4 +190,8 @@ test('decoding: intent argmax and top-k, BOS row skipped, slot spans from first 
   assert.equal(text.slice(6, 14), 'New York');
   assert.throws(() => decodePrediction({intentProbs: Float32Array.of(1), slotProbs, projection}, model),
                 /1 intent probabilities for 3 labels/);
+  assert.throws(() => decodePrediction({intentProbs, slotProbs: slotProbs.subarray(0, 5 * tags), projection}, model),
+                /the model outputs 20 slot probabilities, not 6 or more rows of 4 labels/);
+  assert.throws(() => decodePrediction({intentProbs, slotProbs: slotProbs.subarray(1), projection}, model),
+                /the model outputs 31 slot probabilities/);
 });
