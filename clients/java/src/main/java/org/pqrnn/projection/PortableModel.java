@@ -65,7 +65,16 @@ public final class PortableModel {
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(SETTINGS_FILE + ": " + e.getMessage());
     }
+    if (settings.maxTokens < 1) {
+      throw new IllegalArgumentException(SETTINGS_FILE + ": max_tokens must be >= 1 (a portable model has a "
+          + "largest bucket), got " + settings.maxTokens);
+    }
     int[] buckets = readBuckets(root.get("buckets"));
+    int maxRows = settings.maxTokens + (settings.addBos ? 1 : 0) + (settings.addEos ? 1 : 0);
+    if (buckets[buckets.length - 1] < maxRows) {
+      throw new IllegalArgumentException(SETTINGS_FILE + ": the largest bucket (" + buckets[buckets.length - 1]
+          + ") must hold max_tokens + BOS + EOS = " + maxRows + " rows");
+    }
     List<String> intents = labels(required(zip, INTENT_LABELS_FILE));
     byte[] slots = zip.entry(SLOT_LABELS_FILE);
     return new PortableModel(settings, buckets, intents, slots == null ? null : labels(slots));

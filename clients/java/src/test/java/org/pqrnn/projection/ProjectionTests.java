@@ -520,6 +520,16 @@ public final class ProjectionTests {
       f[0][1] = SETTINGS_JSON.replace("[16, 32]", "[32, 16]");
       PortableModel.read(withZipOutputStream(f, false));
     });
+    checkThrows("max_tokens must be >= 1", () -> {
+      String[][] f = standardFiles();
+      f[0][1] = SETTINGS_JSON.replace("\"max_tokens\": 30", "\"max_tokens\": 0");
+      PortableModel.read(withZipOutputStream(f, false));
+    });
+    checkThrows("the largest bucket (16) must hold max_tokens + BOS + EOS = 31 rows", () -> {
+      String[][] f = standardFiles();
+      f[0][1] = SETTINGS_JSON.replace("[16, 32]", "[16]");
+      PortableModel.read(withZipOutputStream(f, false));
+    });
     checkThrows("no intent_labels.txt",
         () -> PortableModel.read(withZipOutputStream(new String[][] {files[0], files[2]}, false)));
     checkThrows("no pqrnn_portable.json",
