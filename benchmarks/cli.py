@@ -15,7 +15,11 @@ to --output_dir and prints the Markdown.
 
 TFLite models must take string[batch] and return the outputs of
 `pqrnn_tf.export.converter.serving_module`, with pqrnn-export's label files
-(`<name>.intents.txt`, `<name>.slots.txt`) next to them. --teacher_dir is a
+(`<name>.intents.txt`, `<name>.slots.txt`) next to them or inside. A portable
+model (`pqrnn-export --portable`) runs in the stock interpreter and gets two
+rows: `<name>` (invoke alone, the projection done before the clock) and
+`<name>+projection` (the TF-free projection inside the clock). Every TFLite
+model's JSON row has `ops`: op counts per subgraph and what XNNPACK replaced. --teacher_dir is a
 `pqrnn-teacher` model_dir; its PyTorch and ONNX-int8 deployments are timed
 with the same protocol.
 
@@ -231,6 +235,13 @@ def finish_row(row: dict, result: dict) -> dict:
   return row
 
 
+def is_portable(path: str) -> bool:
+  """Whether `path` is a portable model (ValueError: its settings are unusable)."""
+  from pqrnn_tf.inference import portable  # pylint: disable=g-import-not-at-top
+  with open(path, "rb") as f:
+    return portable.read_settings(f.read(), path) is not None
+
+
 def check(models: dict[str, str], settings: Settings, output_dir: str,
           teacher_dir: str | None = None) -> str:
   """Everything `benchmark` needs that can be checked before timing; returns
@@ -245,8 +256,10 @@ def check(models: dict[str, str], settings: Settings, output_dir: str,
   if teacher_dir:
     for deployment in settings.teacher_deployments:
       teacher_lib.check_available(teacher_dir, deployment, settings.teacher_factory)
-  names = [*models, *(teacher_lib.DISPLAY_NAMES[d] for d in settings.teacher_deployments
-                      if teacher_dir)]
+  names = [*models, *(name + PROJECTION_SUFFIX for name, path in models.items()
+                      if is_portable(path)),
+           *(teacher_lib.DISPLAY_NAMES[d] for d in settings.teacher_deployments
+             if teacher_dir)]
   if not names:
     raise ValueError("--models: no models given")
   reference = settings.reference or names[0]
@@ -276,19 +289,36 @@ def throughput_threads(settings: Settings) -> int:
   return settings.throughput_threads or os.cpu_count() or 1
 
 
+#: The name suffix of a portable model's second row (projection inside the clock).
+PROJECTION_SUFFIX = "+projection"
+
+
 def time_model(name: str, path: str, job: dict, settings: Settings, buckets: list,
-               test: list, workdir: str) -> dict:
-  """The row of one TFLite model: latency, memory, op profile, accuracy."""
+               test: list, workdir: str) -> list[dict]:
+  """The rows of one TFLite model: latency, memory, ops, op profile, accuracy.
+
+  A string-in model gives one row. A portable model gives two: `name`, timed
+  on projected inputs (invoke alone), and `name+projection`, timed string in
+  -> outputs out (`benchmarks.latency.run_portable`); both share the file,
+  memory, ops and accuracy.
+  """
   print(f"benchmarking {name} ({path})", flush=True)
-  job = {"kind": "tflite", "path": path, **job}
+  job = {"kind": "tflite", "path": path, "ratio_bucket": settings.ratio_bucket, **job}
   if settings.profile_ops:
     job["profile_sentence"] = next(
         b.sentences[0] for b in buckets if b.length == settings.ratio_bucket)
+  result = run_worker(job, workdir)
+  with_projection = result.pop("projection_buckets", None)
   row = finish_row({"name": name, "kind": "tflite", "path": path,
-                    "bytes": os.path.getsize(path)}, run_worker(job, workdir))
+                    "bytes": os.path.getsize(path),
+                    "timing": "invoke" if with_projection else "string in -> outputs"},
+                   result)
   if settings.accuracy:
     row["accuracy"] = tflite_accuracy(path, test)
-  return row
+  if with_projection is None:
+    return [row]
+  return [row, {**row, "name": name + PROJECTION_SUFFIX, "buckets": with_projection,
+                "timing": "projection + invoke"}]
 
 
 def time_teacher(deployment: str, teacher_dir: str, job: dict, settings: Settings,
@@ -343,8 +373,8 @@ def benchmark(models: dict[str, str], settings: Settings, output_dir: str,
   with tempfile.TemporaryDirectory() as workdir:
     peak = measure_peak(settings.peak_shape, settings, output_dir, workdir) \
         if settings.peak_shape else None
-    rows = [time_model(name, path, job, settings, buckets, test, workdir)
-            for name, path in models.items()]
+    rows = [row for name, path in models.items()
+            for row in time_model(name, path, job, settings, buckets, test, workdir)]
     rows += [time_teacher(deployment, teacher_dir, job, settings, test, workdir)
              for deployment in (settings.teacher_deployments if teacher_dir else ())]
   return assemble(rows, peak, buckets, settings, reference)

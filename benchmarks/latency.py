@@ -16,11 +16,28 @@ Optionally a throughput pass follows: batches of `batch_size` sentences, all
 `threads`, sentences per second; then, for TFLite models, the op profile
 (`benchmarks.op_profile`: ops by type and time per op type), after every
 other measurement so that its extra interpreters do not count in the RSS.
+
+A portable model (`pqrnn-export --portable`: builtin ops only, projection
+features in, one signature per length bucket) runs in the stock interpreter
+(no custom-op registerer) and is timed two ways per bucket: `invoke` (the
+sentence projected and padded to its length bucket before the clock starts;
+timed: set `features` and `sequence_length`, invoke, read every output) and
+`projection + invoke` (string in -> outputs out, as an app does: the TF-free
+projection, the padding to the smallest bucket that holds it, then the same
+calls). Inputs are set on the bucket's subgraph directly: its shapes are
+static, so no resize or allocation happens per call.
+
+Every TFLite model also reports its op counts (from the flatbuffer, per
+subgraph) and what XNNPACK delegates (`xnnpack_delegation`).
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import re
 import resource
+import tempfile
 import time
 from importlib import metadata
 from typing import Callable, Sequence
@@ -130,8 +147,93 @@ class TfliteCaller:
     return [self.interpreter.get_tensor(i) for i in self.outputs]
 
 
+class PortableCaller:
+  """One bucket signature of a portable model in the stock interpreter: set
+  `features` and `sequence_length` on its subgraph, invoke it, read every
+  output. Its shapes are static, so no call resizes or allocates."""
+
+  def __init__(self, path: str, num_threads: int, delegates: bool = True):
+    from pqrnn_tf import lite  # pylint: disable=g-import-not-at-top
+    from pqrnn_tf.inference import portable  # pylint: disable=g-import-not-at-top
+    from pqrnn_tf.inference.projection import Projector  # pylint: disable=g-import-not-at-top
+    with open(path, "rb") as f:
+      self.settings = portable.read_settings(f.read(), path)
+    self.interpreter = lite.load_interpreter(path, num_threads=num_threads,
+                                             delegates=delegates, custom_ops=False)
+    self.projector = Projector(**self.settings["projection"])
+    self.buckets = list(self.settings["buckets"])
+    self._wrapper = self.interpreter._interpreter  # pylint: disable=protected-access
+    signatures = self.interpreter._get_full_signature_list()  # pylint: disable=protected-access
+    self.signatures = {}  # bucket -> (subgraph, features, lengths, outputs)
+    for length in self.buckets:
+      signature = signatures[portable.signature_key(length)]
+      self.signatures[length] = (
+          int(self._wrapper.GetSubgraphIndexFromSignature(portable.signature_key(length))),
+          signature["inputs"][portable.FEATURES], signature["inputs"][portable.LENGTHS],
+          list(signature["outputs"].values()))
+      self._wrapper.AllocateTensors(self.signatures[length][0])  # once: shapes are static
+
+  def features(self, text: str) -> tuple[int, np.ndarray, np.ndarray]:
+    """(bucket, padded features [1, bucket, F], sequence_length [1]) of `text`."""
+    from pqrnn_tf.inference import portable  # pylint: disable=g-import-not-at-top
+    features, lengths = self.projector.project([text])
+    rows = int(lengths[0])
+    bucket = portable.bucket_for(rows, self.buckets)
+    padded = np.zeros((1, bucket, features.shape[-1]), np.float32)
+    padded[0, :rows] = features[0, :rows]
+    return bucket, padded, np.array([rows], np.int32)
+
+  def invoke(self, inputs: tuple[int, np.ndarray, np.ndarray]) -> list[np.ndarray]:
+    """Runs projected `inputs` (as `features` returns them)."""
+    bucket, features, lengths = inputs
+    subgraph, features_index, lengths_index, outputs = self.signatures[bucket]
+    self._wrapper.SetTensor(features_index, features, subgraph)
+    self._wrapper.SetTensor(lengths_index, lengths, subgraph)
+    self._wrapper.Invoke(subgraph)
+    return [self._wrapper.GetTensor(i, subgraph) for i in outputs]
+
+  def __call__(self, text: str) -> list[np.ndarray]:
+    """String in -> outputs out: projection, padding, invoke."""
+    return self.invoke(self.features(text))
+
+
+def run_portable(job: dict) -> dict:
+  """Latency per bucket of a portable model, invoke alone (`buckets`) and with
+  the projection (`projection_buckets`); memory; its ops and delegation."""
+  from pqrnn_tf import lite  # pylint: disable=g-import-not-at-top
+  from ai_edge_litert import interpreter  # pylint: disable=g-import-not-at-top,unused-import
+  from pqrnn_tf.inference import projection  # pylint: disable=g-import-not-at-top,unused-import
+  result = {"runtime": f"LiteRT {metadata.version('ai-edge-litert')} (stock interpreter)",
+            "portable": True, "rss_runtime_kb": peak_rss_kb()}
+  caller = PortableCaller(job["path"], num_threads=1)
+  result["buckets"], result["projection_buckets"] = [], []
+  for bucket in job["buckets"]:
+    texts = list(bucket["sentences"])
+    projected = [caller.features(t) for t in texts]  # before the clock
+    padded_to = sorted({p[0] for p in projected})
+    result["buckets"].append({"length": bucket["length"], "padded_to": padded_to, **summarize(
+        time_calls(caller.invoke, projected, job["num_invokes"], job["warmup"]))})
+    result["projection_buckets"].append({"length": bucket["length"], "padded_to": padded_to,
+                                         **summarize(time_calls(caller, texts,
+                                                                job["num_invokes"],
+                                                                job["warmup"]))})
+  result["rss_peak_kb"] = peak_rss_kb()
+  ratio = next(b for b in job["buckets"] if b["length"] == job["ratio_bucket"])
+  timed = caller.signatures[caller.features(ratio["sentences"][0])[0]][0]
+  with open(job["path"], "rb") as f:
+    flatbuffer = f.read()
+  result["ops"] = model_ops(flatbuffer, timed, xnnpack_delegation(
+      lambda: lite.load_interpreter(job["path"], num_threads=1, custom_ops=False)))
+  return result
+
+
 def run_tflite(job: dict) -> dict:
-  """Latency per bucket, MACs per bucket, memory and throughput of a TFLite model."""
+  """Latency per bucket, MACs per bucket, memory and throughput of a TFLite
+  model (a portable one: `run_portable`)."""
+  from pqrnn_tf.inference import portable  # pylint: disable=g-import-not-at-top
+  with open(job["path"], "rb") as f:
+    if portable.read_settings(f.read(), job["path"]):
+      return run_portable(job)
   from ai_edge_litert import interpreter  # pylint: disable=g-import-not-at-top,unused-import
   from pqrnn_tf.ops import _libraries  # pylint: disable=g-import-not-at-top
   # The bare runtime: LiteRT and our op libraries loaded, no model yet.
@@ -166,7 +268,183 @@ def run_tflite(job: dict) -> dict:
     from . import op_profile  # pylint: disable=g-import-not-at-top
     result["profile"] = op_profile.profile(job["path"], job["profile_sentence"],
                                            num_invokes=job["num_invokes"], warmup=job["warmup"])
+  with open(job["path"], "rb") as f:
+    flatbuffer = f.read()
+  result["ops"] = model_ops(flatbuffer, 0, xnnpack_delegation(
+      lambda: interpreter_for(job["path"], num_threads=1)))
   return result
+
+
+def op_counts(flatbuffer: bytes) -> list[dict]:
+  """Every subgraph's ops from the flatbuffer: [{"subgraph", "signature" (None:
+  no signature runs it, e.g. a WHILE body), "ops", "ops_by_type"}]."""
+  from collections import Counter  # pylint: disable=g-import-not-at-top
+  from . import op_profile  # pylint: disable=g-import-not-at-top
+  model = op_profile.read_model(flatbuffer)
+  names = [op_profile.op_name(code) for code in model.operatorCodes]
+  signatures = {int(s.subgraphIndex): s.signatureKey.decode() if isinstance(
+      s.signatureKey, bytes) else s.signatureKey for s in model.signatureDefs or []}
+  out = []
+  for index, graph in enumerate(model.subgraphs):
+    kinds = Counter(names[op.opcodeIndex] for op in graph.operators or [])
+    out.append({"subgraph": index, "signature": signatures.get(index),
+                "ops": sum(kinds.values()), "ops_by_type": dict(kinds.most_common())})
+  return out
+
+
+#: TFLite logs this (severity VERBOSE) once per subgraph a delegate takes nodes
+#: from; "partitions" counts the delegated and the remaining node subsets.
+_REPLACING = re.compile(
+    r"Replacing (\d+) out of (\d+) node\(s\) with delegate \(([^)]*)\) node, "
+    r"yielding (\d+) partitions for subgraph (\d+)")
+#: The LiteRT library whose TFLite logger the Python interpreter uses, and the
+#: logger's minimum severity (a static int; VERBOSE is 0, the release default
+#: INFO is 1). No API sets it, so `verbose_tflite_log` writes it through its
+#: address in the library's symbol table.
+_LITERT_LIBRARY = "libpywrap_litert_common.so"
+_SEVERITY_SYMBOL = b"_ZN6tflite16logging_internal13MinimalLogger21minimum_log_severity_E"
+_VERBOSE, _SILENT = 0, 4
+
+
+def elf_symbol_value(path: str, symbol: bytes) -> int | None:
+  """The value (address relative to the load base) of `symbol` in the
+  .symtab of the 64-bit little-endian ELF file `path`; None if it has none."""
+  with open(path, "rb") as f:
+    data = f.read()
+  if data[:5] != b"\x7fELF\x02" or data[5] != 1:
+    return None
+  header = np.frombuffer(data, np.dtype([
+      ("ident", "V16"), ("type", "<u2"), ("machine", "<u2"), ("version", "<u4"),
+      ("entry", "<u8"), ("phoff", "<u8"), ("shoff", "<u8"), ("flags", "<u4"),
+      ("ehsize", "<u2"), ("phentsize", "<u2"), ("phnum", "<u2"), ("shentsize", "<u2"),
+      ("shnum", "<u2"), ("shstrndx", "<u2")]), count=1)[0]
+  sections = np.frombuffer(data, np.dtype([
+      ("name", "<u4"), ("type", "<u4"), ("flags", "<u8"), ("addr", "<u8"),
+      ("offset", "<u8"), ("size", "<u8"), ("link", "<u4"), ("info", "<u4"),
+      ("addralign", "<u8"), ("entsize", "<u8")]), count=int(header["shnum"]),
+      offset=int(header["shoff"]))
+  symtab = next((s for s in sections if s["type"] == 2), None)  # SHT_SYMTAB
+  if symtab is None:
+    return None
+  strtab = sections[int(symtab["link"])]
+  strings = data[int(strtab["offset"]):int(strtab["offset"] + strtab["size"])]
+  at = strings.find(b"\0" + symbol + b"\0")
+  if at < 0:
+    return None
+  symbols = np.frombuffer(data, np.dtype([
+      ("name", "<u4"), ("info", "u1"), ("other", "u1"), ("shndx", "<u2"),
+      ("value", "<u8"), ("size", "<u8")]), count=int(symtab["size"] // 24),
+      offset=int(symtab["offset"]))
+  match = np.flatnonzero(symbols["name"] == at + 1)
+  return int(symbols["value"][match[0]]) if len(match) else None
+
+
+def _load_base(path: str) -> int | None:
+  """Where this process mapped the start (file offset 0) of the library `path`."""
+  real = os.path.realpath(path)
+  with open("/proc/self/maps") as f:
+    for line in f:
+      fields = line.split()
+      if len(fields) >= 6 and fields[5] == real and int(fields[2], 16) == 0:
+        return int(fields[0].split("-")[0], 16)
+  return None
+
+
+@contextlib.contextmanager
+def verbose_tflite_log():
+  """Runs the block with LiteRT's TFLite logger at VERBOSE and the process's
+  stderr (file descriptor 2, where the C++ runtime writes) captured; yields a
+  list that holds the captured text afterwards, or None if this LiteRT build
+  has no symbol table to find the logger's setting in (nothing is captured)."""
+  from ai_edge_litert import interpreter as litert  # pylint: disable=g-import-not-at-top
+  import ctypes  # pylint: disable=g-import-not-at-top
+  library = os.path.join(os.path.dirname(litert.__file__), _LITERT_LIBRARY)
+  value = elf_symbol_value(library, _SEVERITY_SYMBOL) if os.path.isfile(library) else None
+  base = _load_base(library) if value is not None else None
+  severity = ctypes.c_int.from_address(base + value) if base is not None else None
+  if severity is None or not _VERBOSE <= severity.value <= _SILENT:
+    yield None  # no such setting, or not where the symbol table says
+    return
+  captured, old_severity = [], severity.value
+  sys_stderr = __import__("sys").stderr
+  sys_stderr.flush()
+  saved = os.dup(2)
+  with tempfile.TemporaryFile() as log:
+    os.dup2(log.fileno(), 2)
+    severity.value = _VERBOSE
+    try:
+      yield captured
+    finally:
+      severity.value = old_severity
+      os.dup2(saved, 2)
+      os.close(saved)
+      log.seek(0)
+      captured.append(log.read().decode("utf-8", "replace"))
+
+
+def graph_delegated_nodes(interpreter) -> list[int]:
+  """How many nodes each delegate partition of the main subgraph replaced,
+  found from the graph alone: a partition node's inputs and outputs are the
+  partition's boundary tensors, so its nodes are the producers reached
+  walking back from its outputs without crossing its inputs."""
+  ops = interpreter._get_ops_details()  # pylint: disable=protected-access
+  originals = [op for op in ops if op["op_name"] != "DELEGATE"]
+  producer = {int(t): op["index"] for op in originals for t in op["outputs"]}
+  by_index = {op["index"]: op for op in originals}
+  counts = []
+  for op in ops:
+    if op["op_name"] != "DELEGATE":
+      continue
+    boundary = {int(t) for t in op["inputs"]}
+    pending, seen = [int(t) for t in op["outputs"]], set()
+    while pending:
+      tensor = pending.pop()
+      node = producer.get(tensor)
+      if tensor in boundary or node is None or node in seen:
+        continue
+      seen.add(node)
+      pending.extend(int(t) for t in by_index[node]["inputs"] if t >= 0)
+    counts.append(len(seen))
+  return counts
+
+
+def xnnpack_delegation(make_interpreter: Callable) -> dict:
+  """What XNNPACK takes of a model: `make_interpreter()` builds (and
+  allocates) it with the default delegates.
+
+  Returns {"main_partitions": DELEGATE nodes of the main subgraph,
+  "main_replaced_by_graph": nodes each of them replaced (graph_delegated_nodes),
+  "log": per subgraph {"subgraph", "delegate", "replaced", "nodes",
+  "partitions"} from TFLite's own "Replacing N out of M node(s)" lines, or
+  None when they cannot be enabled in this LiteRT build}.
+  """
+  with verbose_tflite_log() as captured:
+    interpreter = make_interpreter()
+  log = None
+  if captured is not None:
+    log = [{"subgraph": int(m.group(5)), "delegate": m.group(3), "replaced": int(m.group(1)),
+            "nodes": int(m.group(2)), "partitions": int(m.group(4))}
+           for m in _REPLACING.finditer("".join(captured))]
+    # Re-delegation after a resize logs again; the first line per subgraph is
+    # the allocation-time one.
+    log = list({entry["subgraph"]: entry for entry in reversed(log)}.values())[::-1]
+    log.sort(key=lambda entry: entry["subgraph"])
+  per_partition = graph_delegated_nodes(interpreter)
+  return {"main_partitions": len(per_partition), "main_replaced_by_graph": per_partition,
+          "log": log}
+
+
+def model_ops(flatbuffer: bytes, timed_subgraph: int, delegation: dict) -> dict:
+  """The op figures of one model: every subgraph's ops (with the nodes
+  XNNPACK replaced in it, when the runtime's log tells), their total, and
+  which subgraph runs a sentence of the ratio bucket."""
+  subgraphs = op_counts(flatbuffer)
+  if delegation["log"] is not None:
+    replaced = {entry["subgraph"]: entry["replaced"] for entry in delegation["log"]}
+    for graph in subgraphs:
+      graph["xnnpack_replaced"] = replaced.get(graph["subgraph"], 0)
+  return {"total": sum(g["ops"] for g in subgraphs), "subgraphs": subgraphs,
+          "timed_subgraph": timed_subgraph, "xnnpack": delegation}
 
 
 def run_raw_tflite(job: dict) -> dict:

@@ -91,7 +91,32 @@ def claims(rows: list[dict], reference: str, length: int) -> list[dict]:
   if fit is not None and len(ref["buckets"]) >= 3:
     out.append({"claim": f"{reference} p50 grows roughly linearly with length (R² ≥ 0.9)",
                 "value": fit["r2"], "threshold": 0.9, "met": bool(fit["r2"] >= 0.9)})
-  return out + lean_graph_claims(rows, length)
+  return out + lean_graph_claims(rows, length) + portable_claims(rows, reference, length)
+
+
+# Targets of a portable model against the reference (string-in) model.
+PORTABLE_INVOKE_OVER_REFERENCE = 1.0
+PORTABLE_PROJECTION_OVER_REFERENCE = 1.5
+
+
+def portable_claims(rows: list[dict], reference: str, length: int) -> list[dict]:
+  """Each portable model's `length`-token p50 against the reference's: invoke
+  alone at most PORTABLE_INVOKE_OVER_REFERENCE times it, projection + invoke
+  at most PORTABLE_PROJECTION_OVER_REFERENCE times it."""
+  ref = bucket_row(next(r for r in rows if r["name"] == reference), length)
+  thresholds = {"invoke": PORTABLE_INVOKE_OVER_REFERENCE,
+                "projection + invoke": PORTABLE_PROJECTION_OVER_REFERENCE}
+  out = []
+  for row in rows:
+    threshold = thresholds.get(row.get("timing"))
+    mine = bucket_row(row, length)
+    if threshold is None or row["name"] == reference or not (mine and ref):
+      continue
+    value = mine["p50_us"] / ref["p50_us"]
+    out.append({"claim": f"{length}-token p50: {row['name']} ({row['timing']}) ≤ "
+                         f"{threshold}x {reference}", "value": value, "threshold": threshold,
+                "met": bool(value <= threshold)})
+  return out
 
 
 # The lean-graph targets for every exported pQRNN.
@@ -158,7 +183,9 @@ def markdown(results: dict) -> str:
   lines = ["# pqrnn-benchmark", "",
            f"Latency: {cfg['runtime_note']}, batch 1, one thread; {cfg['warmup']} "
            f"warm-up then {cfg['num_invokes']} timed calls per bucket, each call string "
-           f"in -> outputs out. Sentences per bucket (ATIS test):", ""]
+           f"in -> outputs out (a portable model's `<name>` row: set the projected, padded "
+           f"inputs, invoke, read the outputs; its `<name>+projection` row: string in -> "
+           f"outputs out with the TF-free projection). Sentences per bucket (ATIS test):", ""]
   lines += [f"- {b['description']}" for b in results["buckets"]]
   peak = results.get("peak_int8")
   if peak:
@@ -212,6 +239,7 @@ def markdown(results: dict) -> str:
       lines.append(f"| {r['name']} | {fit['intercept_us']:.0f} | {fit['us_per_token']:.2f} | "
                    f"{fit['r2']:.3f} | {fit['p50_longest_over_shortest']:.1f}x | "
                    f"{fit['longest_over_shortest_tokens']:.0f}x |")
+  lines += ops_table(rows)
   lines += profile_tables(rows)
   lines += ["", "## Targets", ""]
   for c in results["claims"]:
@@ -222,6 +250,33 @@ def markdown(results: dict) -> str:
     lines += ["", f"Plot: `{os.path.basename(results['plot'])}` ({results['plot_metric']} "
                   f"against {length}-token p50)."]
   return "\n".join(lines) + "\n"
+
+
+def ops_table(rows: list[dict]) -> list[str]:
+  """Markdown lines: each TFLite file's ops (the subgraph that runs a sentence
+  of the ratio bucket, and all subgraphs) and the nodes XNNPACK replaced."""
+  with_ops = [r for r in rows if r.get("ops") and r.get("timing") != "projection + invoke"]
+  if not with_ops:
+    return []
+  lines = ["", "## Ops and XNNPACK delegation", "",
+           "Ops: from the flatbuffer. Replaced: nodes TFLite hands to XNNPACK, from its own "
+           "log line (\"Replacing N out of M node(s) with delegate\", enabled at VERBOSE); "
+           "partitions: XNNPACK nodes of the main subgraph, with the nodes each replaced "
+           "(found from their boundary tensors in the graph).", "",
+           "| model | timed subgraph | its ops | XNNPACK replaced | all subgraphs' ops | "
+           "XNNPACK replaced (all) | main-subgraph partitions (nodes each) |",
+           "|---|---|---|---|---|---|---|"]
+  for r in with_ops:
+    ops = r["ops"]
+    timed = ops["subgraphs"][ops["timed_subgraph"]]
+    replaced_all = (None if ops["xnnpack"]["log"] is None
+                    else sum(g.get("xnnpack_replaced", 0) for g in ops["subgraphs"]))
+    parts = ops["xnnpack"]["main_replaced_by_graph"]
+    lines.append(
+        f"| {r['name']} | {timed['signature'] or timed['subgraph']} | {timed['ops']} | "
+        f"{_num(timed.get('xnnpack_replaced'))} | {ops['total']} | {_num(replaced_all)} | "
+        f"{len(parts)} ({', '.join(map(str, parts))}) |")
+  return lines
 
 
 def profile_tables(rows: list[dict]) -> list[str]:
