@@ -32,6 +32,7 @@ all workers see (non-chief workers resume from it).
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 
@@ -54,6 +55,26 @@ _DEFAULTS = trainer.TrainConfig(model=None)
 _DISTILL = DistillConfig()
 DEFAULT_PRESETS = {"pqrnn": "pqrnn_base", "lstm": "lstm_vocab",
                    "transformer": "transformer_base"}
+#: A family's preset for data without slot tags, where it differs.
+CLASSIFICATION_PRESETS = {"pqrnn": "pqrnn_classifier"}
+
+
+def default_preset(family: str, train, model_dir: str):
+  """The ModelConfig of a run started without --preset.
+
+  A run resumed in `model_dir` keeps the model it was saved with; a new one
+  gets the family's preset for its task: classification (no slot tags in
+  `train`) or joint intent + slot tagging."""
+  with contextlib.suppress(OSError, ValueError, TypeError, KeyError):  # check_resume reports it.
+    saved = trainer.TrainConfig.load(os.path.join(model_dir, trainer.CONFIG_FILE))
+    if saved.model.model == family:
+      return saved.model
+  scan = (train.scan() if isinstance(train, ShardedExamples)
+          else trainer.scan_labels([("training data", train)]))
+  name = DEFAULT_PRESETS[family]
+  if not scan.tag_labels:
+    name = CLASSIFICATION_PRESETS.get(family, name)
+  return load_preset(name)
 
 
 def _by_task(field: str) -> str:
@@ -67,7 +88,9 @@ def define_flags() -> None:
                     train_file="Training data: a .tsv/.jsonl/.atis file, or a glob of "
                     "shards (streamed, not loaded into memory).")
   flags.DEFINE_enum("model", "pqrnn", list(DEFAULT_PRESETS), "Model family.")
-  flags.DEFINE_string("preset", None, "Preset name or JSON path (default per --model).")
+  flags.DEFINE_string("preset", None, "Preset name or JSON path (default per --model and task: "
+                      "pqrnn_classifier for a pQRNN on data without slot tags; a resumed run "
+                      "keeps its own).")
   flags.DEFINE_string("model_dir", None, "Output directory (resumes if it holds a run).")
   flags.DEFINE_integer("epochs", _DEFAULTS.epochs, "Maximum epochs.")
   flags.DEFINE_integer("batch_size", _DEFAULTS.batch_size,
@@ -125,7 +148,8 @@ def main(argv) -> None:
         f"{' (chief)' if trainer.is_chief(strategy) else ''}", flush=True)
   splits = data_flags.read_training_splits(read_train)
   try:
-    model_config = load_preset(FLAGS.preset or DEFAULT_PRESETS[FLAGS.model])
+    model_config = (load_preset(FLAGS.preset) if FLAGS.preset
+                    else default_preset(FLAGS.model, splits["train"], FLAGS.model_dir))
     config = make_config(model_config, splits["train"])
   except ValueError as e:  # A bad flag or preset value: the message names it.
     raise UserError(f"--preset={FLAGS.preset}: {e}" if FLAGS.preset else str(e)) from None
