@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 
 from pqrnn_tf.data import readers
-from pqrnn_tf.inference import TflitePredictor
+from pqrnn_tf.inference import TflitePredictor, portable
 from pqrnn_tf.models import load_preset
 from pqrnn_tf.train import trainer
 
@@ -39,9 +39,11 @@ ROOT = Path(__file__).resolve().parent.parent
 JS = ROOT / "clients" / "js"
 CHROMIUM = "/usr/bin/chromium"
 NUM_SENTENCES = 200
-# ATIS sentences have at most ~50 tokens: a limit of 62 (+ BOS / EOS... none
-# in pqrnn_small) keeps the buckets at 16 / 32 / 62 and the export quick.
+# ATIS sentences have at most ~50 tokens: a limit of 62 text tokens plus BOS
+# and EOS keeps the buckets at 16 / 32 / 64 and the export quick. BOS and EOS
+# (not in pqrnn_small) make the page skip a row before the slot rows.
 MAX_TOKENS = 62
+BOS_EOS = {"add_bos": True, "add_eos": True}
 MODEL_URL = "/__model__/portable.tflite"
 SCREENSHOT_TEXT = "show me the cheapest flights from boston to san francisco on monday morning"
 
@@ -79,14 +81,15 @@ def tools() -> str:
 
 @pytest.fixture(scope="module")
 def portable_model(tools, tmp_path_factory) -> Path:
-  """A pqrnn_small trained briefly on ATIS, exported with --portable (int8)."""
+  """A pqrnn_small (with BOS and EOS rows) trained briefly on ATIS, exported
+  with --portable (int8)."""
   del tools  # only checked: no training when the test is skipped
   model_dir = tmp_path_factory.mktemp("run")
   train = readers.read_atis("train")[:800]
   dev = readers.read_atis("dev")[:100]
   model_config = load_preset("pqrnn_small")
   model_config = dataclasses.replace(
-      model_config, projection={**model_config.projection, "max_tokens": MAX_TOKENS})
+      model_config, projection={**model_config.projection, "max_tokens": MAX_TOKENS, **BOS_EOS})
   config = trainer.make_config(model_config, train, epochs=4, batch_size=32, seed=0,
                                data={"dataset": "atis"})
   trainer.train(config, str(model_dir), train, dev, verbose=0)
@@ -96,6 +99,9 @@ def portable_model(tools, tmp_path_factory) -> Path:
        f"--output={output}", "--portable", "--num_calibration=100", "--min_agreement=0"],
       cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
   assert proc.returncode == 0, proc.stderr[-3000:]
+  settings = portable.read_settings(output.read_bytes(), str(output))
+  assert {k: settings["projection"][k] for k in BOS_EOS} == BOS_EOS
+  assert settings["buckets"] == [16, 32, MAX_TOKENS + 2]
   return output
 
 
