@@ -222,10 +222,29 @@ def measure_peak(shape: tuple[int, int, int], settings: Settings, output_dir: st
           "gmacs": result["macs"] / (result["min_us"] * 1e3), **result}
 
 
-def tflite_accuracy(path: str, examples) -> dict:
-  """ATIS test metrics of a TFLite model in LiteRT, one sentence per invoke."""
+def tflite_accuracy(path: str, examples) -> tuple[dict, tuple]:
+  """ATIS test metrics of a TFLite model in LiteRT, one sentence per invoke,
+  and its predictions (intents, word tags or None)."""
+  from pqrnn_tf import metrics  # pylint: disable=g-import-not-at-top
   from pqrnn_tf.export import verify  # pylint: disable=g-import-not-at-top
-  return verify.tflite_score(path, examples)
+  predictions = verify.tflite_predict(path, examples)
+  return metrics.score_examples(examples, *predictions), predictions
+
+
+def agreement(mine: tuple, theirs: tuple) -> dict:
+  """How often two models' predictions (intents, word tags or None) on the
+  same sentences agree: intents, word tags (over all words) and whole
+  sentences (intent and every tag)."""
+  (my_intents, my_tags), (their_intents, their_tags) = mine, theirs
+  same_intent = [a == b for a, b in zip(my_intents, their_intents)]
+  out = {"sentences": len(same_intent), "intent": sum(same_intent) / len(same_intent)}
+  if my_tags is not None and their_tags is not None:
+    words = [(a == b) for m, t in zip(my_tags, their_tags) for a, b in zip(m, t)]
+    out["words"] = len(words)
+    out["word_tags"] = sum(words) / len(words) if words else None
+    out["sentence"] = sum(i and list(m) == list(t) for i, m, t in zip(
+        same_intent, my_tags, their_tags)) / len(same_intent)
+  return out
 
 
 def finish_row(row: dict, result: dict) -> dict:
@@ -294,13 +313,14 @@ PROJECTION_SUFFIX = "+projection"
 
 
 def time_model(name: str, path: str, job: dict, settings: Settings, buckets: list,
-               test: list, workdir: str) -> list[dict]:
+               test: list, workdir: str, predictions: dict) -> list[dict]:
   """The rows of one TFLite model: latency, memory, ops, op profile, accuracy.
 
   A string-in model gives one row. A portable model gives two: `name`, timed
   on projected inputs (invoke alone), and `name+projection`, timed string in
   -> outputs out (`benchmarks.latency.run_portable`); both share the file,
-  memory, ops and accuracy.
+  memory, ops and accuracy. The ATIS test predictions go to
+  `predictions[name]` (when scoring accuracy).
   """
   print(f"benchmarking {name} ({path})", flush=True)
   job = {"kind": "tflite", "path": path, "ratio_bucket": settings.ratio_bucket, **job}
@@ -314,7 +334,7 @@ def time_model(name: str, path: str, job: dict, settings: Settings, buckets: lis
                     "timing": "invoke" if with_projection else "string in -> outputs"},
                    result)
   if settings.accuracy:
-    row["accuracy"] = tflite_accuracy(path, test)
+    row["accuracy"], predictions[name] = tflite_accuracy(path, test)
   if with_projection is None:
     return [row]
   return [row, {**row, "name": name + PROJECTION_SUFFIX, "buckets": with_projection,
@@ -373,10 +393,18 @@ def benchmark(models: dict[str, str], settings: Settings, output_dir: str,
   with tempfile.TemporaryDirectory() as workdir:
     peak = measure_peak(settings.peak_shape, settings, output_dir, workdir) \
         if settings.peak_shape else None
+    predictions = {}
     rows = [row for name, path in models.items()
-            for row in time_model(name, path, job, settings, buckets, test, workdir)]
+            for row in time_model(name, path, job, settings, buckets, test, workdir,
+                                  predictions)]
     rows += [time_teacher(deployment, teacher_dir, job, settings, test, workdir)
              for deployment in (settings.teacher_deployments if teacher_dir else ())]
+  reference_name = reference.removesuffix(PROJECTION_SUFFIX)
+  for row in rows:
+    name = row["name"].removesuffix(PROJECTION_SUFFIX)
+    if name != reference_name and name in predictions and reference_name in predictions:
+      row["agreement_with_reference"] = agreement(predictions[name],
+                                                  predictions[reference_name])
   return assemble(rows, peak, buckets, settings, reference)
 
 

@@ -230,6 +230,14 @@ def markdown(results: dict) -> str:
                  + " | ".join(_num(None if e[f'{k}_minus_reference'] is None
                                    else 100 * e[f'{k}_minus_reference'], '{:+.2f}')
                               for k in ACCURACY_KEYS) + " |")
+  agreeing = [r for r in rows if r.get("agreement_with_reference")]
+  if agreeing:
+    lines += ["", f"## Agreement with {ref} (ATIS test, one sentence per call)", "",
+              "| model | intents | word tags | whole sentences |", "|---|---|---|---|"]
+    for r in agreeing:
+      a = r["agreement_with_reference"]
+      lines.append(f"| {r['name']} | {_pct(a['intent'])} | {_pct(a.get('word_tags'))} | "
+                   f"{_pct(a.get('sentence'))} |")
   lines += ["", "## Latency against length (p50 ≈ a + b · tokens)", "",
             "| model | a µs | b µs/token | R² | p50 longest / shortest | tokens longest / "
             "shortest |", "|---|---|---|---|---|---|"]

@@ -165,3 +165,18 @@ def test_portable_accuracy_is_scored_like_the_string_in_model(results):
   # The same float weights both ways: the same intents to rounding.
   assert np.isclose(rows["tiny_portable"]["accuracy"]["intent_accuracy"],
                     rows["tiny_string"]["accuracy"]["intent_accuracy"], atol=0.01)
+
+
+def test_agreement_with_the_string_in_model(results):
+  res, table = results
+  rows = {r["name"]: r for r in res["rows"]}
+  assert "agreement_with_reference" not in rows["tiny_string"]
+  a = rows["tiny_portable"]["agreement_with_reference"]
+  assert rows["tiny_portable+projection"]["agreement_with_reference"] == a
+  assert a["sentences"] == 893 and a["words"] > 893
+  assert a["intent"] >= 0.98 and a["word_tags"] >= 0.98  # the same float weights
+  assert a["sentence"] <= a["intent"]
+  # Accuracy can differ only on the sentences where the intents differ.
+  mine, theirs = rows["tiny_portable"]["accuracy"], rows["tiny_string"]["accuracy"]
+  assert abs(mine["intent_accuracy"] - theirs["intent_accuracy"]) <= 1 - a["intent"] + 1e-9
+  assert "## Agreement with tiny_string" in table
