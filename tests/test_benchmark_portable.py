@@ -180,3 +180,22 @@ def test_agreement_with_the_string_in_model(results):
   mine, theirs = rows["tiny_portable"]["accuracy"], rows["tiny_string"]["accuracy"]
   assert abs(mine["intent_accuracy"] - theirs["intent_accuracy"]) <= 1 - a["intent"] + 1e-9
   assert "## Agreement with tiny_string" in table
+
+
+def test_unusable_portable_settings_are_refused_in_one_line(tmp_path):
+  """A model whose packed settings name an unknown spec version fails before
+  any timing, naming the file."""
+  import zipfile  # pylint: disable=g-import-not-at-top
+  bad = tmp_path / "future.tflite"
+  with zipfile.ZipFile(bad, "w") as archive:
+    archive.writestr("pqrnn_portable.json", json.dumps({"spec_version": 99}))
+  out = tmp_path / "out"
+  proc = subprocess.run(
+      [sys.executable, "-m", "benchmarks.cli", f"--models={bad}", f"--output_dir={out}",
+       "--nopeak_int8", "--nothroughput"],
+      cwd=ROOT, capture_output=True, text=True, timeout=240, check=False)
+  lines = [line for line in proc.stderr.splitlines() if line.strip()]
+  assert proc.returncode == 2, proc.stderr[-2000:]
+  assert lines[-1].startswith("pqrnn-benchmark: ") and str(bad) in lines[-1], lines[-3:]
+  assert "version 99" in lines[-1] and "Traceback" not in proc.stderr
+  assert "benchmarking" not in proc.stdout
