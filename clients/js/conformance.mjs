@@ -70,7 +70,10 @@ async function main() {
     fail('usage: node clients/js/conformance.mjs SETTINGS.json < texts');
   }
   const projector = loadProjector(args[0]);
-  const input = readFileSync(0);
+  // Read as a stream: readFileSync(0) can fail with EAGAIN on a non-blocking stdin.
+  const pieces = [];
+  for await (const piece of process.stdin) pieces.push(piece);
+  const input = Buffer.concat(pieces);
   // Written in pieces of about 1 MB, waiting for the reader when the pipe is full.
   let chunks = [];
   let pending = 0;
