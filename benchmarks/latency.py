@@ -33,10 +33,12 @@ subgraph) and what XNNPACK delegates (`xnnpack_delegation`).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import re
 import resource
+import sys
 import tempfile
 import time
 from importlib import metadata
@@ -162,6 +164,7 @@ class PortableCaller:
                                              delegates=delegates, custom_ops=False)
     self.projector = Projector(**self.settings["projection"])
     self.buckets = list(self.settings["buckets"])
+    self._bucket_for = portable.bucket_for  # bound here: `features` runs inside the clock
     self._wrapper = self.interpreter._interpreter  # pylint: disable=protected-access
     signatures = self.interpreter._get_full_signature_list()  # pylint: disable=protected-access
     self.signatures = {}  # bucket -> (subgraph, features, lengths, outputs)
@@ -175,10 +178,9 @@ class PortableCaller:
 
   def features(self, text: str) -> tuple[int, np.ndarray, np.ndarray]:
     """(bucket, padded features [1, bucket, F], sequence_length [1]) of `text`."""
-    from pqrnn_tf.inference import portable  # pylint: disable=g-import-not-at-top
     features, lengths = self.projector.project([text])
     rows = int(lengths[0])
-    bucket = portable.bucket_for(rows, self.buckets)
+    bucket = self._bucket_for(rows, self.buckets)
     padded = np.zeros((1, bucket, features.shape[-1]), np.float32)
     padded[0, :rows] = features[0, :rows]
     return bucket, padded, np.array([rows], np.int32)
@@ -201,8 +203,8 @@ def run_portable(job: dict) -> dict:
   """Latency per bucket of a portable model, invoke alone (`buckets`) and with
   the projection (`projection_buckets`); memory; its ops and delegation."""
   from pqrnn_tf import lite  # pylint: disable=g-import-not-at-top
+  # The bare runtime: LiteRT loaded, no model yet.
   from ai_edge_litert import interpreter  # pylint: disable=g-import-not-at-top,unused-import
-  from pqrnn_tf.inference import projection  # pylint: disable=g-import-not-at-top,unused-import
   result = {"runtime": f"LiteRT {metadata.version('ai-edge-litert')} (stock interpreter)",
             "portable": True, "rss_runtime_kb": peak_rss_kb()}
   caller = PortableCaller(job["path"], num_threads=1)
@@ -357,7 +359,6 @@ def verbose_tflite_log():
   list that holds the captured text afterwards, or None if this LiteRT build
   has no symbol table to find the logger's setting in (nothing is captured)."""
   from ai_edge_litert import interpreter as litert  # pylint: disable=g-import-not-at-top
-  import ctypes  # pylint: disable=g-import-not-at-top
   library = os.path.join(os.path.dirname(litert.__file__), _LITERT_LIBRARY)
   value = elf_symbol_value(library, _SEVERITY_SYMBOL) if os.path.isfile(library) else None
   base = _load_base(library) if value is not None else None
@@ -366,8 +367,7 @@ def verbose_tflite_log():
     yield None  # no such setting, or not where the symbol table says
     return
   captured, old_severity = [], severity.value
-  sys_stderr = __import__("sys").stderr
-  sys_stderr.flush()
+  sys.stderr.flush()
   saved = os.dup(2)
   with tempfile.TemporaryFile() as log:
     os.dup2(log.fileno(), 2)
