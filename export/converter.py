@@ -16,7 +16,7 @@ from pqrnn_tf import lite, ops
 from pqrnn_tf.layers.bidirectional_lstm import BidirectionalLSTM
 from pqrnn_tf.layers.float_scope import FLOAT_SCOPE
 from pqrnn_tf.layers.token_dense import TokenDense
-from pqrnn_tf.inference.keras_model import serving_outputs
+from pqrnn_tf.keras_predictor import serving_outputs
 # The signature's names live in a TF-free module, for predictors; re-exported here.
 from pqrnn_tf.inference.signature import (INPUT_NAME, INTENT_PROBS,  # noqa: F401
                                           SEQUENCE_LENGTH, SLOT_PROBS)

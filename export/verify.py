@@ -7,7 +7,7 @@ import numpy as np
 
 from pqrnn_tf import metrics
 from pqrnn_tf.data.examples import Example, LabelVocab
-from pqrnn_tf.inference.keras_model import KerasPredictor
+from pqrnn_tf.keras_predictor import KerasPredictor
 from pqrnn_tf.inference.predictor import TflitePredictor
 # Label files are read TF-free, for predictors; re-exported here.
 from pqrnn_tf.inference.labels import label_paths, load_labels  # noqa: F401

@@ -24,6 +24,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("pqrnn_tf.layers", "pqrnn_tf.lite"),
     ("pqrnn_tf.models",),
     ("pqrnn_tf.inference", "pqrnn_tf.run_dir"),
+    ("pqrnn_tf.keras_predictor",),
     ("pqrnn_tf.train", "pqrnn_tf.export", "pqrnn_tf.teacher"),
     ("benchmarks", "pqrnn_tf.demo", "pqrnn_tf.console"),
 ]

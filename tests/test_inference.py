@@ -346,7 +346,7 @@ def test_keras_tflite_and_teacher_paths_decode_and_score_alike(model, model_path
   (as logits) through TeacherModelPredictor scores identically too."""
   from pqrnn_tf import metrics
   from pqrnn_tf.data.examples import Example, LabelVocab
-  from pqrnn_tf.inference.keras_model import KerasPredictor
+  from pqrnn_tf.keras_predictor import KerasPredictor
   from pqrnn_tf.teacher.model_predictor import TeacherModelPredictor
   from pqrnn_tf.teacher.predictor import TeacherPredictor
 

@@ -3,9 +3,9 @@
 `TflitePredictor` runs a `.tflite` file from `pqrnn-export` in LiteRT and
 returns `Prediction`s (intent, top-k, tagged tokens, slot spans with character
 offsets into the original text); `pqrnn-predict` is its command line.
-Nothing in this package imports TensorFlow unless asked to (`runtime="tf"`,
-or `pqrnn_tf.inference.keras_model.KerasPredictor`, the same decoding for a
-Keras model in memory, which training and evaluation use).
+Nothing in this package imports TensorFlow unless asked to (`runtime="tf"`):
+`pip install` without the train extra runs it. `pqrnn_tf.keras_predictor.KerasPredictor`
+gives the same decoding for a Keras model in memory (training and evaluation).
 """
 from pqrnn_tf.inference.decoding import Prediction, Slot, Token, to_predictions
 from pqrnn_tf.inference.labels import load_labels, model_labels

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from pqrnn_tf.data.examples import Example, LabelVocab
-from pqrnn_tf.inference.keras_model import KerasPredictor
+from pqrnn_tf.keras_predictor import KerasPredictor
 
 
 def predict(model, examples: Sequence[Example], intents: LabelVocab,

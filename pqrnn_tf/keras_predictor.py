@@ -1,5 +1,10 @@
-"""A `Predictor` for a Keras model in memory (imports TensorFlow; the student
-during training and evaluation). Exported models: `TflitePredictor`."""
+"""A `Predictor` for a Keras model in memory (the student during training and
+evaluation), and the exported signature's outputs from a model's logits.
+
+This imports TensorFlow, so it lives apart from `pqrnn_tf.inference` (which
+the TensorFlow-free runtime imports), one layer above it and below training
+and export, which share it (docs/architecture.md). Exported models:
+`pqrnn_tf.inference.TflitePredictor`."""
 from __future__ import annotations
 
 import numpy as np
