@@ -120,6 +120,19 @@ def test_runtime_libraries_are_built_and_the_tf_op_is_not(venv, tmp_path):
   assert "install the training extra" in message and "--no-build-isolation" in message
 
 
+def test_every_runtime_module_imports_without_tensorflow(venv, tmp_path):
+  """Every module of pqrnn_tf.inference, and the console scripts' entry
+  points, import in the runtime (where TensorFlow cannot be imported)."""
+  code = ("import importlib, os, pkgutil, sys, pqrnn_tf.inference as p\n"
+          "names = [m.name for m in pkgutil.iter_modules(p.__path__, 'pqrnn_tf.inference.')]\n"
+          "for name in names + ['pqrnn_tf.console']:\n  importlib.import_module(name)\n"
+          "print(len(names), sorted({'tensorflow', 'tf_keras', 'tensorflow_text'} & set(sys.modules)))")
+  proc = run_in(venv, "-c", code, cwd=tmp_path)
+  assert proc.returncode == 0, proc.stderr.decode()[-3000:]
+  count, heavy = proc.stdout.decode().split(" ", 1)
+  assert int(count) >= 10 and heavy.strip() == "[]"
+
+
 def test_predict_help_runs_from_another_folder(venv, tmp_path):
   proc = run_in(venv, "--help", cwd=tmp_path, script="pqrnn-predict")
   # absl exits 1 after --help; what matters is that the tool loaded.
