@@ -14,7 +14,7 @@ Speed (pqrnn_base settings: feature_size 512, char_ngram_size 3, max_tokens
 512, split_unsegmented_scripts false; 16-token ASCII sentences, one thread on
 a 2-core VM at load 8; `python -m pqrnn_tf.inference.projection`, best of 5):
 12 µs per sentence at batch 1, 11-20 µs per sentence at batch 32 (its 1 MB
-output array is fresh memory each call). About 10 µs of a batch-1 call is
+output array is fresh memory each call). About 5-10 µs of a batch-1 call is
 Python and ctypes overhead.
 
 Threads: a `Projector` may be shared by threads. Each thread keeps its own
