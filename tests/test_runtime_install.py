@@ -191,3 +191,22 @@ def test_portable_model_predicts_as_in_the_main_venv(venv, portable_model, tmp_p
   lines = runtime.stdout.decode().splitlines()
   assert len(lines) == len(texts) and all(json.loads(line)["intent"] for line in lines)
   assert runtime.stdout == main.stdout
+
+
+def test_a_custom_op_model_is_one_line_naming_the_way_out(venv, tiny_config, tmp_path):
+  """A model with the custom ops cannot run without TensorFlow or
+  tensorflow-text: one line that says to export it portable or install the
+  training extra."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from pqrnn_tf.export import converter  # pylint: disable=g-import-not-at-top
+  from pqrnn_tf.models import build_model  # pylint: disable=g-import-not-at-top
+  model = build_model(tiny_config(), num_intents=3, num_tags=3)
+  model(tf.constant(["book a flight"]))
+  path = tmp_path / "custom.tflite"
+  path.write_bytes(converter.convert(model, "none"))
+  (tmp_path / "custom.intents.txt").write_text("a\nb\nc\n")
+  (tmp_path / "custom.slots.txt").write_text("O\nB-x\nI-x\n")
+  proc = run_in(venv, f"--model={path}", cwd=tmp_path, stdin=b"hello\n", script="pqrnn-predict")
+  lines = proc.stderr.decode().splitlines()
+  assert proc.returncode == 2 and len(lines) == 1, proc.stderr.decode()[-3000:]
+  assert "pqrnn-export --portable" in lines[0] and "install the training extra" in lines[0]

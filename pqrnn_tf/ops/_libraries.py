@@ -141,5 +141,10 @@ def add_custom_address() -> int:
       return ctypes.cast(getattr(lib, _ADD_CUSTOM_SYMBOL), ctypes.c_void_p).value
     except (OSError, AttributeError) as e:
       errors.append(f"{chain[-1]}: {e}")
+  if not candidates:  # The TensorFlow-free runtime (no train extra).
+    raise OSError("this model has pqrnn_tf's custom ops, which need TFLite's "
+                  "MutableOpResolver::AddCustom from TensorFlow or tensorflow-text, and "
+                  "neither is installed: export the model with pqrnn-export --portable "
+                  f"(builtin ops only), or {TRAINING_INSTALL}")
   raise OSError("Could not find tflite::MutableOpResolver::AddCustom in any "
-                "installed library; tried: " + "; ".join(errors or ["nothing"]))
+                "installed library; tried: " + "; ".join(errors))
