@@ -420,3 +420,32 @@ def test_conformance_command_errors_are_one_line(tmp_path):
     assert proc.returncode == 2
     lines = proc.stderr.decode().splitlines()
     assert len(lines) == 1 and expected in lines[0], lines
+
+
+def test_distortion_counts_calls_as_the_op_does():
+  """With distortion (training only), each `project` call is one execution of
+  the op: the golden vectors of the second call, one text per call."""
+  attrs = dict(GOLDEN["settings"]["distortion"])
+  call_index = attrs.pop("call_index")
+  for case in GOLDEN["cases"]:
+    projector = Projector(feature_size=GOLDEN["feature_size"], **attrs)
+    for _ in range(call_index):
+      projector.project([b"an earlier call"])
+    features, lengths = projector.project([bytes.fromhex(case["input_hex"])])
+    expected = golden_features(case["results"]["distortion"])
+    assert lengths[0] == len(expected), case["name"]
+    np.testing.assert_array_equal(features[0, :lengths[0]], expected, err_msg=case["name"])
+
+
+def test_threads_share_a_projector():
+  """Threads projecting at once with one projector get what one thread gets."""
+  projector = Projector(feature_size=64, char_ngram_size=3, add_bos=True, max_repeated_chars=2)
+  batches = [generated_strings(8, random.Random(SEED + 2 + k)) for k in range(64)]
+  alone = [projector.project_with_spans(batch) for batch in batches]
+  with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+    together = list(pool.map(projector.project_with_spans, batches * 3))
+  for k, (features, lengths, spans) in enumerate(together):
+    want_features, want_lengths, want_spans = alone[k % len(batches)]
+    np.testing.assert_array_equal(features, want_features)
+    np.testing.assert_array_equal(lengths, want_lengths)
+    assert all(np.array_equal(a, b) for a, b in zip(spans, want_spans))
