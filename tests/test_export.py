@@ -79,7 +79,9 @@ def test_verification_reports_agreement(model, tmp_path, texts):
 
 
 # The exported graph is what runs per sentence, op by op (docs/speed.md).
-MAX_OPS = 40
+# 44: the attention pooling masks its scores with arithmetic (4 small ops more
+# than two SELECTs), so that padding never reaches the int8 scores' range.
+MAX_OPS = 44
 # What Keras' Dense on [batch, time, features] (tensordot), Keras'
 # LayerNormalization and slicing by a dynamic length bring into TFLite.
 SHAPE_BOOKKEEPING = ("GATHER", "REDUCE_PROD", "PACK", "CONCATENATION", "FILL", "TRANSPOSE",

@@ -36,9 +36,13 @@ class PortableModelError(ValueError):
   """A portable model's settings are missing or cannot be used."""
 
 
+#: Bucket signatures are named this prefix and their length.
+SIGNATURE_PREFIX = "bucket_"
+
+
 def signature_key(length: int) -> str:
   """The signature of the bucket of padded length `length`."""
-  return f"bucket_{length}"
+  return f"{SIGNATURE_PREFIX}{length}"
 
 
 def max_rows(projection: dict[str, Any]) -> int:

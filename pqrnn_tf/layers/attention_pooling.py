@@ -133,10 +133,15 @@ class AttentionPooling(keras.layers.Layer):
     # (steps of 1/256), which the int8 converter keeps as a QUANTIZE /
     # DEQUANTIZE pair after it even in FLOAT_SCOPE.
     if mask is not None:
-      mask = tf.cast(mask, tf.bool)
-      padded = tf.constant(_PADDED_SCORE, scores.dtype)
-      highest = tf.reduce_max(tf.where(mask, scores, padded), axis=-1, keepdims=True)
-      weights = tf.exp(tf.where(mask, scores - highest, padded))
+      # `where(mask, x, padded)` as arithmetic, with the same float32 values
+      # (x * 1 + 0 * padded = x, x * 0 + 1 * padded = padded): int8 exports
+      # quantize a SELECT's value inputs with the scale of its output, so a
+      # SELECT would give the int8 scores the range of `padded` whenever
+      # calibration sees padding (as every portable export does).
+      valid = tf.cast(mask, scores.dtype)
+      padding = (1.0 - valid) * tf.constant(_PADDED_SCORE, scores.dtype)
+      highest = tf.reduce_max(scores * valid + padding, axis=-1, keepdims=True)
+      weights = tf.exp((scores - highest) * valid + padding)
     else:
       weights = tf.exp(scores - tf.reduce_max(scores, axis=-1, keepdims=True))
     # The largest valid weight is exactly 1, so the floor of 1 changes only
