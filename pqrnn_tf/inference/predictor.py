@@ -189,6 +189,14 @@ class TflitePredictor(Predictor):
   def _init_string_in(self, content: bytes) -> dict:
     """Checks a string-in model's signature; returns its output details."""
     # The first interpreter is built here, so a bad file fails now.
+    signatures = self._interpreter().get_signature_list()
+    if SIGNATURE_KEY not in signatures:
+      if any(key.startswith(portable.SIGNATURE_PREFIX) for key in signatures):
+        raise ModelError(f"{self.model_path}: a portable model without its settings "
+                         f"({portable.SETTINGS_FILE} is not packed in it); export it "
+                         f"again with pqrnn-export --portable")
+      raise ModelError(f"{self.model_path}: no {SIGNATURE_KEY!r} signature (it has "
+                       f"{sorted(signatures)}): not a pqrnn-export model")
     runner = self._runner(SIGNATURE_KEY)
     inputs, outputs = runner.get_input_details(), runner.get_output_details()
     if INPUT_NAME not in inputs or INTENT_PROBS not in outputs:
@@ -249,24 +257,29 @@ class TflitePredictor(Predictor):
       except ValueError as e:
         raise ModelError(f"{self.model_path}: slot labels: {e}") from None
 
-  def _runner(self, key: str):
-    """This thread's runner of signature `key` (its interpreter is built on
-    the thread's first call)."""
-    runners = getattr(self._local, "runners", None)
-    if runners is None:
+  def _interpreter(self):
+    """This thread's interpreter (built on the thread's first call)."""
+    interpreter = getattr(self._local, "interpreter", None)
+    if interpreter is None:
       with self._build_lock:
         try:
-          self._local.interpreter = lite.load_interpreter(
+          interpreter = lite.load_interpreter(
               self.model_path, num_threads=self.num_threads, runtime=self.runtime,
               custom_ops=not self.portable)
         except (ValueError, RuntimeError) as e:
           first_line = (str(e).strip().splitlines() or [type(e).__name__])[0]
           raise ModelError(f"{self.model_path}: not a runnable TFLite model: "
                            f"{first_line}") from None
-      runners = self._local.runners = {}
+      self._local.interpreter, self._local.runners = interpreter, {}
+    return interpreter
+
+  def _runner(self, key: str):
+    """This thread's runner of signature `key`."""
+    interpreter = self._interpreter()
+    runners = self._local.runners
     if key not in runners:
       try:
-        runners[key] = self._local.interpreter.get_signature_runner(key)
+        runners[key] = interpreter.get_signature_runner(key)
       except ValueError as e:
         raise ModelError(f"{self.model_path}: {e}") from None
     return runners[key]

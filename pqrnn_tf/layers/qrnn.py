@@ -26,7 +26,7 @@ def builtin_recurrence(model: keras.layers.Layer):
   models keep the recurrence float, as they keep the custom op). Inputs need a
   static time length.
   """
-  layers = [layer for layer in model.submodules
+  layers = [layer for layer in (model, *model.submodules)
             if isinstance(layer, QRNN) and layer.implementation == "op"]
   for layer in layers:
     layer._builtin_recurrence = True  # pylint: disable=protected-access
