@@ -105,7 +105,9 @@ def define_flags() -> None:
                     "tf.distribute strategy (multi_worker reads TF_CONFIG).")
   flags.DEFINE_list("teacher_logits", [], "Distill from these teacher logits files "
                     "(docs/teacher_logits.md): every training text needs a row; "
-                    "extra texts (e.g. augmented) are added as teacher-labeled examples.")
+                    "extra texts (e.g. augmented) are added as teacher-labeled examples. "
+                    "A shard directory, its index.json or a glob ('dir/shard-*') is "
+                    "streamed: every teacher row is an example, gold labels joined by text.")
   flags.DEFINE_float("temperature", _DISTILL.temperature, "Distillation temperature.")
   flags.DEFINE_float("hard_weight", _DISTILL.hard_weight, "Weight of the gold-label "
                      "loss when distilling (the teacher's soft loss gets the rest).")

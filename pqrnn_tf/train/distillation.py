@@ -13,11 +13,28 @@ Targets travel through Keras' per-output `y_true` as one tensor each: the gold
 label id in channel 0 (-1 when there is none) followed by the teacher's
 probabilities, `[batch, 1 + intents]` and `[batch, time, 1 + tags]`; the slot
 loss is masked to each sentence's tokens by the output's Keras mask as usual.
+
+Streaming: teacher logits given as shards (a directory written with
+`pqrnn-teacher logits --shard_size`, its index.json, or a glob; see
+docs/teacher_logits.md) are not loaded whole. `StreamedTeacher` makes one
+pass over the shards' texts only (counting rows, checking that every gold
+training text has one), then `make_streaming_dataset` reads the shards
+through tf.data a few at a time (`interleave`), so memory holds those shards
+and the shuffle buffer, not the corpus. There, the examples are the teacher's
+rows, in shard order: a row whose text is a gold training text carries its
+gold labels (joined by text, as in memory), the others are teacher-only (an
+empty teacher-only text is dropped, as in memory). Unlike the in-memory join,
+rows are not de-duplicated: a text labeled twice counts twice (a corpus keeps
+its own distribution), and a gold text counts as often as the teacher rows
+hold it. Order is deterministic for a seed (seeded file and buffer shuffles,
+a deterministic interleave); with several workers, each reads its share of the
+shards (`data.worker_shards`).
 """
 from __future__ import annotations
 
 import dataclasses
-from typing import Sequence
+import os
+from typing import Iterator, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -25,6 +42,8 @@ import tf_keras as keras
 
 from pqrnn_tf.data.examples import Example, LabelVocab
 from pqrnn_tf.data import teacher_logits as logits_format
+from pqrnn_tf.data.tokens import Tokenization
+from pqrnn_tf.train import data as data_lib
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,6 +141,157 @@ def teacher_targets(train: Sequence[Example], config: DistillConfig,
   print(f"Distillation: {len(train)} labeled + {len(extra)} teacher-only examples "
         f"(T={config.temperature}, hard weight {config.hard_weight})", flush=True)
   return TeacherTargets(examples, intent_probs, slot_probs)
+
+
+def is_streamed(config: DistillConfig) -> bool:
+  """Whether `config.teacher_logits` names shards, which are streamed."""
+  return any(logits_format.is_sharded(path) for path in config.teacher_logits)
+
+
+def _uniform_rows(count: int, num_tags: int) -> np.ndarray:
+  return np.full((count, num_tags), 1 / num_tags, np.float32)
+
+
+class StreamedTeacher:
+  """The training examples of distillation from sharded teacher logits: every
+  teacher row, gold labels joined by text (see "Streaming" above).
+
+  Stands where the training examples go: `len()` counts the rows, iterating
+  yields them as `Example`s, `texts()` streams their texts; `rows(path)` are
+  one shard's dataset elements.
+  """
+
+  def __init__(self, train: Sequence[Example], config: DistillConfig, intents: LabelVocab,
+               tags: LabelVocab | None):
+    self.config, self.intents, self.tags = config, intents, tags
+    self.paths = [p for spec in config.teacher_logits for p in logits_format.shard_paths(spec)]
+    self.gold: dict[str, Example] = {}
+    for e in train:
+      self.gold.setdefault(e.text, e)
+    found, self.num_rows, labeled = set(), 0, 0
+    for path in self.paths:  # Texts only: the logits stay on disk.
+      for text in logits_format.read_texts(path).tolist():
+        if text in self.gold:
+          found.add(text)
+          labeled += 1
+        elif not text.strip():
+          continue
+        self.num_rows += 1
+    missing = [e.text for e in train if e.text not in found]
+    if missing:
+      raise ValueError(f"{len(missing)} of {len(train)} training texts have no teacher "
+                       f"logits in {list(config.teacher_logits)}, e.g. {missing[0]!r}; "
+                       f"run `pqrnn-teacher logits` on the training data")
+    print(f"Distillation, streamed from {len(self.paths)} teacher shards: {labeled} rows "
+          f"with gold labels + {self.num_rows - labeled} teacher-only "
+          f"(T={config.temperature}, hard weight {config.hard_weight})", flush=True)
+
+  def __len__(self) -> int:
+    return self.num_rows
+
+  def __repr__(self) -> str:
+    return f"StreamedTeacher({len(self.paths)} shards, {self.num_rows} rows)"
+
+  def _examples(self, texts) -> Iterator[Example]:
+    for text in texts:
+      gold = self.gold.get(text)
+      if gold is not None:
+        yield gold
+      elif text.strip():
+        yield Example(text)
+
+  def __iter__(self) -> Iterator[Example]:
+    for path in self.paths:
+      yield from self._examples(logits_format.read_texts(path).tolist())
+
+  def texts(self) -> Iterator[str]:
+    """The rows' texts, streamed (for models that build a word vocabulary)."""
+    return (e.text for e in self)
+
+  def rows(self, path: str, tokenization: Tokenization) -> Iterator[tuple]:
+    """The dataset elements of one shard, in `make_dataset`'s columns:
+    (text, gold intent id, rows, teacher intent probs[, gold tag ids per row,
+    teacher tag probs per row]); `data.NO_LABEL` where there is no gold."""
+    data = logits_format.load_teacher_logits(path)
+    c = self.config
+    intent_probs = soft_targets(_reorder(data.intent_logits, data.intent_labels, self.intents,
+                                         "intent", path), c.temperature, c.teacher_scale)
+    slot_logits = None
+    if self.tags is not None:
+      slot_logits = _reorder(data.slot_logits, data.tag_labels, self.tags, "slot", path)
+    offsets = data.token_offsets
+    for i, text in enumerate(data.texts.tolist()):
+      gold = self.gold.get(text)
+      if gold is None and not text.strip():
+        continue
+      intent = (data_lib.NO_LABEL if gold is None or gold.intent is None
+                else self.intents.index(gold.intent))
+      words = tokenization.row_words(text)
+      element = (text.encode("utf-8"), np.int32(intent), np.int32(len(words)), intent_probs[i])
+      if self.tags is None:
+        yield element
+        continue
+      if offsets[i + 1] > offsets[i]:
+        probs = soft_targets(slot_logits[offsets[i]:offsets[i + 1]], c.temperature,
+                             c.teacher_scale)
+      else:  # An empty text still has one (masked) output step.
+        probs = _uniform_rows(1, len(self.tags))
+      teacher_slots = data_lib.teacher_rows(probs, text, tokenization)
+      tag_rows = (tokenization.row_tags(text, gold.tags) if gold is not None and
+                  gold.tags is not None else [None] * len(words))
+      tag_ids = np.array([data_lib.NO_LABEL if t is None else self.tags.index(t)
+                          for t in tag_rows], np.int32)
+      if not len(words):  # The output's one step: padding like a batch's.
+        tag_ids, teacher_slots = np.zeros(1, np.int32), _uniform_rows(1, len(self.tags))
+      yield element + (tag_ids, teacher_slots.astype(np.float32))
+
+
+def make_streaming_dataset(teacher: StreamedTeacher, batch_size: int, shuffle: bool = False,
+                           seed: int = 0, num_workers: int = 1, worker_index: int = 0,
+                           repeat: bool = False,
+                           shuffle_buffer: int = data_lib.SHUFFLE_BUFFER,
+                           cycle_length: int = data_lib.CYCLE_LENGTH,
+                           tokenization: Tokenization = Tokenization.words()
+                           ) -> tf.data.Dataset:
+  """Batches of (text, `DistillationLoss` targets) streamed from `teacher`'s
+  shards: like `data.make_streaming_dataset`, with the teacher's targets.
+
+  With `num_workers` > 1 and at least as many shards as workers, worker
+  `worker_index` reads only its shards (by FILE); with fewer, it reads them all
+  and keeps every `num_workers`-th row (by DATA).
+  """
+  paths, mode = data_lib.worker_shards(teacher.paths, num_workers, worker_index)
+  print(f"Streaming teacher logits: worker {worker_index} of {num_workers} reads "
+        f"{len(paths)} of {len(teacher.paths)} shards ({mode}): "
+        f"{', '.join(os.path.basename(p) for p in paths[:8])}"
+        f"{', ...' if len(paths) > 8 else ''}", flush=True)
+  signature = (tf.TensorSpec((), tf.string), tf.TensorSpec((), tf.int32),
+               tf.TensorSpec((), tf.int32), tf.TensorSpec((len(teacher.intents),), tf.float32))
+  if teacher.tags is not None:
+    signature += (tf.TensorSpec((None,), tf.int32),
+                  tf.TensorSpec((None, len(teacher.tags)), tf.float32))
+
+  def read(path):
+    return tf.data.Dataset.from_generator(
+        lambda p: teacher.rows(p.decode("utf-8"), tokenization), args=(path,),
+        output_signature=signature)
+
+  files = tf.data.Dataset.from_tensor_slices(paths)
+  if shuffle:
+    files = files.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
+  # deterministic=True: the same order on every worker, which DATA sharding needs.
+  ds = files.interleave(read, cycle_length=min(cycle_length, len(paths)),
+                        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+  if shuffle:
+    ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+  if num_workers > 1 and mode == "by data":
+    ds = ds.shard(num_workers, worker_index)
+  if repeat:
+    ds = ds.repeat()
+  ds = ds.map(data_lib._to_distillation_example,  # pylint: disable=protected-access
+              num_parallel_calls=tf.data.AUTOTUNE)
+  ds = ds.padded_batch(batch_size).prefetch(tf.data.AUTOTUNE)
+  return data_lib._no_auto_shard(ds) if num_workers > 1 else ds  # pylint: disable=protected-access
 
 
 @keras.utils.register_keras_serializable(package="pqrnn_tf")

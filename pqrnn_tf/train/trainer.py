@@ -324,6 +324,9 @@ def with_teacher_targets(config: TrainConfig, train_examples, intents: LabelVoca
   if isinstance(train_examples, ShardedExamples):
     raise ValueError("distillation needs the training data in memory: give "
                      "--train_file as one file, not a glob of shards")
+  if distillation.is_streamed(distill):  # Sharded logits: its rows are the examples.
+    teacher = distillation.StreamedTeacher(train_examples, distill, intents, tags)
+    return teacher, teacher
   teacher = distillation.teacher_targets(train_examples, distill, intents, tags)
   return teacher.examples, teacher
 
@@ -332,7 +335,8 @@ def build_and_compile(config: TrainConfig, strategy: tf.distribute.Strategy, tra
                       intents: LabelVocab, tags: LabelVocab | None) -> keras.Model:
   """The model of `config.model` (vocabularies built from the training texts),
   compiled, in the strategy's scope."""
-  texts = (train_examples.texts() if isinstance(train_examples, ShardedExamples)
+  texts = (train_examples.texts()
+           if isinstance(train_examples, (ShardedExamples, distillation.StreamedTeacher))
            else [e.text for e in train_examples])
   with strategy.scope():
     model = build_model(config.model, len(intents), len(tags) if tags else 0,
@@ -352,6 +356,10 @@ def training_data(config: TrainConfig, strategy: tf.distribute.Strategy, train_e
   def build_dataset(num_workers: int, index: int, batch_size: int) -> tf.data.Dataset:
     # Distributed, the data repeats (an exhausted or uneven input would hand
     # some replica an empty batch) and fit() counts steps_per_epoch instead.
+    if isinstance(teacher, distillation.StreamedTeacher):
+      return distillation.make_streaming_dataset(
+          teacher, batch_size, shuffle=True, seed=config.seed, num_workers=num_workers,
+          worker_index=index, repeat=distributed, tokenization=config.model.tokenization)
     if streaming:
       return make_streaming_dataset(
           train_examples, intents, tags, batch_size, shuffle=True, seed=config.seed,
