@@ -118,6 +118,10 @@ def define_flags() -> None:
                        "pqrnn-export --qat).")
   flags.DEFINE_float("qat_learning_rate", _DEFAULTS.qat_learning_rate,
                      "Learning rate of the QAT epochs.")
+  flags.DEFINE_enum("loop", trainer.LOOPS[0], list(trainer.LOOPS), "Training loop: fast "
+                    "(batches of similar-length sentences, dev scored sorted by length) or "
+                    "baseline (the earlier loop, to measure against: "
+                    "benchmarks/training_speed.py).")
   flags.mark_flag_as_required("model_dir")
 
 
@@ -158,7 +162,7 @@ def main(argv) -> None:
   if model_config.model != FLAGS.model:
     raise app.UsageError(f"Preset is a {model_config.model!r} model, not --model={FLAGS.model}")
   model = trainer.train(config, FLAGS.model_dir, splits["train"], splits["dev"],
-                        strategy=strategy)
+                        strategy=strategy, loop=FLAGS.loop)
   if not trainer.is_chief(strategy):
     print(f"Worker {index} done; the chief writes {trainer.METRICS_FILE}.")
     return

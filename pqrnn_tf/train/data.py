@@ -192,7 +192,8 @@ def make_dataset(examples: Sequence[Example], intents: LabelVocab,
                  labeled: bool = True, repeat: bool = False,
                  num_shards: int = 1, shard_index: int = 0,
                  teacher: "TeacherTargets | None" = None,
-                 tokenization: Tokenization = Tokenization.words()) -> tf.data.Dataset:
+                 tokenization: Tokenization = Tokenization.words(),
+                 length_window: int = 0) -> tf.data.Dataset:
   """Batches of `text` (and, if `labeled`, {intent, slots} targets).
 
   Slot targets are one per row of `tokenization` (the model's,
@@ -202,6 +203,9 @@ def make_dataset(examples: Sequence[Example], intents: LabelVocab,
   With `num_shards` > 1, keeps the examples of shard `shard_index` (by DATA).
   With `teacher` (the teacher's probabilities for each of `examples`), the
   targets are those of `distillation.DistillationLoss`.
+  With `length_window` > 0 (one worker, no `repeat`), each batch holds
+  sentences of similar length (`length_grouped_batches`): the same examples
+  and targets, far less padding, the same number of batches.
   """
   texts = np.array([e.text.encode("utf-8") for e in examples], dtype=object)
   if not labeled:
@@ -220,6 +224,9 @@ def make_dataset(examples: Sequence[Example], intents: LabelVocab,
                    for p, e in zip(teacher.slot_probs, examples)]
       columns += (tf.RaggedTensor.from_row_lengths(
           np.concatenate(slot_rows), [len(p) for p in slot_rows]),)
+  if length_window > 0 and num_shards == 1 and not repeat:
+    return _length_grouped_dataset(columns, lengths, batch_size, shuffle, seed,
+                                   length_window, distilled=teacher is not None)
   ds = tf.data.Dataset.from_tensor_slices(columns)
   if shuffle:  # Seeded: the same order on every worker, which sharding needs.
     ds = ds.shuffle(len(examples), seed=seed, reshuffle_each_iteration=True)
@@ -231,6 +238,66 @@ def make_dataset(examples: Sequence[Example], intents: LabelVocab,
               num_parallel_calls=tf.data.AUTOTUNE)
   ds = ds.padded_batch(batch_size).prefetch(tf.data.AUTOTUNE)
   return _no_auto_shard(ds) if num_shards > 1 else ds
+
+
+def length_grouped_batches(lengths: np.ndarray, batch_size: int, window: int,
+                           rng: np.random.Generator | None) -> list[np.ndarray]:
+  """One epoch's batches of example indices, each of similar lengths.
+
+  The examples are shuffled (unless `rng` is None), cut into windows of
+  `window` batches, sorted by length inside each window (stably) and cut into
+  batches; then the batches are shuffled. Every example comes once, and there
+  are `ceil(len(lengths) / batch_size)` batches, as with plain batching: only
+  the last batch is smaller.
+  """
+  order = np.arange(len(lengths)) if rng is None else rng.permutation(len(lengths))
+  span = batch_size * window
+  batches = []
+  for start in range(0, len(order), span):
+    part = order[start:start + span]
+    part = part[np.argsort(lengths[part], kind="stable")]
+    batches.extend(part[i:i + batch_size] for i in range(0, len(part), batch_size))
+  if rng is not None:
+    batches = [batches[i] for i in rng.permutation(len(batches))]
+  return batches
+
+
+def _length_grouped_dataset(columns: tuple, lengths: np.ndarray, batch_size: int,
+                            shuffle: bool, seed: int, window: int,
+                            distilled: bool) -> tf.data.Dataset:
+  """`make_dataset`'s batches, grouped by length: each batch is gathered from
+  the in-memory columns by index (a new grouping every epoch when `shuffle`),
+  padded to its own longest sentence like `padded_batch` pads them."""
+  rng = np.random.default_rng(seed) if shuffle else None
+  count = -(-len(lengths) // batch_size)
+
+  def index_batches():  # Called once per epoch: rng moves on, so groupings differ.
+    yield from length_grouped_batches(lengths, batch_size, window, rng)
+
+  tensors = tuple(c if isinstance(c, tf.RaggedTensor) else tf.constant(c) for c in columns)
+
+  def gather(indices):
+    text, intent, length, *rest = [tf.gather(c, indices) for c in tensors]
+    time = tf.maximum(tf.reduce_max(length), 1)
+    if not distilled:
+      targets = {INTENT_OUTPUT: intent}
+      if rest:
+        targets[SLOTS_OUTPUT] = rest[0][:, :time]
+      return text, targets
+    teacher_intent, *slot_columns = rest
+    targets = {INTENT_OUTPUT: tf.concat(
+        [tf.cast(intent, tf.float32)[:, None], teacher_intent], axis=1)}
+    if slot_columns:
+      tag_ids, teacher_slots = slot_columns
+      teacher_slots = teacher_slots.to_tensor(shape=[None, time, None])
+      targets[SLOTS_OUTPUT] = tf.concat(
+          [tf.cast(tag_ids[:, :time], tf.float32)[:, :, None], teacher_slots], axis=2)
+    return text, targets
+
+  ds = tf.data.Dataset.from_generator(
+      index_batches, output_signature=tf.TensorSpec([None], tf.int64))
+  ds = ds.map(gather).apply(tf.data.experimental.assert_cardinality(count))
+  return ds.prefetch(tf.data.AUTOTUNE)
 
 
 def worker_shards(paths: Sequence[str], num_workers: int,

@@ -42,6 +42,29 @@ from pqrnn_tf.train.data import (ShardedExamples, distributed_dataset, make_data
 RESUMABLE_KEYS = frozenset({"epochs", "patience"})
 #: Training sentences whose activation ranges start quantization-aware training.
 QAT_CALIBRATION = 1000
+#: Training loops (`train(loop=...)`, `pqrnn-train --loop`): "fast" batches
+#: sentences of similar length together, runs tf.data without its autotuner
+#: and scores dev sorted by length; "baseline" is the loop before that
+#: (batches padded to any sentence mix), kept to measure against
+#: (benchmarks/training_speed.py).
+LOOPS = ("fast", "baseline")
+#: The fast loop sorts training sentences by length within windows of this
+#: many batches (`data.length_grouped_batches`): large enough that a batch
+#: is padded little, small enough that batches still mix a window's lengths.
+LENGTH_WINDOW = 32
+
+
+def _no_autotune() -> tf.data.Options:
+  options = tf.data.Options()
+  options.autotune.enabled = False
+  return options
+
+
+#: The fast loop's tf.data options. With the autotuner on, each epoch's end
+#: waited for its background thread, idle, for up to seconds (0.6-9 s an
+#: epoch seen on ATIS; benchmarks/training_speed.py), while the pipeline it
+#: tunes takes about 2% of an epoch.
+NO_AUTOTUNE = _no_autotune()
 
 
 def distill_config(config: TrainConfig) -> distillation.DistillConfig | None:
@@ -120,8 +143,9 @@ class DevSelection(keras.callbacks.Callback):
 
   def __init__(self, model_dir: str, dev: Sequence[Example], intents: LabelVocab,
                tags: LabelVocab | None, patience: int, write_dir: str | None = None,
-               plateau_decay: float = 1.0):
+               plateau_decay: float = 1.0, sort_by_length: bool = True):
     super().__init__()
+    self.sort_by_length = sort_by_length
     self.model_dir, self.dev, self.intents, self.tags = model_dir, dev, intents, tags
     self.write_dir = write_dir or model_dir
     self.patience = patience
@@ -133,8 +157,10 @@ class DevSelection(keras.callbacks.Callback):
         self.state = json.load(f)
 
   def on_epoch_end(self, epoch, logs=None):
+    start = time.perf_counter()
     metrics = metrics_lib.score_examples(self.dev, *evaluation.predict(
-        self.model, self.dev, self.intents, self.tags))
+        self.model, self.dev, self.intents, self.tags, sort_by_length=self.sort_by_length))
+    seconds = time.perf_counter() - start
     score = dev_score(metrics)
     for k in ("intent_accuracy", "slot_f1", "exact_match"):
       if k in metrics and logs is not None:
@@ -147,8 +173,8 @@ class DevSelection(keras.callbacks.Callback):
     elif self.plateau_decay < 1:
       rate = self.model.optimizer.learning_rate
       rate.assign(rate * self.plateau_decay)
-    print(f" dev: {_fmt(metrics)}  (best epoch {self.state['best_epoch'] + 1})",
-          flush=True)
+    print(f" dev: {_fmt(metrics)}  (best epoch {self.state['best_epoch'] + 1}; "
+          f"scored in {seconds:.2f} s)", flush=True)
     if epoch - self.state["best_epoch"] >= self.patience:
       print(f"Early stop: no dev gain for {self.patience} epochs.")
       self.model.stop_training = True
@@ -165,6 +191,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
     super().__init__()
     self.restore_directory = restore_directory or directory
     self._steps = 0
+    self._last_step_end = 0.0
     self._supports_tf_logs = True  # Its batch hook needs no NumPy copy of the logs.
     self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
     # Training time summed over resumed runs (dev scoring included).
@@ -184,14 +211,17 @@ class EpochCheckpoint(keras.callbacks.Callback):
     return int(self.epoch)
 
   def on_epoch_begin(self, epoch, logs=None):
-    self._epoch_start = time.time()
+    self._epoch_start = self._last_step_end = time.time()
     self._steps = 0
 
   def on_train_batch_end(self, batch, logs=None):
     self._steps += 1
+    self._last_step_end = time.time()
 
   def on_epoch_end(self, epoch, logs=None):
-    print(f"Epoch {epoch + 1}: {self._steps} training steps", flush=True)
+    # The training steps alone: dev scoring (an earlier callback) comes after them.
+    print(f"Epoch {epoch + 1}: {self._steps} training steps in "
+          f"{self._last_step_end - self._epoch_start:.2f} s", flush=True)
     self.epoch.assign(epoch + 1)
     self.train_seconds.assign_add(time.time() - self._epoch_start)
     self.manager.save()
@@ -266,30 +296,34 @@ def compile_model(model: keras.Model, config: TrainConfig,
 
 def train(config: TrainConfig, model_dir: str, train_examples: Sequence[Example],
           dev_examples: Sequence[Example], strategy: tf.distribute.Strategy | None = None,
-          verbose: int | None = None) -> keras.Model:
+          verbose: int | None = None, loop: str = "fast") -> keras.Model:
   """Trains (resuming if model_dir holds an interrupted run); returns the best model.
 
   `train_examples` is a list, or `ShardedExamples` to stream them from shards.
   `config.batch_size` is the global batch, split between the replicas.
+  `loop` is one of `LOOPS` (not part of the config: a run may resume with the other).
   """
+  if loop not in LOOPS:
+    raise ValueError(f"loop must be one of {LOOPS}, got {loop!r}")
   strategy = strategy or tf.distribute.get_strategy()
   out_dir = write_dir(model_dir, strategy)
   if out_dir != model_dir:  # A non-chief worker: start its scratch space afresh.
     shutil.rmtree(out_dir, ignore_errors=True)
     os.makedirs(out_dir, exist_ok=True)
     return _train(config, model_dir, out_dir, train_examples, dev_examples,
-                  strategy, verbose)
+                  strategy, verbose, loop)
   check_resume(config, model_dir)
   os.makedirs(model_dir, exist_ok=True)
   with run_lock(model_dir):
     remove_leftover_temporaries(model_dir)
     return _train(config, model_dir, out_dir, train_examples, dev_examples,
-                  strategy, verbose)
+                  strategy, verbose, loop)
 
 
 def _train(config: TrainConfig, model_dir: str, out_dir: str,
            train_examples: Sequence[Example], dev_examples: Sequence[Example],
-           strategy: tf.distribute.Strategy, verbose: int | None) -> keras.Model:
+           strategy: tf.distribute.Strategy, verbose: int | None,
+           loop: str = "fast") -> keras.Model:
   """`train` in `out_dir`, this worker's directory: the stages in order."""
   keras.utils.set_random_seed(config.seed)
   intents, tags = config.vocabs()
@@ -298,11 +332,11 @@ def _train(config: TrainConfig, model_dir: str, out_dir: str,
   # Only now: a config that fails to build must not claim model_dir.
   config.save(os.path.join(out_dir, CONFIG_FILE))
   train_ds, steps_per_epoch = training_data(config, strategy, train_examples, intents, tags,
-                                            teacher)
+                                            teacher, loop=loop)
   if verbose is None:  # A progress bar on a terminal, one line per epoch in logs.
     verbose = 1 if sys.stdout.isatty() else 2
   train_seconds = fit(model, config, model_dir, out_dir, train_ds, steps_per_epoch,
-                      dev_examples, verbose)
+                      dev_examples, verbose, loop=loop)
   save_best(model, model_dir, out_dir, train_seconds)
   if config.qat_epochs:
     quantization_aware_training(
@@ -346,14 +380,20 @@ def build_and_compile(config: TrainConfig, strategy: tf.distribute.Strategy, tra
 
 
 def training_data(config: TrainConfig, strategy: tf.distribute.Strategy, train_examples,
-                  intents: LabelVocab, tags: LabelVocab | None, teacher
-                  ) -> tuple[tf.data.Dataset, int | None]:
+                  intents: LabelVocab, tags: LabelVocab | None, teacher,
+                  loop: str = "fast") -> tuple[tf.data.Dataset, int | None]:
   """(the training dataset, steps per epoch or None): in memory or streamed
-  from shards; distributed, one pipeline per worker, batched per replica."""
+  from shards; distributed, one pipeline per worker, batched per replica.
+  The fast loop groups in-memory data by length on one worker and turns
+  tf.data's autotuner off (`NO_AUTOTUNE`)."""
   streaming = isinstance(train_examples, ShardedExamples)
   distributed = strategy.num_replicas_in_sync > 1
 
   def build_dataset(num_workers: int, index: int, batch_size: int) -> tf.data.Dataset:
+    dataset = build_plain_dataset(num_workers, index, batch_size)
+    return dataset.with_options(NO_AUTOTUNE) if loop == "fast" else dataset
+
+  def build_plain_dataset(num_workers: int, index: int, batch_size: int) -> tf.data.Dataset:
     # Distributed, the data repeats (an exhausted or uneven input would hand
     # some replica an empty batch) and fit() counts steps_per_epoch instead.
     if isinstance(teacher, distillation.StreamedTeacher):
@@ -368,7 +408,8 @@ def training_data(config: TrainConfig, strategy: tf.distribute.Strategy, train_e
     return make_dataset(train_examples, intents, tags, batch_size, shuffle=True,
                         seed=config.seed, repeat=distributed,
                         num_shards=num_workers, shard_index=index, teacher=teacher,
-                        tokenization=config.model.tokenization)
+                        tokenization=config.model.tokenization,
+                        length_window=LENGTH_WINDOW if loop == "fast" else 0)
 
   if not distributed:
     return build_dataset(1, 0, config.batch_size), None
@@ -381,12 +422,14 @@ def training_data(config: TrainConfig, strategy: tf.distribute.Strategy, train_e
 
 
 def fit(model: keras.Model, config: TrainConfig, model_dir: str, out_dir: str, train_ds,
-        steps_per_epoch: int | None, dev_examples: Sequence[Example], verbose: int) -> float:
+        steps_per_epoch: int | None, dev_examples: Sequence[Example], verbose: int,
+        loop: str = "fast") -> float:
   """Trains from the last checkpoint (if any) until `config.epochs` or early
   stopping, keeping the best dev epoch; returns the training seconds so far."""
   intents, tags = config.vocabs()
   selection = DevSelection(model_dir, dev_examples, intents, tags, config.patience,
-                           write_dir=out_dir, plateau_decay=config.plateau_decay)
+                           write_dir=out_dir, plateau_decay=config.plateau_decay,
+                           sort_by_length=loop == "fast")
   checkpoint = EpochCheckpoint(os.path.join(out_dir, "checkpoints"), model,
                                restore_directory=os.path.join(model_dir, "checkpoints"))
   initial_epoch = checkpoint.restore()

@@ -1,0 +1,461 @@
+"""How fast does pqrnn-train train? The training loops side by side (a benchmark).
+
+  python -m benchmarks.training_speed --datasets=atis --seeds=0,1,2
+  python -m benchmarks.training_speed --datasets=vader_sentiment --preset=pqrnn_classifier
+  python -m benchmarks.training_speed --mode=profile --datasets=atis --profile_ops
+
+compare (the default): for every data set, seed and --loops entry, runs
+`pqrnn-train --loop=<loop>` from scratch in its own process (pinned with
+`taskset -c --cpus`, under `nice`, with --threads TF threads, the same for
+every loop so that they compare) and reports
+  * sentences/s: training examples over the seconds of the training steps
+    (dev scoring excluded), over all epochs;
+  * seconds per epoch: the median time from one epoch's end to the next
+    (training, dev scoring, checkpoint);
+  * time to the best dev epoch and total wall time to metrics.json, both from
+    the start of the process (imports, data reading and the final SavedModel
+    and scoring included);
+  * CPU seconds and peak RSS of the process (on a shared machine the wall
+    times carry the other users' load; CPU seconds much less);
+  * the final dev and test metrics and the best epoch.
+Each run's numbers are kept in its run directory (timing.json): a finished run
+is not run again (--rerun does), so the table grows seed by seed. Writes
+training_speed_<dataset>_<preset>.json and .md to --output_dir.
+
+profile: where one epoch's time goes, in this process, for each loop: the
+input pipeline alone, the projection op alone, the forward pass, forward and
+backward, the whole step with the optimizer, a Keras `fit` epoch (its excess
+over the steps is Keras and Python overhead), dev scoring, a checkpoint, the
+best-weights save, and the end of a run (SavedModel save, dev and test
+scoring). CPU seconds of this process and wall seconds for each; with
+--profile_ops, the TF ops that take the most time in a `fit` epoch
+(tf.profiler). Pin it like compare: `taskset -c 1 nice python -m ...`.
+"""
+from __future__ import annotations
+
+import collections
+import glob
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from absl import app, flags
+
+FLAGS = flags.FLAGS
+LOOPS = ("baseline", "fast")
+#: The preset each built-in data set is benchmarked with unless --preset says.
+DEFAULT_PRESETS = {"atis": "pqrnn_base", "multilingual_langid": "pqrnn_classifier",
+                   "vader_sentiment": "pqrnn_classifier"}
+#: Columns of the table: (key in a run's timing.json, header, format).
+COLUMNS = (("sentences_per_second", "sentences/s", "{:.0f}"),
+           ("seconds_per_epoch", "s/epoch", "{:.1f}"),
+           ("epochs", "epochs", "{:.0f}"),
+           ("seconds_to_best", "s to best dev", "{:.0f}"),
+           ("wall_seconds", "s to metrics.json", "{:.0f}"),
+           ("cpu_seconds", "CPU s", "{:.0f}"),
+           ("peak_rss_mb", "peak RSS MB", "{:.0f}"))
+METRICS = ("intent_accuracy", "slot_f1", "exact_match")
+TIMING_FILE = "timing.json"
+
+
+def define_flags() -> None:
+  flags.DEFINE_enum("mode", "compare", ["compare", "profile"], "compare: pqrnn-train "
+                    "runs side by side; profile: where an epoch's time goes.")
+  flags.DEFINE_list("datasets", ["atis"], "Built-in data sets (pqrnn_tf.data.datasets).")
+  flags.DEFINE_string("preset", None, "Preset name or JSON file (default per data set: "
+                      + ", ".join(f"{k} {v}" for k, v in DEFAULT_PRESETS.items()) + ").")
+  flags.DEFINE_list("seeds", ["0"], "Training seeds (compare).")
+  flags.DEFINE_list("loops", list(LOOPS), "Training loops, in table order.")
+  flags.DEFINE_integer("epochs", None, "pqrnn-train --epochs (default: its own).")
+  flags.DEFINE_string("cpus", "1", "taskset -c list the runs are pinned to (empty: no pinning).")
+  flags.DEFINE_integer("threads", 1, "TF_NUM_INTRAOP_THREADS and TF_NUM_INTEROP_THREADS "
+                       "of the runs (0: TF's default).", lower_bound=0)
+  flags.DEFINE_bool("nice", True, "Run pqrnn-train under nice.")
+  flags.DEFINE_string("runs_dir", "runs/training_speed", "Run directories.")
+  flags.DEFINE_string("output_dir", "out/benchmarks", "Where the tables go.")
+  flags.DEFINE_bool("rerun", False, "Run again even when a run's timing.json exists.")
+  flags.DEFINE_bool("profile_ops", False, "profile: also list the TF ops that take the "
+                    "most time in a fit epoch.")
+
+
+def preset_of(dataset: str) -> str:
+  return FLAGS.preset or DEFAULT_PRESETS.get(dataset, "pqrnn_base")
+
+
+def preset_name(preset: str) -> str:
+  return os.path.splitext(os.path.basename(preset))[0]
+
+
+def run_dir(dataset: str, preset: str, loop: str, seed: int) -> str:
+  epochs = "" if FLAGS.epochs is None else f"_e{FLAGS.epochs}"
+  return os.path.join(FLAGS.runs_dir,
+                      f"{dataset}_{preset_name(preset)}{epochs}_{loop}_s{seed}")
+
+
+# ---------------------------------------------------------------- compare
+
+
+def launcher() -> tuple[list[str], dict]:
+  """(command prefix, environment) that pin, nice and thread every run alike."""
+  prefix = (["taskset", "-c", FLAGS.cpus] if FLAGS.cpus else []) + (
+      ["nice"] if FLAGS.nice else [])
+  env = dict(os.environ)
+  if FLAGS.threads:
+    env["TF_NUM_INTRAOP_THREADS"] = env["TF_NUM_INTEROP_THREADS"] = str(FLAGS.threads)
+  return prefix, env
+
+
+def parse_log(lines: list[tuple[float, str]]) -> dict:
+  """Per-epoch numbers from pqrnn-train's output, each line with its seconds
+  since the start: {epoch: end seconds}, {epoch: (steps, training seconds)}."""
+  ends, steps = {}, {}
+  for seconds, line in lines:
+    parts = line.split()
+    # "Epoch 3: 140 training steps in 5.21 s"
+    if len(parts) >= 7 and parts[0] == "Epoch" and parts[1].endswith(":") and (
+        parts[3:6] == ["training", "steps", "in"]):
+      epoch = int(parts[1][:-1])
+      ends[epoch] = seconds
+      steps[epoch] = (int(parts[2]), float(parts[6]))
+  return {"epoch_ends": ends, "epoch_steps": steps}
+
+
+def run_one(dataset: str, preset: str, loop: str, seed: int, num_train: int) -> dict:
+  """Trains one run from scratch; returns (and keeps) its numbers."""
+  model_dir = run_dir(dataset, preset, loop, seed)
+  timing_path = os.path.join(model_dir, TIMING_FILE)
+  if os.path.exists(timing_path) and not FLAGS.rerun:
+    with open(timing_path) as f:
+      return json.load(f)
+  shutil.rmtree(model_dir, ignore_errors=True)
+  os.makedirs(model_dir)
+  prefix, env = launcher()
+  cmd = prefix + [sys.executable, "-m", "pqrnn_tf.train.cli", f"--dataset={dataset}",
+                  f"--preset={preset}", f"--seed={seed}", f"--loop={loop}",
+                  f"--model_dir={model_dir}"]
+  if FLAGS.epochs is not None:
+    cmd.append(f"--epochs={FLAGS.epochs}")
+  print("$", " ".join(cmd), flush=True)
+  lines = []
+  start = time.monotonic()
+  with open(os.path.join(model_dir, "train.log"), "w") as log:
+    process = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    for line in process.stdout:
+      lines.append((time.monotonic() - start, line.rstrip("\n")))
+      log.write(line)
+    _, status, usage = os.wait4(process.pid, 0)
+  wall = time.monotonic() - start
+  process.returncode = os.waitstatus_to_exitcode(status)
+  if process.returncode:
+    raise RuntimeError(f"{' '.join(cmd)} failed ({process.returncode}); see "
+                       f"{os.path.join(model_dir, 'train.log')}")
+  with open(os.path.join(model_dir, "metrics.json")) as f:
+    metrics = json.load(f)
+  parsed = parse_log(lines)
+  ends, steps = parsed["epoch_ends"], parsed["epoch_steps"]
+  epochs = sorted(ends)
+  gaps = [ends[e] - ends[e - 1] for e in epochs if e - 1 in ends]
+  train_seconds = sum(s for _, s in steps.values())
+  result = {
+      "dataset": dataset, "preset": preset_name(preset), "loop": loop, "seed": seed,
+      "command": " ".join(cmd),
+      "epochs": len(epochs), "best_epoch": metrics.get("best_epoch"),
+      "sentences_per_second": num_train * len(epochs) / train_seconds,
+      "seconds_per_epoch": statistics.median(gaps) if gaps else None,
+      "epoch_train_seconds": [steps[e][1] for e in epochs],
+      "seconds_to_best": ends.get(metrics.get("best_epoch")),
+      "wall_seconds": wall,
+      "cpu_seconds": usage.ru_utime + usage.ru_stime,
+      "peak_rss_mb": usage.ru_maxrss / 1024,
+      "dev": metrics.get("dev", {}), "test": metrics.get("test", {}),
+  }
+  with open(timing_path, "w") as f:
+    json.dump(result, f, indent=2)
+  return result
+
+
+def mean_spread(values: list[float]) -> tuple[float, float]:
+  """(mean, sample standard deviation; 0 for one value)."""
+  return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def fmt(values: list, form: str, scale: float = 1.0) -> str:
+  values = [v * scale for v in values if v is not None]
+  if not values:
+    return "-"
+  mean, spread = mean_spread(values)
+  return form.format(mean) + (f" ± {form.format(spread)}" if len(values) > 1 else "")
+
+
+def summarize(runs: list[dict], loops: list[str]) -> dict:
+  """Per loop: every column's mean and spread over the seeds, the metrics',
+  and each column's ratio baseline / loop (speed-up; > 1 is faster)."""
+  summary = {}
+  for loop in loops:
+    mine = [r for r in runs if r["loop"] == loop]
+    if not mine:
+      continue
+    row = {"seeds": [r["seed"] for r in mine]}
+    for key, _, _ in COLUMNS:
+      values = [r[key] for r in mine if r.get(key) is not None]
+      row[key] = mean_spread(values) if values else None
+    for split in ("dev", "test"):
+      for metric in METRICS:
+        values = [r[split][metric] for r in mine if metric in r.get(split, {})]
+        if values:
+          row[f"{split}_{metric}"] = mean_spread(values)
+    summary[loop] = row
+  base = summary.get("baseline")
+  for loop, row in summary.items():
+    if base is None or loop == "baseline":
+      continue
+    speedup = {}
+    for key in ("seconds_per_epoch", "seconds_to_best", "wall_seconds", "cpu_seconds"):
+      if base.get(key) and row.get(key):
+        speedup[key] = base[key][0] / row[key][0]
+    if base.get("sentences_per_second") and row.get("sentences_per_second"):
+      speedup["sentences_per_second"] = (row["sentences_per_second"][0]
+                                         / base["sentences_per_second"][0])
+    row["speedup_over_baseline"] = speedup
+  return summary
+
+
+def markdown(runs: list[dict], loops: list[str]) -> str:
+  metric_keys = [m for m in METRICS if any(m in r.get("test", {}) for r in runs)]
+  header = (["loop", "seeds"] + [h for _, h, _ in COLUMNS]
+            + [f"dev {m}" for m in metric_keys] + [f"test {m}" for m in metric_keys])
+  lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+  for loop in loops:
+    mine = [r for r in runs if r["loop"] == loop]
+    if not mine:
+      continue
+    cells = [loop, ",".join(str(r["seed"]) for r in mine)]
+    cells += [fmt([r.get(k) for r in mine], form) for k, _, form in COLUMNS]
+    for split in ("dev", "test"):
+      cells += [fmt([r[split].get(m) for r in mine], "{:.2f}", 100) for m in metric_keys]
+    lines.append("| " + " | ".join(cells) + " |")
+  summary = summarize(runs, loops)
+  for loop, row in summary.items():
+    if row.get("speedup_over_baseline"):
+      s = row["speedup_over_baseline"]
+      lines.append("")
+      lines.append(f"{loop} over baseline: " + ", ".join(
+          f"{name} x{s[key]:.2f}" for key, name in (
+              ("sentences_per_second", "sentences/s"), ("seconds_per_epoch", "s/epoch"),
+              ("seconds_to_best", "time to best dev"),
+              ("wall_seconds", "time to metrics.json"), ("cpu_seconds", "CPU seconds"))
+          if key in s))
+  return "\n".join(lines)
+
+
+def compare() -> None:
+  from pqrnn_tf.data import datasets  # pylint: disable=g-import-not-at-top
+  seeds = [int(s) for s in FLAGS.seeds]
+  os.makedirs(FLAGS.output_dir, exist_ok=True)
+  for dataset in FLAGS.datasets:
+    preset = preset_of(dataset)
+    num_train = len(datasets.read_split(dataset, "train"))
+    runs = []
+    for seed in seeds:  # Loops interleaved: the machine's load hits them alike.
+      for loop in FLAGS.loops:
+        runs.append(run_one(dataset, preset, loop, seed, num_train))
+    stem = os.path.join(FLAGS.output_dir,
+                        f"training_speed_{dataset}_{preset_name(preset)}")
+    settings = {k: FLAGS[k].value for k in ("epochs", "cpus", "threads", "nice", "seeds",
+                                            "loops")}
+    settings.update(dataset=dataset, preset=preset,
+                    date=time.strftime("%Y-%m-%d %H:%M %Z"), machine=machine())
+    table = markdown(runs, FLAGS.loops)
+    with open(stem + ".json", "w") as f:
+      json.dump({"settings": settings, "runs": runs,
+                 "summary": summarize(runs, FLAGS.loops)}, f, indent=2)
+    with open(stem + ".md", "w") as f:
+      f.write(table + "\n")
+    print(f"\n{dataset}, {preset_name(preset)} ({len(seeds)} seed(s); "
+          f"taskset -c {FLAGS.cpus or 'all'}, {FLAGS.threads or 'default'} TF "
+          f"thread(s)):\n\n{table}")
+
+
+def machine() -> str:
+  """One line about the CPU (lscpu's model name and CPU count), if lscpu runs."""
+  try:
+    out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+  except (OSError, subprocess.CalledProcessError):
+    return "unknown"
+  fields = dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
+  return ", ".join(f"{k.strip()} {fields[k].strip()}" for k in ("Model name", "CPU(s)")
+                   if k in fields)
+
+
+# ---------------------------------------------------------------- profile
+
+
+class Timer:
+  """Wall and CPU seconds (this process) of named phases."""
+
+  def __init__(self):
+    self.phases: dict[str, dict] = {}
+
+  def __call__(self, name: str, fn, *args, **kwargs):
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = fn(*args, **kwargs)
+    self.phases[name] = {"wall_seconds": time.perf_counter() - wall,
+                         "cpu_seconds": time.process_time() - cpu}
+    return result
+
+
+def top_ops(logdir: str, count: int = 15) -> list[tuple[str, float, int]]:
+  """(op type, total milliseconds, calls) of the TF ops a tf.profiler trace
+  in `logdir` recorded, most time first."""
+  from tensorflow.tsl.profiler.protobuf import xplane_pb2  # pylint: disable=g-import-not-at-top
+  totals, calls = collections.Counter(), collections.Counter()
+  for path in glob.glob(os.path.join(logdir, "**", "*.xplane.pb"), recursive=True):
+    space = xplane_pb2.XSpace()
+    with open(path, "rb") as f:
+      space.ParseFromString(f.read())
+    for plane in space.planes:
+      for line in plane.lines:
+        if not line.name.startswith("tf_Compute"):
+          continue
+        for event in line.events:
+          name = plane.event_metadata[event.metadata_id].name
+          if ":" not in name:  # Executor bookkeeping, not an op.
+            continue
+          op_type = name.rsplit(":", 1)[1]
+          totals[op_type] += event.duration_ps / 1e9
+          calls[op_type] += 1
+  return [(op, ms, calls[op]) for op, ms in totals.most_common(count)]
+
+
+def profile_loop(dataset: str, preset: str, loop: str, splits: dict) -> dict:
+  """The phases of one epoch (and of a run's end) of `loop`, timed."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import tf_keras as keras  # pylint: disable=g-import-not-at-top
+  from pqrnn_tf.models import load_preset  # pylint: disable=g-import-not-at-top
+  from pqrnn_tf.train import evaluation, trainer  # pylint: disable=g-import-not-at-top
+  timer = Timer()
+  config = trainer.make_config(load_preset(preset), splits["train"])
+  keras.utils.set_random_seed(config.seed)
+  intents, tags = config.vocabs()
+  strategy = tf.distribute.get_strategy()
+  model = timer("build and compile", trainer.build_and_compile, config, strategy,
+                splits["train"], intents, tags)
+  train_ds, _ = trainer.training_data(config, strategy, splits["train"], intents, tags,
+                                      None, loop=loop)
+  batches = timer("input pipeline", list, train_ds)
+  projection = model.get_layer("projection")
+  timer("projection op", lambda: [projection(x, training=True) for x, _ in batches])
+  padded = sum(int(tf.size(x)) * int(projection(x).shape[1]) for x, _ in batches)
+
+  forward = tf.function(lambda x: model(x, training=True), reduce_retracing=True)
+
+  @tf.function(reduce_retracing=True)
+  def forward_backward(x, y):
+    with tf.GradientTape() as tape:
+      loss = model.compiled_loss(y, model(x, training=True))
+    return tape.gradient(loss, model.trainable_variables)
+
+  @tf.function(reduce_retracing=True)
+  def step(x, y):
+    gradients = forward_backward(x, y)
+    model.optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+
+  for name, fn, with_targets in (("forward", forward, False),
+                                 ("forward + backward", forward_backward, True),
+                                 ("step (+ optimizer)", step, True)):
+    def epoch(fn=fn, with_targets=with_targets):
+      for x, y in batches:
+        fn(x, y) if with_targets else fn(x)
+    epoch()  # Traces every shape first: the timed pass runs traced code.
+    timer(name, epoch)
+  model.fit(train_ds, epochs=1, verbose=0)  # Traces Keras's train function.
+  timer("keras fit epoch", model.fit, train_ds, epochs=1, verbose=0)
+  top = []
+  if FLAGS.profile_ops:
+    logdir = tempfile.mkdtemp(prefix="training_speed_ops_")
+    tf.profiler.experimental.start(logdir)
+    model.fit(train_ds, epochs=1, verbose=0)
+    tf.profiler.experimental.stop()
+    top = top_ops(logdir)
+    shutil.rmtree(logdir, ignore_errors=True)
+  sort = loop == "fast"
+  evaluation.predict(model, splits["dev"], intents, tags, sort_by_length=sort)
+  timer("dev scoring", evaluation.predict, model, splits["dev"], intents, tags,
+        sort_by_length=sort)
+  out = tempfile.mkdtemp(prefix="training_speed_")
+  checkpoint = trainer.EpochCheckpoint(os.path.join(out, "checkpoints"), model)
+  timer("first checkpoint", checkpoint.manager.save)
+  timer("checkpoint", checkpoint.manager.save)
+  timer("best weights", model.save_weights, os.path.join(out, trainer.BEST_WEIGHTS))
+  timer("SavedModel", model.save, os.path.join(out, trainer.SAVED_MODEL_DIR),
+        save_format="tf")
+  timer("final dev + test scoring", lambda: [
+      evaluation.predict(model, splits[s], intents, tags, sort_by_length=sort)
+      for s in ("dev", "test")])
+  shutil.rmtree(out, ignore_errors=True)
+  phases = timer.phases
+  step_cpu = phases["step (+ optimizer)"]["cpu_seconds"]
+  phases["keras/python overhead (fit - step)"] = {
+      k: phases["keras fit epoch"][k] - phases["step (+ optimizer)"][k]
+      for k in ("wall_seconds", "cpu_seconds")}
+  words = sum(len(config.model.tokenization.row_words(e.text)) for e in splits["train"])
+  return {"dataset": dataset, "preset": preset_name(preset), "loop": loop,
+          "batches": len(batches), "padding_factor": padded / words,
+          "sentences_per_cpu_second": len(splits["train"]) / step_cpu,
+          "phases": phases, "top_ops_ms": top}
+
+
+def profile() -> None:
+  import pqrnn_tf  # noqa: F401  pylint: disable=g-import-not-at-top (sets the Keras version)
+  from pqrnn_tf.data import datasets  # pylint: disable=g-import-not-at-top
+  os.makedirs(FLAGS.output_dir, exist_ok=True)
+  for dataset in FLAGS.datasets:
+    preset = preset_of(dataset)
+    splits = datasets.read_splits(dataset)
+    results = [profile_loop(dataset, preset, loop, splits) for loop in FLAGS.loops]
+    names = list(results[0]["phases"])
+    lines = [f"{dataset}, {preset_name(preset)}: seconds per epoch (CPU / wall) by phase",
+             "", "| phase | " + " | ".join(r["loop"] for r in results) + " |",
+             "|---|" + "---|" * len(results)]
+    for name in names:
+      lines.append(f"| {name} | " + " | ".join(
+          "{cpu_seconds:.2f} / {wall_seconds:.2f}".format(**r["phases"][name])
+          for r in results) + " |")
+    for key, form in (("batches", "{}"), ("padding_factor", "{:.2f}"),
+                      ("sentences_per_cpu_second", "{:.0f}")):
+      lines.append(f"| {key.replace('_', ' ')} | "
+                   + " | ".join(form.format(r[key]) for r in results) + " |")
+    for r in results:
+      if r["top_ops_ms"]:
+        lines += ["", f"{r['loop']}: top TF ops in a fit epoch (ms, calls)"]
+        lines += [f"  {ms:9.1f} {calls:6d}  {op}" for op, ms, calls in r["top_ops_ms"]]
+    text = "\n".join(lines)
+    stem = os.path.join(FLAGS.output_dir,
+                        f"training_speed_profile_{dataset}_{preset_name(preset)}")
+    with open(stem + ".json", "w") as f:
+      json.dump(results, f, indent=2)
+    with open(stem + ".md", "w") as f:
+      f.write(text + "\n")
+    print("\n" + text)
+
+
+def main(argv) -> None:
+  del argv
+  unknown = [loop for loop in FLAGS.loops if loop not in LOOPS]
+  if unknown:
+    raise app.UsageError(f"--loops: unknown {unknown}; choose from {list(LOOPS)}")
+  if FLAGS.mode == "profile":
+    profile()
+  else:
+    compare()
+
+
+if __name__ == "__main__":
+  define_flags()
+  app.run(main)
