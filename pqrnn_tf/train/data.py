@@ -247,8 +247,8 @@ def length_grouped_batches(lengths: np.ndarray, batch_size: int, window: int,
   The examples are shuffled (unless `rng` is None), cut into windows of
   `window` batches, sorted by length inside each window (stably) and cut into
   batches; then the batches are shuffled. Every example comes once, and there
-  are `ceil(len(lengths) / batch_size)` batches, as with plain batching: only
-  the last batch is smaller.
+  are `ceil(len(lengths) / batch_size)` batches, as with plain batching: one
+  of them (the last window's last) may be smaller.
   """
   order = np.arange(len(lengths)) if rng is None else rng.permutation(len(lengths))
   span = batch_size * window
@@ -289,7 +289,9 @@ def _length_grouped_dataset(columns: tuple, lengths: np.ndarray, batch_size: int
         [tf.cast(intent, tf.float32)[:, None], teacher_intent], axis=1)}
     if slot_columns:
       tag_ids, teacher_slots = slot_columns
-      teacher_slots = teacher_slots.to_tensor(shape=[None, time, None])
+      teacher_slots = teacher_slots.to_tensor()  # As wide as the longest row (maybe 0).
+      teacher_slots = tf.pad(teacher_slots,
+                             [[0, 0], [0, time - tf.shape(teacher_slots)[1]], [0, 0]])
       targets[SLOTS_OUTPUT] = tf.concat(
           [tf.cast(tag_ids[:, :time], tf.float32)[:, :, None], teacher_slots], axis=2)
     return text, targets
