@@ -147,6 +147,20 @@ def test_bad_numeric_flags_are_refused_by_the_parser(run_dir, tmp_path):
   assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.parametrize("flags,message", [
+    (["--buckets=16,32"], "--buckets is for --portable"),
+    (["--portable", "--buckets=16,x"], "--buckets=16,x"),
+    (["--portable", "--buckets=0,512"], "--buckets=0,512"),
+    # The run's projection keeps 512 tokens: a largest bucket of 32 would cut sentences.
+    (["--portable", "--buckets=16,32"], "reach 512 rows"),
+])
+def test_bad_buckets_are_one_line(run_dir, tmp_path, flags, message):
+  line = error_line(export(f"--model_dir={run_dir}", f"--output={tmp_path / 'out.tflite'}",
+                           *flags))
+  assert message in line, line
+  assert os.listdir(tmp_path) == []
+
+
 @pytest.mark.parametrize("mode", ["refuse", "raise"])
 def test_failed_verification_leaves_the_old_export(run_dir, tmp_path, mode):
   output = tmp_path / "out" / "model.tflite"
