@@ -21,7 +21,7 @@ class _FakeModel:
 
 def _selection(tmp_path, monkeypatch, dev_scores, patience, decay):
   scores = iter(dev_scores)
-  monkeypatch.setattr(trainer.evaluation, "predict", lambda *args: (None, None))
+  monkeypatch.setattr(trainer.evaluation, "predict", lambda *args, **kwargs: (None, None))
   monkeypatch.setattr(trainer.metrics_lib, "score_examples",
                       lambda *args: {"intent_accuracy": next(scores)})
   (tmp_path / "best").mkdir()
