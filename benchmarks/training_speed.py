@@ -9,7 +9,8 @@ compare (the default): for every data set, seed and --loops entry, runs
 `taskset -c --cpus`, under `nice`, with --threads TF threads, the same for
 every loop so that they compare) and reports
   * sentences/s: training examples over the seconds of the training steps
-    (dev scoring excluded), over all epochs;
+    (dev scoring excluded), over all epochs; sentences/CPU s the same over
+    the CPU seconds of those steps (what a busy machine disturbs least);
   * seconds per epoch: the median time from one epoch's end to the next
     (training, dev scoring, checkpoint);
   * time to the best dev epoch and total wall time to metrics.json, both from
@@ -18,7 +19,8 @@ every loop so that they compare) and reports
   * CPU seconds and peak RSS of the process (on a shared machine the wall
     times carry the other users' load; CPU seconds much less);
   * the final dev and test metrics and the best epoch.
-Each run's numbers are kept in its run directory (timing.json): a finished run
+Each run's output is kept in its run directory (train.log, each line with its
+seconds since the start) and its numbers too (timing.json): a finished run
 is not run again (--rerun does), so the table grows seed by seed. Writes
 training_speed_<dataset>_<preset>.json and .md to --output_dir.
 
@@ -53,6 +55,7 @@ DEFAULT_PRESETS = {"atis": "pqrnn_base", "multilingual_langid": "pqrnn_classifie
                    "vader_sentiment": "pqrnn_classifier"}
 #: Columns of the table: (key in a run's timing.json, header, format).
 COLUMNS = (("sentences_per_second", "sentences/s", "{:.0f}"),
+           ("sentences_per_cpu_second", "sentences/CPU s", "{:.0f}"),
            ("seconds_per_epoch", "s/epoch", "{:.1f}"),
            ("epochs", "epochs", "{:.0f}"),
            ("seconds_to_best", "s to best dev", "{:.0f}"),
@@ -116,12 +119,13 @@ def parse_log(lines: list[tuple[float, str]]) -> dict:
   ends, steps = {}, {}
   for seconds, line in lines:
     parts = line.split()
-    # "Epoch 3: 140 training steps in 5.21 s"
+    # "Epoch 3: 140 training steps in 5.21 s (4.90 CPU s)"
     if len(parts) >= 7 and parts[0] == "Epoch" and parts[1].endswith(":") and (
         parts[3:6] == ["training", "steps", "in"]):
       epoch = int(parts[1][:-1])
       ends[epoch] = seconds
-      steps[epoch] = (int(parts[2]), float(parts[6]))
+      cpu = float(parts[8].lstrip("(")) if len(parts) >= 11 else None
+      steps[epoch] = (int(parts[2]), float(parts[6]), cpu)
   return {"epoch_ends": ends, "epoch_steps": steps}
 
 
@@ -148,7 +152,8 @@ def run_one(dataset: str, preset: str, loop: str, seed: int, num_train: int) -> 
                                stderr=subprocess.STDOUT, text=True)
     for line in process.stdout:
       lines.append((time.monotonic() - start, line.rstrip("\n")))
-      log.write(line)
+      log.write(f"{lines[-1][0]:9.2f} {line}")
+      log.flush()
     _, status, usage = os.wait4(process.pid, 0)
   wall = time.monotonic() - start
   process.returncode = os.waitstatus_to_exitcode(status)
@@ -161,14 +166,18 @@ def run_one(dataset: str, preset: str, loop: str, seed: int, num_train: int) -> 
   ends, steps = parsed["epoch_ends"], parsed["epoch_steps"]
   epochs = sorted(ends)
   gaps = [ends[e] - ends[e - 1] for e in epochs if e - 1 in ends]
-  train_seconds = sum(s for _, s in steps.values())
+  train_seconds = sum(s[1] for s in steps.values())
+  train_cpu = [s[2] for s in steps.values()]
   result = {
       "dataset": dataset, "preset": preset_name(preset), "loop": loop, "seed": seed,
       "command": " ".join(cmd),
       "epochs": len(epochs), "best_epoch": metrics.get("best_epoch"),
       "sentences_per_second": num_train * len(epochs) / train_seconds,
+      "sentences_per_cpu_second": (num_train * len(epochs) / sum(train_cpu)
+                                   if None not in train_cpu else None),
       "seconds_per_epoch": statistics.median(gaps) if gaps else None,
       "epoch_train_seconds": [steps[e][1] for e in epochs],
+      "epoch_train_cpu_seconds": [steps[e][2] for e in epochs],
       "seconds_to_best": ends.get(metrics.get("best_epoch")),
       "wall_seconds": wall,
       "cpu_seconds": usage.ru_utime + usage.ru_stime,
@@ -219,9 +228,9 @@ def summarize(runs: list[dict], loops: list[str]) -> dict:
     for key in ("seconds_per_epoch", "seconds_to_best", "wall_seconds", "cpu_seconds"):
       if base.get(key) and row.get(key):
         speedup[key] = base[key][0] / row[key][0]
-    if base.get("sentences_per_second") and row.get("sentences_per_second"):
-      speedup["sentences_per_second"] = (row["sentences_per_second"][0]
-                                         / base["sentences_per_second"][0])
+    for key in ("sentences_per_second", "sentences_per_cpu_second"):
+      if base.get(key) and row.get(key):
+        speedup[key] = row[key][0] / base[key][0]
     row["speedup_over_baseline"] = speedup
   return summary
 
@@ -247,7 +256,8 @@ def markdown(runs: list[dict], loops: list[str]) -> str:
       lines.append("")
       lines.append(f"{loop} over baseline: " + ", ".join(
           f"{name} x{s[key]:.2f}" for key, name in (
-              ("sentences_per_second", "sentences/s"), ("seconds_per_epoch", "s/epoch"),
+              ("sentences_per_second", "sentences/s"),
+              ("sentences_per_cpu_second", "sentences/CPU s"), ("seconds_per_epoch", "s/epoch"),
               ("seconds_to_best", "time to best dev"),
               ("wall_seconds", "time to metrics.json"), ("cpu_seconds", "CPU seconds"))
           if key in s))

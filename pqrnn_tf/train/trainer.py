@@ -192,6 +192,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
     self.restore_directory = restore_directory or directory
     self._steps = 0
     self._last_step_end = 0.0
+    self._epoch_cpu_start = self._last_step_cpu = 0.0
     self._supports_tf_logs = True  # Its batch hook needs no NumPy copy of the logs.
     self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
     # Training time summed over resumed runs (dev scoring included).
@@ -212,16 +213,21 @@ class EpochCheckpoint(keras.callbacks.Callback):
 
   def on_epoch_begin(self, epoch, logs=None):
     self._epoch_start = self._last_step_end = time.time()
+    self._epoch_cpu_start = self._last_step_cpu = time.process_time()
     self._steps = 0
 
   def on_train_batch_end(self, batch, logs=None):
     self._steps += 1
     self._last_step_end = time.time()
+    self._last_step_cpu = time.process_time()
 
   def on_epoch_end(self, epoch, logs=None):
-    # The training steps alone: dev scoring (an earlier callback) comes after them.
+    # The training steps alone: dev scoring (an earlier callback) comes after
+    # them. CPU seconds (of this process) too: on a busy machine wall time
+    # also measures the other processes.
     print(f"Epoch {epoch + 1}: {self._steps} training steps in "
-          f"{self._last_step_end - self._epoch_start:.2f} s", flush=True)
+          f"{self._last_step_end - self._epoch_start:.2f} s "
+          f"({self._last_step_cpu - self._epoch_cpu_start:.2f} CPU s)", flush=True)
     self.epoch.assign(epoch + 1)
     self.train_seconds.assign_add(time.time() - self._epoch_start)
     self.manager.save()
