@@ -162,7 +162,7 @@ class DevSelection(keras.callbacks.Callback):
         self.model, self.dev, self.intents, self.tags, sort_by_length=self.sort_by_length))
     seconds = time.perf_counter() - start
     score = dev_score(metrics)
-    for k in ("intent_accuracy", "slot_f1", "exact_match"):
+    for k in metrics_lib.HEADLINE_METRICS:
       if k in metrics and logs is not None:
         logs[f"dev_{k}"] = metrics[k]
     if score > self.state["best_score"]:
@@ -235,7 +235,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
 
 def _fmt(metrics: dict) -> str:
   return ", ".join(f"{k} {100 * metrics[k]:.2f}" for k in
-                   ("intent_accuracy", "slot_f1", "exact_match") if k in metrics)
+                   metrics_lib.HEADLINE_METRICS if k in metrics)
 
 
 def make_config(model_config: ModelConfig, train: Sequence[Example] | ShardedExamples,
