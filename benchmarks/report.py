@@ -6,7 +6,8 @@ import os
 
 import numpy as np
 
-ACCURACY_KEYS = ("intent_accuracy", "slot_f1", "exact_match")
+from pqrnn_tf.metrics import HEADLINE_METRICS
+
 PLOT_METRIC = "exact_match"  # the strictest of the three: intent and every slot right
 
 
@@ -48,7 +49,7 @@ def ratios(rows: list[dict], reference: str, length: int) -> list[dict]:
     entry = {"name": row["name"], "length": length,
              "p50_over_reference": b["p50_us"] / ref_bucket["p50_us"] if b else None,
              "bytes_over_reference": row["bytes"] / ref["bytes"]}
-    for key in ACCURACY_KEYS:
+    for key in HEADLINE_METRICS:
       mine, theirs = row.get("accuracy", {}).get(key), ref.get("accuracy", {}).get(key)
       entry[f"{key}_minus_reference"] = (
           mine - theirs if mine is not None and theirs is not None else None)
@@ -202,7 +203,7 @@ def markdown(results: dict) -> str:
   for r in rows:
     acc = r.get("accuracy", {})
     cells = [r["name"], r["runtime"], _size(r["bytes"]), _size(1024 * r["rss_peak_kb"]),
-             _size(1024 * r["rss_model_kb"])] + [_pct(acc.get(k)) for k in ACCURACY_KEYS]
+             _size(1024 * r["rss_model_kb"])] + [_pct(acc.get(k)) for k in HEADLINE_METRICS]
     if tp:
       cells.append(_num(r.get("throughput", {}).get("sentences_per_s")))
     lines.append("| " + " | ".join(cells) + " |")
@@ -229,7 +230,7 @@ def markdown(results: dict) -> str:
                  f"{e['bytes_over_reference']:.1f}x | "
                  + " | ".join(_num(None if e[f'{k}_minus_reference'] is None
                                    else 100 * e[f'{k}_minus_reference'], '{:+.2f}')
-                              for k in ACCURACY_KEYS) + " |")
+                              for k in HEADLINE_METRICS) + " |")
   agreeing = [r for r in rows if r.get("agreement_with_reference")]
   if agreeing:
     lines += ["", f"## Agreement with {ref} (ATIS test, one sentence per call)", "",

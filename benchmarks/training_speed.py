@@ -48,6 +48,8 @@ import time
 
 from absl import app, flags
 
+from pqrnn_tf.metrics import HEADLINE_METRICS
+
 FLAGS = flags.FLAGS
 LOOPS = ("baseline", "fast")
 #: The preset each built-in data set is benchmarked with unless --preset says.
@@ -62,7 +64,6 @@ COLUMNS = (("sentences_per_second", "sentences/s", "{:.0f}"),
            ("wall_seconds", "s to metrics.json", "{:.0f}"),
            ("cpu_seconds", "CPU s", "{:.0f}"),
            ("peak_rss_mb", "peak RSS MB", "{:.0f}"))
-METRICS = ("intent_accuracy", "slot_f1", "exact_match")
 TIMING_FILE = "timing.json"
 
 
@@ -215,7 +216,7 @@ def summarize(runs: list[dict], loops: list[str]) -> dict:
       values = [r[key] for r in mine if r.get(key) is not None]
       row[key] = mean_spread(values) if values else None
     for split in ("dev", "test"):
-      for metric in METRICS:
+      for metric in HEADLINE_METRICS:
         values = [r[split][metric] for r in mine if metric in r.get(split, {})]
         if values:
           row[f"{split}_{metric}"] = mean_spread(values)
@@ -236,7 +237,7 @@ def summarize(runs: list[dict], loops: list[str]) -> dict:
 
 
 def markdown(runs: list[dict], loops: list[str]) -> str:
-  metric_keys = [m for m in METRICS if any(m in r.get("test", {}) for r in runs)]
+  metric_keys = [m for m in HEADLINE_METRICS if any(m in r.get("test", {}) for r in runs)]
   header = (["loop", "seeds"] + [h for _, h, _ in COLUMNS]
             + [f"dev {m}" for m in metric_keys] + [f"test {m}" for m in metric_keys])
   lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
