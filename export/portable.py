@@ -22,6 +22,7 @@ import tf_keras as keras
 
 from pqrnn_tf.export import converter
 from pqrnn_tf.inference import portable
+from pqrnn_tf.inference import projection as projection_lib
 from pqrnn_tf.inference.signature import INTENT_PROBS, SLOT_PROBS
 from pqrnn_tf.layers.projection import Projection
 from pqrnn_tf.layers.qrnn import builtin_recurrence
@@ -45,7 +46,7 @@ def projection_settings(model: keras.Model) -> dict:
     raise converter.ExportError(
         "--portable needs a token limit (projection max_tokens >= 1): its largest "
         "length bucket must hold every sentence")
-  return {key: attributes[key] for key in portable.PROJECTION_KEYS}
+  return {key: attributes[key] for key in projection_lib.settings_attributes()}
 
 
 def portable_functions(model: keras.Model, buckets: Sequence[int]) -> dict:

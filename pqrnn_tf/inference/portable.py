@@ -16,18 +16,13 @@ import json
 import zipfile
 from typing import Any, Sequence
 
-#: The projection spec version (custom_ops/README.md) these models follow.
-SPEC_VERSION = 1
+from pqrnn_tf.inference.projection import SPEC_VERSION, settings_attributes
+
 #: The settings file packed into the model.
 SETTINGS_FILE = "pqrnn_portable.json"
 #: Input names of every bucket signature.
 FEATURES = "features"
 LENGTHS = "sequence_length"
-#: The projection attributes an app needs: all but the training-only
-#: distortion ones (inference never distorts).
-PROJECTION_KEYS = ("feature_size", "max_tokens", "lowercase", "separators",
-                   "split_unsegmented_scripts", "max_repeated_chars", "add_bos",
-                   "add_eos", "char_ngram_size")
 #: The shortest bucket; each next one doubles, up to the model's row limit.
 SMALLEST_BUCKET = 16
 
@@ -74,7 +69,7 @@ def bucket_for(rows: int, buckets: Sequence[int]) -> int:
 def settings(projection: dict[str, Any], buckets: Sequence[int]) -> dict[str, Any]:
   """The contents of `pqrnn_portable.json`."""
   return {"spec_version": SPEC_VERSION,
-          "projection": {key: projection[key] for key in PROJECTION_KEYS},
+          "projection": {key: projection[key] for key in settings_attributes()},
           "buckets": [int(b) for b in buckets]}
 
 
@@ -105,7 +100,8 @@ def read_settings(content: bytes, source: str = "model") -> dict[str, Any] | Non
         f"{source}: projection spec version {version!r} is not the one this runtime "
         f"implements ({SPEC_VERSION}); use a pqrnn_tf release that knows it")
   projection = values.get("projection")
-  missing = [k for k in PROJECTION_KEYS if not isinstance(projection, dict) or k not in projection]
+  missing = [k for k in settings_attributes()
+             if not isinstance(projection, dict) or k not in projection]
   if missing:
     raise PortableModelError(f"{source}: {SETTINGS_FILE} lacks the projection "
                              f"setting(s) {', '.join(missing)}")

@@ -22,11 +22,13 @@ from typing import Sequence
 import numpy as np
 
 from pqrnn_tf import lite, metrics
+from pqrnn_tf.cli_errors import UserError
 from pqrnn_tf.data.tokens import Tokenization
 from pqrnn_tf.data.examples import LabelVocab
 from pqrnn_tf.inference import decoding, tokens
 from pqrnn_tf.inference import labels as labels_lib
 from pqrnn_tf.inference import portable
+from pqrnn_tf.inference.projection import Projector
 from pqrnn_tf.inference.signature import (INPUT_NAME, INTENT_PROBS, SEQUENCE_LENGTH,
                                           SIGNATURE_KEY, SLOT_PROBS)
 
@@ -214,7 +216,6 @@ class TflitePredictor(Predictor):
   def _init_portable(self) -> dict:
     """Checks a portable model's bucket signatures and sets up its projection;
     returns the output details of its first bucket."""
-    from pqrnn_tf.inference.projection import Projector  # pylint: disable=g-import-not-at-top
     projection = self.portable["projection"]
     self._buckets = list(self.portable["buckets"])
     feature_size = int(projection["feature_size"])
@@ -233,9 +234,10 @@ class TflitePredictor(Predictor):
     self.has_slots = SLOT_PROBS in outputs
     self.tokenization = Tokenization.from_projection(projection)
     try:
-      self._projector = Projector(**projection)
-    except ValueError as e:
-      raise ModelError(f"{self.model_path}: projection settings: {e}") from None
+      self._projector = Projector.from_settings(
+          projection, where=f"{self.model_path}: {portable.SETTINGS_FILE}: projection")
+    except UserError as e:
+      raise ModelError(str(e)) from None
     return outputs
 
   def _check_labels(self, outputs: dict) -> None:
