@@ -184,6 +184,10 @@ def score_examples(examples: Sequence, pred_intents: Sequence[str] | None,
 
 #: The three numbers reported for joint intent + slot models.
 HEADLINE_METRICS = ("intent_accuracy", "slot_f1", "exact_match")
+#: Where a training run writes its scores in its directory (pqrnn-train and
+#: pqrnn-teacher train); here, not in pqrnn_tf.run_dir, because the teacher
+#: and the benchmarks read it without TensorFlow.
+METRICS_FILE = "metrics.json"
 
 
 def dev_score(metrics: dict) -> float:

@@ -22,12 +22,12 @@ import tf_keras as keras
 
 from pqrnn_tf.cli_errors import UserError
 from pqrnn_tf.data.examples import LabelVocab
+from pqrnn_tf.metrics import METRICS_FILE  # noqa: F401  (pqrnn-train's scores)
 from pqrnn_tf.models import ModelConfig, check_config
 from pqrnn_tf.run_lock import LOCK_FILE  # noqa: F401  (the run directory's lock)
 
 CONFIG_FILE = "config.json"
-METRICS_FILE = "metrics.json"
-#: pqrnn-eval's report: the training run's metrics.json is never replaced.
+#: pqrnn-eval's report: the training run's METRICS_FILE is never replaced.
 EVAL_FILE = "eval_metrics.json"
 TRAIN_TIME_FILE = "train_time.json"
 SAVED_MODEL_DIR = "saved_model"

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 
 from pqrnn_tf import metrics as metrics_lib
 from pqrnn_tf.data.examples import Example
+from pqrnn_tf.metrics import METRICS_FILE  # noqa: F401  (the teacher run's scores)
 from pqrnn_tf.teacher import predictor as predictor_lib
 
 CONFIG_FILE = "config.json"
-METRICS_FILE = "metrics.json"
 DEV_KEYS = metrics_lib.HEADLINE_METRICS
 
 
