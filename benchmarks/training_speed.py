@@ -48,7 +48,7 @@ import time
 
 from absl import app, flags
 
-from pqrnn_tf.metrics import HEADLINE_METRICS
+from pqrnn_tf.metrics import HEADLINE_METRICS, METRICS_FILE
 
 FLAGS = flags.FLAGS
 LOOPS = ("baseline", "fast")
@@ -161,7 +161,7 @@ def run_one(dataset: str, preset: str, loop: str, seed: int, num_train: int) -> 
   if process.returncode:
     raise RuntimeError(f"{' '.join(cmd)} failed ({process.returncode}); see "
                        f"{os.path.join(model_dir, 'train.log')}")
-  with open(os.path.join(model_dir, "metrics.json")) as f:
+  with open(os.path.join(model_dir, METRICS_FILE)) as f:
     metrics = json.load(f)
   parsed = parse_log(lines)
   ends, steps = parsed["epoch_ends"], parsed["epoch_steps"]
