@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from pqrnn_tf.cli_errors import UserError
 from pqrnn_tf.data.tokens import Tokenization
@@ -449,3 +451,37 @@ def test_threads_share_a_projector():
     np.testing.assert_array_equal(features, want_features)
     np.testing.assert_array_equal(lengths, want_lengths)
     assert all(np.array_equal(a, b) for a, b in zip(spans, want_spans))
+
+
+# Hypothesis: strings as bytes (invalid UTF-8 included) or as text from every
+# Unicode category, with random settings, checked against the op in process.
+
+_TEXTS = st.lists(st.one_of(st.binary(max_size=60),
+                            st.text(max_size=40).map(lambda t: t.encode("utf-8", "surrogatepass")),
+                            st.text(alphabet="aAbB \u0130\u03a3ก中😀\u0301", max_size=30)
+                            .map(str.encode)),
+                  min_size=1, max_size=6)
+_SETTINGS = st.fixed_dictionaries({
+    "feature_size": st.sampled_from([1, 7, 32, 64]),
+    "max_tokens": st.sampled_from([0, 1, 3, 512]),
+    "lowercase": st.booleans(),
+    "separators": st.sampled_from(["", ",.", "\u00e9-"]),
+    "split_unsegmented_scripts": st.booleans(),
+    "max_repeated_chars": st.sampled_from([0, 1, 2]),
+    "add_bos": st.booleans(),
+    "add_eos": st.booleans(),
+    "char_ngram_size": st.integers(0, 8),
+})
+
+
+@hypothesis_settings(max_examples=150, deadline=None,
+                     suppress_health_check=[HealthCheck.too_slow])
+@given(texts=_TEXTS, attributes=_SETTINGS)
+def test_python_runtime_equals_the_op_on_generated_strings(texts, attributes):
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from pqrnn_tf import ops  # pylint: disable=g-import-not-at-top
+  features, lengths = Projector(**attributes).project(texts)
+  expected, expected_lengths = ops.sequence_string_projection(
+      tf.constant(texts, dtype=tf.string), **attributes)
+  np.testing.assert_array_equal(lengths, expected_lengths.numpy())
+  np.testing.assert_array_equal(features, expected.numpy())
