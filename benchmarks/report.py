@@ -269,11 +269,13 @@ def ops_table(rows: list[dict]) -> list[str]:
     return []
   lines = ["", "## Ops and XNNPACK delegation", "",
            "Ops: from the flatbuffer. Replaced: nodes TFLite hands to XNNPACK, from its own "
-           "log line (\"Replacing N out of M node(s) with delegate\", enabled at VERBOSE); "
-           "partitions: XNNPACK nodes of the main subgraph, with the nodes each replaced "
-           "(found from their boundary tensors in the graph).", "",
+           "log line (\"Replacing N out of M node(s) with delegate\", enabled at VERBOSE). "
+           "Timed subgraph: the one that runs a sentence of the ratio bucket. Partitions: "
+           "the XNNPACK nodes of subgraph 0 (the only one the Python API lists), with the "
+           "nodes each replaced, found from their boundary tensors in the graph (their sum "
+           "matches the log's count for subgraph 0).", "",
            "| model | timed subgraph | its ops | XNNPACK replaced | all subgraphs' ops | "
-           "XNNPACK replaced (all) | main-subgraph partitions (nodes each) |",
+           "XNNPACK replaced (all) | subgraph 0: XNNPACK partitions (nodes each) |",
            "|---|---|---|---|---|---|---|"]
   for r in with_ops:
     ops = r["ops"]
@@ -284,7 +286,8 @@ def ops_table(rows: list[dict]) -> list[str]:
     lines.append(
         f"| {r['name']} | {timed['signature'] or timed['subgraph']} | {timed['ops']} | "
         f"{_num(timed.get('xnnpack_replaced'))} | {ops['total']} | {_num(replaced_all)} | "
-        f"{len(parts)} ({', '.join(map(str, parts))}) |")
+        f"{ops['subgraphs'][0]['signature'] or 0}: {len(parts)} "
+        f"({', '.join(map(str, parts))}) |")
   return lines
 
 
