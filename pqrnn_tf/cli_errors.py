@@ -71,6 +71,17 @@ NATIVE_INFO_LINE = re.compile(
     r"|To enable the following instructions: )")
 
 
+#: The process's own stderr descriptors, saved by `quiet_native_logs` blocks.
+_real_stderr: list[int] = []
+
+
+def real_stderr_fd() -> int:
+  """The descriptor of the process's own stderr, also while a
+  `quiet_native_logs` block has descriptor 2 in its pipe (which passes only
+  whole lines on): for output such as progress on a terminal."""
+  return _real_stderr[-1] if _real_stderr else 2
+
+
 @contextlib.contextmanager
 def quiet_native_logs() -> Iterator[None]:
   """Drops the native runtimes' start-up lines (`NATIVE_INFO_LINE`) from
@@ -82,6 +93,7 @@ def quiet_native_logs() -> Iterator[None]:
   """
   sys.stderr.flush()
   saved = os.dup(2)
+  _real_stderr.append(real_stderr_fd() if _real_stderr else saved)  # Nested: the outer's.
   read_end, write_end = os.pipe()
   os.dup2(write_end, 2)
   os.close(write_end)
@@ -103,6 +115,7 @@ def quiet_native_logs() -> Iterator[None]:
   finally:
     sys.stderr.flush()
     os.dup2(saved, 2)  # Closes the pipe's last write end: the thread sees its end.
+    _real_stderr.pop()
     os.close(saved)
     thread.join()
 

@@ -212,3 +212,33 @@ def test_memory_is_bounded_by_the_batch_not_the_input(model_path, tmp_path):  # 
   # (the whole-file reader peaked at 1.06 GB on 200,000); streamed, the large
   # run's peak is the small run's within noise.
   assert large_kib < small_kib + 40 * 1024, (small_kib, large_kib)
+
+
+def stderr_on_a_terminal(args) -> str:
+  """What the pqrnn-predict console script writes to stderr when it is a terminal."""
+  import pty  # pylint: disable=g-import-not-at-top
+  script = os.path.join(os.path.dirname(sys.executable), "pqrnn-predict")
+  main_end, tool_end = pty.openpty()
+  proc = subprocess.Popen([script, *args], stdout=subprocess.DEVNULL, stderr=tool_end, env=ENV)
+  os.close(tool_end)
+  data = b""
+  while True:
+    try:
+      chunk = os.read(main_end, 4096)
+    except OSError:  # The tool closed its end.
+      break
+    if not chunk:
+      break
+    data += chunk
+  os.close(main_end)
+  assert proc.wait(timeout=120) == 0
+  return data.decode()
+
+
+def test_progress_shows_on_a_terminal_only(model_path, tmp_path):  # noqa: F811
+  path = tmp_path / "texts.txt"
+  path.write_bytes("".join(t + "\n" for t in random_lines(500, seed=3)).encode())
+  shown = stderr_on_a_terminal([f"--model={model_path}", f"--input={path}"])
+  assert shown.endswith("pqrnn-predict: 500 lines, 100%\r\n"), shown  # The pty adds "\r".
+  rc, _, err = predict_cli(f"--model={model_path}", f"--input={path}")
+  assert (rc, err) == (0, "")

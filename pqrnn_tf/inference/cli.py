@@ -216,10 +216,14 @@ class Writer:
 
 
 class Progress:
-  """"N lines, P%" on a terminal's stderr, at most twice a second."""
+  """Shows "N lines, P%" on a terminal (descriptor `fd`), at most twice a second.
 
-  def __init__(self, reader: LineReader, total_bytes: int, out: TextIO):
-    self.reader, self.total_bytes, self.out = reader, max(total_bytes, 1), out
+  Written to the descriptor itself: the process's stderr may be behind
+  `cli_errors.quiet_native_logs`' pipe, which passes on only whole lines.
+  """
+
+  def __init__(self, reader: LineReader, total_bytes: int, fd: int):
+    self.reader, self.total_bytes, self.fd = reader, max(total_bytes, 1), fd
     self.last = 0.0
 
   def update(self, final: bool = False) -> None:
@@ -228,9 +232,8 @@ class Progress:
       return
     self.last = now
     percent = 100.0 * self.reader.bytes_read / self.total_bytes
-    self.out.write(f"\r{PROGRAM}: {self.reader.lines_read} lines, {percent:.0f}%"
-                   + ("\n" if final else ""))
-    self.out.flush()
+    os.write(self.fd, (f"\r{PROGRAM}: {self.reader.lines_read} lines, {percent:.0f}%"
+                       + ("\n" if final else "")).encode())
 
 
 def answer(predictor: predictor_lib.Predictor, batch: list[tuple[int, str | BadLine]]
@@ -316,8 +319,9 @@ def main(argv: Sequence[str]) -> None:
       fail(name, e.strerror or str(e))
     reader = LineReader(fd, name)
     progress = None
-    if FLAGS.input and sys.stderr.isatty():
-      progress = Progress(reader, os.fstat(fd).st_size, sys.stderr)
+    terminal = cli_errors.real_stderr_fd()
+    if FLAGS.input and os.isatty(terminal):
+      progress = Progress(reader, os.fstat(fd).st_size, terminal)
     stream(predictor, reader, writer, FLAGS.batch_size, FLAGS.threads,
            FLAGS.on_bad_line, progress)
   except BrokenPipeError:
