@@ -132,10 +132,7 @@ def convert(model: keras.Model, quantization: str = "int8",
   converter = tf.lite.TFLiteConverter.from_concrete_functions(
       [module.serve.get_concrete_function()], module)
   converter.allow_custom_ops = True
-  if quantization != "none":
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-  if quantization == "float16":
-    converter.target_spec.supported_types = [tf.float16]
+  representative = None
   if quantization == "int8":
     if not representative_texts:
       raise ValueError("int8 quantization needs representative_texts for calibration")
@@ -147,16 +144,41 @@ def convert(model: keras.Model, quantization: str = "int8",
         # after the projection is calibrated on one-token inputs.
         yield {INPUT_NAME: np.array([text.encode("utf-8")])}
 
-    converter.representative_dataset = representative
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    # Calibration runs the model, so it needs our kernels.
-    converter.target_spec._experimental_custom_op_registerers = [  # pylint: disable=protected-access
-        ops.tflite_registerer, *lite.tftext_registerers()]
-    flatbuffer = quantize_int8(converter)
-  else:
-    flatbuffer = converter.convert()
+  # Calibration runs the model, so it needs our kernels.
+  flatbuffer = run_converter(converter, quantization, representative,
+                             custom_op_registerers=[ops.tflite_registerer,
+                                                    *lite.tftext_registerers()])
   check_custom_ops(flatbuffer)
   return flatbuffer
+
+
+def run_converter(converter: tf.lite.TFLiteConverter, quantization: str,
+                  representative_dataset=None, custom_op_registerers=()) -> bytes:
+  """Converts with the settings of `quantization` (one of QUANTIZATIONS).
+
+  Args:
+    converter: a converter of the model's signatures.
+    quantization: as `convert`.
+    representative_dataset: the calibration generator function, for "int8".
+    custom_op_registerers: kernels calibration needs besides the builtins.
+
+  Returns:
+    The flatbuffer ("int8" through `quantize_int8`).
+  """
+  if quantization != "none":
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+  if quantization == "float16":
+    converter.target_spec.supported_types = [tf.float16]
+  if quantization != "int8":
+    return converter.convert()
+  if representative_dataset is None:
+    raise ValueError("int8 quantization needs a representative dataset for calibration")
+  converter.representative_dataset = representative_dataset
+  converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+  if custom_op_registerers:
+    converter.target_spec._experimental_custom_op_registerers = list(  # pylint: disable=protected-access
+        custom_op_registerers)
+  return quantize_int8(converter)
 
 
 def float_nodes(flatbuffer: bytes) -> list[str]:

@@ -133,20 +133,15 @@ def convert_portable(model: keras.Model, quantization: str = "int8",
     tf.saved_model.save(module, saved, signatures={
         key: fn.get_concrete_function() for key, fn in functions.items()})
     tflite = tf.lite.TFLiteConverter.from_saved_model(saved, signature_keys=list(functions))
-    if quantization != "none":
-      tflite.optimizations = [tf.lite.Optimize.DEFAULT]
-    if quantization == "float16":
-      tflite.target_spec.supported_types = [tf.float16]
+    representative = None
     if quantization == "int8":
       if not representative_texts:
         raise ValueError("int8 quantization needs representative_texts for calibration")
-      tflite.representative_dataset = lambda: calibration_inputs(
-          model, representative_texts, buckets)
-      tflite.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-      flatbuffer = converter.quantize_int8(tflite)
-    else:
-      tflite.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-      flatbuffer = tflite.convert()
+
+      def representative():
+        return calibration_inputs(model, representative_texts, buckets)
+
+    flatbuffer = converter.run_converter(tflite, quantization, representative)
   custom = custom_ops(flatbuffer)
   if custom:
     raise converter.ExportError(f"the portable model has custom ops {custom}; it "
