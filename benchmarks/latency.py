@@ -507,12 +507,15 @@ def run_teacher(job: dict) -> dict:
 def predict_labels(teacher, texts: Sequence[str]) -> dict:
   """The teacher's intent and per-word tags, one sentence per call (as the
   TFLite models are scored)."""
+  # Imported here, not above: after the memory measurements.
+  from pqrnn_tf.teacher.predictor import decode  # pylint: disable=g-import-not-at-top
   intents, tags = [], []
   for text in texts:
     intent_logits, slot_logits = teacher.predict([text])
-    intents.append(teacher.intent_labels[int(np.argmax(intent_logits[0]))])
-    ids = np.argmax(slot_logits[0], -1)[:len(text.split())]
-    tags.append([teacher.slot_labels[int(i)] for i in ids])
+    (intent,), (text_tags,) = decode(teacher.intent_labels, teacher.slot_labels, intent_logits,
+                                     [slot_logits[0][:len(text.split())]])
+    intents.append(intent)
+    tags.append(list(text_tags))
   return {"intents": intents, "tags": tags}
 
 
