@@ -37,10 +37,22 @@ def builtin_recurrence(model: keras.layers.Layer):
       layer._builtin_recurrence = False  # pylint: disable=protected-access
 
 
-def _log_depth_pool(u, f, lengths, reverse):
-  """`fo_pool_log_depth`, 0 past each length (`qrnn_pooling_reference`'s `pool`)."""
-  valid = tf.sequence_mask(lengths, tf.shape(u)[1], dtype=u.dtype)[:, :, None]
-  return fo_pool_log_depth(u, f, reverse=reverse) * valid
+def _log_depth_pool(us, fs, lengths):
+  """`fo_pool_log_depth` of every direction at once (`qrnn_pooling_reference`'s
+  `pool`), 0 past each length.
+
+  The backward direction is reversed in time and stacked beside the forward
+  one, so one scan runs both: half the ops of a scan per direction. Reversed,
+  its padded steps come first, and their `u = 0` keeps the state 0 until the
+  last valid step, where the backward recurrence starts.
+  """
+  valid = tf.sequence_mask(lengths, tf.shape(us[0])[1], dtype=us[0].dtype)[:, :, None]
+  if len(us) == 1:
+    return [fo_pool_log_depth(us[0], fs[0]) * valid]
+  units = us[0].shape[-1]
+  c = fo_pool_log_depth(tf.concat([us[0], tf.reverse(us[1], axis=[1])], axis=-1),
+                        tf.concat([fs[0], tf.reverse(fs[1], axis=[1])], axis=-1))
+  return [c[:, :, :units] * valid, tf.reverse(c[:, :, units:], axis=[1])]
 
 
 @keras.utils.register_keras_serializable(package="pqrnn_tf")

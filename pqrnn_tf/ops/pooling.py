@@ -84,9 +84,11 @@ def qrnn_pooling_reference(taps, sequence_length, kernel_width: int = 2,
   """`qrnn_pooling` with TF ops and `fo_pooling` (same math; TF's own tanh and
   sigmoid, so equal up to float rounding): its gradient and its test oracle.
 
-  `pool(u, f, lengths, reverse)` replaces `fo_pooling` (e.g. a builtin-ops
-  recurrence for portable exports); it must give 0 at steps past each length.
-  Padded steps reach it with `u = 0` (their taps count as 0)."""
+  `pool(us, fs, lengths)` replaces `fo_pooling`: it gets each direction's
+  `u = (1 - f) * z` and `f` (the second direction runs from the last step
+  to the first) and returns each direction's `c`, 0 at steps past each
+  length (e.g. a builtin-ops recurrence for portable exports). Padded steps
+  reach it with `u = 0` (their taps count as 0)."""
   taps = tf.convert_to_tensor(taps, tf.float32)
   lengths = tf.cast(sequence_length, tf.int32)
   directions = 2 if bidirectional else 1
@@ -97,7 +99,7 @@ def qrnn_pooling_reference(taps, sequence_length, kernel_width: int = 2,
   # (a SPLIT would be quantized, and the gates with it).
   width = taps.shape[-1] // (directions * kernel_width)
   units = width // 3
-  outputs = []
+  us, fs, os = [], [], []
   for d in range(directions):
     gates = None
     for j in range(kernel_width):
@@ -112,9 +114,17 @@ def qrnn_pooling_reference(taps, sequence_length, kernel_width: int = 2,
       gates = tap if gates is None else gates + tap
     z, f, o = gates[:, :, :units], gates[:, :, units:2 * units], gates[:, :, 2 * units:]
     z, f, o = tf.tanh(z), tf.sigmoid(f), tf.sigmoid(o)
-    c = (pool or fo_pooling)((1.0 - f) * z, f, lengths, reverse=d == 1)
-    outputs.append(o * c)
+    us.append((1.0 - f) * z)
+    fs.append(f)
+    os.append(o)
+  cs = (pool or _fo_pool_directions)(us, fs, lengths)
+  outputs = [o * c for o, c in zip(os, cs)]
   return tf.concat(outputs, axis=-1) if directions == 2 else outputs[0]
+
+
+def _fo_pool_directions(us, fs, lengths):
+  """`fo_pooling` of each direction (the second one reversed)."""
+  return [fo_pooling(u, f, lengths, reverse=d == 1) for d, (u, f) in enumerate(zip(us, fs))]
 
 
 @tf.RegisterGradient(QRNN_OP_NAME)
