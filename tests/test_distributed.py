@@ -13,6 +13,8 @@ import time
 
 import pytest
 
+from pqrnn_tf.metrics import HEADLINE_METRICS, METRICS_FILE
+
 from tests.test_train_cli import make_examples, write_jsonl
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -113,11 +115,11 @@ def recorded(path) -> dict[str, list[dict]]:
 
 
 def check_metrics(model_dir):
-  with open(os.path.join(model_dir, "metrics.json")) as f:
+  with open(os.path.join(model_dir, METRICS_FILE)) as f:
     metrics = json.load(f)
   assert metrics["num_params"] > 1000 and 0 < metrics["train_minutes"] < 10
   assert metrics["dev"]["num_examples"] == 24
-  for key in ("intent_accuracy", "slot_f1", "exact_match"):
+  for key in HEADLINE_METRICS:
     assert 0.0 <= metrics["dev"][key] <= 1.0, metrics
   return metrics
 
@@ -189,22 +191,19 @@ def test_mirrored_two_replicas(shards, tmp_path):
   check_metrics(tmp_path / "run")
 
 
-def test_two_local_workers(shards, tmp_path):
-  """Two MultiWorkerMirroredStrategy workers on 127.0.0.1 train one model."""
-  pattern, dev = shards
-  model_dir = tmp_path / "run"
-  cluster = {"worker": [f"127.0.0.1:{p}" for p in free_ports(2)]}
-  command = cli_command("--strategy=multi_worker", f"--train_file={pattern}",
-                        f"--eval_file={dev}", f"--model_dir={model_dir}")
-  records = [tmp_path / f"worker{index}.record.jsonl" for index in range(2)]
+def run_local_workers(command, log_dir, worker_env=lambda index: {}, num_workers=2) -> str:
+  """Runs `command` as `num_workers` MultiWorkerMirroredStrategy workers on
+  127.0.0.1 (each its own process, TF_CONFIG and `worker_env(index)`); asserts
+  that all exit 0 within WORKER_TIMEOUT and returns their logs' tails."""
+  cluster = {"worker": [f"127.0.0.1:{p}" for p in free_ports(num_workers)]}
   procs, logs = [], []
   try:
-    for index in range(2):
-      logs.append(open(tmp_path / f"worker{index}.log", "w+", encoding="utf-8"))
+    for index in range(num_workers):
+      logs.append(open(os.path.join(log_dir, f"worker{index}.log"), "w+", encoding="utf-8"))
       tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
       procs.append(subprocess.Popen(
           command, cwd=REPO, stdout=logs[-1], stderr=subprocess.STDOUT,
-          env=base_env(TF_CONFIG=tf_config, PQRNN_TEST_RECORD=str(records[index]))))
+          env=base_env(TF_CONFIG=tf_config, **worker_env(index))))
     deadline = time.monotonic() + WORKER_TIMEOUT
     for proc in procs:
       try:
@@ -222,20 +221,29 @@ def test_two_local_workers(shards, tmp_path):
       log.seek(0)
       text.append(log.read())
       log.close()
-
-  def report() -> str:
-    return "\n".join(f"--- worker {i} (exit {p.returncode}):\n{t[-5000:]}"
+  report = "\n".join(f"--- worker {i} (exit {p.returncode}):\n{t[-5000:]}"
                      for i, (p, t) in enumerate(zip(procs, text)))
+  assert not any(timed_out), f"timed out after {WORKER_TIMEOUT}s\n{report}"
+  assert [p.returncode for p in procs] == [0] * num_workers, report
+  return report
 
-  assert not any(timed_out), f"timed out after {WORKER_TIMEOUT}s\n{report()}"
-  assert [p.returncode for p in procs] == [0, 0], report()
+
+def test_two_local_workers(shards, tmp_path):
+  """Two MultiWorkerMirroredStrategy workers on 127.0.0.1 train one model."""
+  pattern, dev = shards
+  model_dir = tmp_path / "run"
+  command = cli_command("--strategy=multi_worker", f"--train_file={pattern}",
+                        f"--eval_file={dev}", f"--model_dir={model_dir}")
+  records = [tmp_path / f"worker{index}.record.jsonl" for index in range(2)]
+  report = run_local_workers(command, tmp_path,
+                             lambda index: {"PQRNN_TEST_RECORD": str(records[index])})
   events = [recorded(path) for path in records]
 
   # Worker 0 is the chief; both see two replicas, one each. (The class behind
   # tf.distribute.MultiWorkerMirroredStrategy is CollectiveAllReduceStrategy.)
   assert [e["strategy"] for e in events] == [
       [{"type": "CollectiveAllReduceStrategy", "replicas": 2, "chief": chief, "workers": 2}]
-      for chief in (True, False)], report()
+      for chief in (True, False)], report
   # Each worker streamed its own half of the shards (by file)...
   shard_sets = []
   for index, worker in enumerate(events):
