@@ -46,6 +46,7 @@ import sys
 import tempfile
 import time
 
+import numpy as np
 from absl import app, flags
 
 from pqrnn_tf.metrics import HEADLINE_METRICS, METRICS_FILE
@@ -83,6 +84,9 @@ def define_flags() -> None:
   flags.DEFINE_string("runs_dir", "runs/training_speed", "Run directories.")
   flags.DEFINE_string("output_dir", "out/benchmarks", "Where the tables go.")
   flags.DEFINE_bool("rerun", False, "Run again even when a run's timing.json exists.")
+  flags.DEFINE_integer("profile_sentences", 0, "profile: a seeded sample of this many "
+                       "training sentences (0: all of them), for big data sets.",
+                       lower_bound=0)
   flags.DEFINE_bool("profile_ops", False, "profile: also list the TF ops that take the "
                     "most time in a fit epoch.")
 
@@ -336,7 +340,7 @@ def top_ops(logdir: str, count: int = 15) -> list[tuple[str, float, int]]:
           continue
         for event in line.events:
           name = plane.event_metadata[event.metadata_id].name
-          if ":" not in name:  # Executor bookkeeping, not an op.
+          if ":" not in name or "::" in name:  # Executor bookkeeping, not an op.
             continue
           op_type = name.rsplit(":", 1)[1]
           totals[op_type] += event.duration_ps / 1e9
@@ -429,9 +433,14 @@ def profile() -> None:
   for dataset in FLAGS.datasets:
     preset = preset_of(dataset)
     splits = datasets.read_splits(dataset)
+    if 0 < FLAGS.profile_sentences < len(splits["train"]):
+      chosen = np.random.default_rng(0).choice(len(splits["train"]), FLAGS.profile_sentences,
+                                               replace=False)
+      splits["train"] = [splits["train"][i] for i in sorted(chosen)]
     results = [profile_loop(dataset, preset, loop, splits) for loop in FLAGS.loops]
     names = list(results[0]["phases"])
-    lines = [f"{dataset}, {preset_name(preset)}: seconds per epoch (CPU / wall) by phase",
+    lines = [f"{dataset}, {preset_name(preset)}, {len(splits['train'])} training "
+             "sentences: seconds per epoch (CPU / wall) by phase",
              "", "| phase | " + " | ".join(r["loop"] for r in results) + " |",
              "|---|" + "---|" * len(results)]
     for name in names:
