@@ -120,8 +120,10 @@ def portable_claims(rows: list[dict], reference: str, length: int) -> list[dict]
   return out
 
 
-# The lean-graph targets for every exported pQRNN.
-MAX_OPS = 40
+# The lean-graph targets for every exported pQRNN (44 ops: the attention
+# pooling masks its scores with 4 small arithmetic ops, so that padding never
+# widens the int8 scores' range; tests/test_export.py holds the same bound).
+MAX_OPS = 44
 INT8_OVER_FLOAT = 0.6
 LINEAR_R2 = 0.99
 
