@@ -30,6 +30,8 @@ import subprocess
 import sys
 import time
 
+from pqrnn_tf.metrics import METRICS_FILE
+
 #: Runs a tool's module as its console script does, then writes the process's
 #: peak resident memory to stderr. VmHWM rather than ru_maxrss: a child's
 #: ru_maxrss starts at its parent's size when it forks.
@@ -101,7 +103,7 @@ def make_teacher(directory: str, gold_path: str, dev_path: str) -> str:
   """A small teacher run directory (a 2-layer BERT, hidden size 64), trained
   one short round on the gold data."""
   model_dir = os.path.join(directory, "teacher")
-  if os.path.isfile(os.path.join(model_dir, "metrics.json")):
+  if os.path.isfile(os.path.join(model_dir, METRICS_FILE)):
     return model_dir
   from transformers import BertConfig, BertModel, BertTokenizer  # pylint: disable=g-import-not-at-top
   import torch  # pylint: disable=g-import-not-at-top

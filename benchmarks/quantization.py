@@ -17,9 +17,9 @@ import os
 from absl import app, flags
 
 from benchmarks import commands
+from pqrnn_tf.metrics import HEADLINE_METRICS
 
 FLAGS = flags.FLAGS
-METRICS = ("intent_accuracy", "slot_f1", "exact_match")
 # (name, pqrnn-export flags, Keras model it is compared with)
 VARIANTS = (("float", ["--quantization=none"], "float"),
             ("dynamic", ["--quantization=dynamic"], "float"),
@@ -51,8 +51,8 @@ def markdown(rows: list[dict]) -> str:
     t = r["test"]
     lines.append(
         f"| {r['name']} | {r['bytes']:,} B | {r['size_ratio']:.1%} | "
-        + " | ".join(f"{100 * t[k]:.2f}" for k in METRICS) + " | "
-        + " / ".join(f"{100 * r['delta'][k]:+.2f}" for k in METRICS)
+        + " | ".join(f"{100 * t[k]:.2f}" for k in HEADLINE_METRICS) + " | "
+        + " / ".join(f"{100 * r['delta'][k]:+.2f}" for k in HEADLINE_METRICS)
         + f" | {r['intent_agreement']:.2%} vs {r['reference']} |")
   return "\n".join(lines)
 
@@ -84,7 +84,7 @@ def main(argv) -> None:
     rows.append({"name": name, "path": path, "bytes": os.path.getsize(path),
                  "test": scores, "reference": reference,
                  "intent_agreement": agreement(pred[0], keras[reference]["pred"][0]),
-                 "delta": {k: scores[k] - keras[reference]["test"][k] for k in METRICS}})
+                 "delta": {k: scores[k] - keras[reference]["test"][k] for k in HEADLINE_METRICS}})
   for row in rows:
     row["size_ratio"] = row["bytes"] / rows[0]["bytes"]
   os.makedirs(FLAGS.output_dir, exist_ok=True)
@@ -96,7 +96,7 @@ def main(argv) -> None:
   with open(os.path.join(FLAGS.output_dir, "quantization.md"), "w") as f:
     f.write(table + "\n")
   print("\nKeras on ATIS test: " + "; ".join(
-      f"{k}: " + ", ".join(f"{m} {100 * v['test'][m]:.2f}" for m in METRICS)
+      f"{k}: " + ", ".join(f"{m} {100 * v['test'][m]:.2f}" for m in HEADLINE_METRICS)
       for k, v in keras.items()))
   print(f"\n{table}")
 

@@ -47,6 +47,6 @@ def compare(keras_model, model_path: str, examples: Sequence[Example],
     same = [a == b for ks, ts in zip(k_tags, t_tags) for a, b in zip(ks, ts)]
     report["tag_agreement"] = float(np.mean(same))
   report["delta"] = {k: report["tflite"][k] - report["keras"][k]
-                     for k in ("intent_accuracy", "slot_f1", "exact_match")
+                     for k in metrics.HEADLINE_METRICS
                      if k in report["keras"]}
   return report

@@ -15,6 +15,8 @@ import time
 import pqrnn_tf  # noqa: F401
 from absl import app, flags
 
+from pqrnn_tf.metrics import METRICS_FILE
+
 FLAGS = flags.FLAGS
 QUANTIZATIONS = ("none", "dynamic", "int8")
 
@@ -55,7 +57,7 @@ def main(argv) -> None:
                          "--reference=pqrnn_int8", f"--output_dir={out}/benchmark",
                          "--buckets=8,16,32", "--sentences_per_bucket=20",
                          "--num_invokes=300", "--warmup=30", "--throughput_seconds=1"])
-  with open(os.path.join(model_dir, "metrics.json")) as f:
+  with open(os.path.join(model_dir, METRICS_FILE)) as f:
     test = json.load(f)["test"]
   print(f"\nKeras model, ATIS test: intent accuracy {100 * test['intent_accuracy']:.2f}%, "
         f"slot F1 {100 * test['slot_f1']:.2f}, exact match {100 * test['exact_match']:.2f}%")

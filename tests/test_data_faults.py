@@ -17,6 +17,7 @@ import pytest
 from pqrnn_tf.data import readers
 from pqrnn_tf.data.examples import Example
 from pqrnn_tf.data.readers import DataError
+from pqrnn_tf.metrics import METRICS_FILE
 from tests.test_train_cli import REPO, make_examples, run_cli, write_jsonl, write_tsv
 
 LIMIT = readers.MAX_LINE_CHARS if hasattr(readers, "MAX_LINE_CHARS") else 1 << 20
@@ -211,7 +212,7 @@ def test_train_cli_refuses_bad_data_before_training(tmp_path, data, flags, messa
   assert result.returncode != 0
   assert message.format(**data) in result.stdout.splitlines()[-1], result.stdout[-3000:]
   assert "Epoch 1" not in result.stdout
-  assert not (tmp_path / "run" / "metrics.json").exists()
+  assert not (tmp_path / "run" / METRICS_FILE).exists()
 
 
 def test_train_cli_refuses_empty_streamed_shards(tmp_path, data):

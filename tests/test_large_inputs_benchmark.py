@@ -4,6 +4,7 @@ import os
 
 from benchmarks import large_inputs
 from pqrnn_tf.data import teacher_logits
+from pqrnn_tf.metrics import METRICS_FILE
 
 
 def test_every_stage_is_measured_and_the_shards_hold_the_corpus(tmp_path):
@@ -23,4 +24,4 @@ def test_every_stage_is_measured_and_the_shards_hold_the_corpus(tmp_path):
   logits = teacher_logits.load_teacher_logits(os.path.join(corpus, "teacher_logits"))
   assert logits.texts.tolist() == texts  # Every sentence once, in order, over 5 shards.
   assert len(teacher_logits.shard_paths(os.path.join(corpus, "teacher_logits"))) == 5
-  assert os.path.isfile(os.path.join(corpus, "student", "metrics.json"))
+  assert os.path.isfile(os.path.join(corpus, "student", METRICS_FILE))

@@ -14,6 +14,7 @@ from pqrnn_tf.data.examples import Example
 from pqrnn_tf.teacher import export as export_lib
 from pqrnn_tf.teacher import logits as logits_lib
 from pqrnn_tf.data import teacher_logits
+from pqrnn_tf.metrics import HEADLINE_METRICS, METRICS_FILE
 from pqrnn_tf.teacher import model as model_lib
 from pqrnn_tf.teacher import predictor as predictor_lib
 from pqrnn_tf.teacher import train as train_lib
@@ -103,14 +104,14 @@ def test_truncated_words_get_zero_logits(tiny_bert):
 
 
 def test_train_writes_files(trained):
-  for name in ("config.json", "history.json", "metrics.json", "model/labels.json",
+  for name in ("config.json", "history.json", METRICS_FILE, "model/labels.json",
                "model/heads.safetensors", "model/encoder/config.json",
                "model/encoder/tokenizer_config.json"):
     assert os.path.isfile(os.path.join(trained, name)), name
-  with open(os.path.join(trained, "metrics.json")) as f:
+  with open(os.path.join(trained, METRICS_FILE)) as f:
     metrics = json.load(f)
   assert metrics["best_epoch"] in (1, 2)
-  for key in ("intent_accuracy", "slot_f1", "exact_match"):
+  for key in HEADLINE_METRICS:
     assert 0.0 <= metrics["dev"][key] <= 1.0
   with open(os.path.join(trained, "model", "labels.json")) as f:
     labels = json.load(f)

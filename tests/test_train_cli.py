@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+from pqrnn_tf.metrics import HEADLINE_METRICS, METRICS_FILE
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIMEOUT = 240  # Seconds per CLI run; a run here takes about 15.
 
@@ -85,13 +87,13 @@ def test_jsonl_slots_metrics_and_resume(tmp_path):
   assert "Resuming" not in log
   assert "Epoch 1: 6 training steps" in log  # 96 examples / 16.
 
-  metrics = load_json(model_dir / "metrics.json")
+  metrics = load_json(model_dir / METRICS_FILE)
   assert metrics["num_params"] > 1000
   assert 0 < metrics["train_minutes"] < 10
   assert metrics["best_epoch"] == 1
   for split in ("dev", "test"):
     assert metrics[split]["num_examples"] == 24
-    for key in ("intent_accuracy", "slot_f1", "exact_match"):
+    for key in HEADLINE_METRICS:
       assert 0.0 <= metrics[split][key] <= 1.0, (split, key, metrics[split])
   config = load_json(model_dir / "config.json")
   assert config["intent_labels"] == sorted(TEMPLATES)
@@ -102,7 +104,7 @@ def test_jsonl_slots_metrics_and_resume(tmp_path):
   assert "Resuming from" in log and "(epoch 1)" in log, log[-4000:]
   assert "Epoch 2: 6 training steps" in log
   assert "Epoch 1: " not in log  # Epoch 1 was not trained again.
-  resumed = load_json(model_dir / "metrics.json")
+  resumed = load_json(model_dir / METRICS_FILE)
   assert resumed["best_epoch"] in (1, 2)
   assert resumed["train_minutes"] > metrics["train_minutes"]  # Summed over both runs.
 
@@ -118,7 +120,7 @@ def test_streamed_tsv_shards_classification_only(tmp_path):
                           f"--model_dir={model_dir}", "--epochs=1"))
   assert "reads 2 of 2 shards" in log
   assert "Epoch 1: 5 training steps" in log  # 80 streamed examples / 16.
-  metrics = load_json(model_dir / "metrics.json")
+  metrics = load_json(model_dir / METRICS_FILE)
   assert set(metrics) >= {"num_params", "train_minutes", "dev"}
   assert 0.0 <= metrics["dev"]["intent_accuracy"] <= 1.0
   assert "slot_f1" not in metrics["dev"]
@@ -142,4 +144,4 @@ def test_malformed_line_names_file_and_line(tmp_path, streamed):
   assert result.returncode != 0
   assert f"{bad}:3: expected 1 or 2 tab-separated columns" in result.stdout, \
       result.stdout[-3000:]
-  assert not (tmp_path / "run" / "metrics.json").exists()
+  assert not (tmp_path / "run" / METRICS_FILE).exists()
