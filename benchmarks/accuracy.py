@@ -23,9 +23,10 @@ import numpy as np
 from absl import app, flags
 
 from benchmarks import commands
+from pqrnn_tf.metrics import HEADLINE_METRICS, METRICS_FILE
+from pqrnn_tf.preset_files import preset_file
 
 FLAGS = flags.FLAGS
-METRICS = ("intent_accuracy", "slot_f1", "exact_match")
 
 
 def define_flags() -> None:
@@ -47,7 +48,7 @@ def define_flags() -> None:
 
 def preset_model(preset: str) -> str:
   """The model family of a preset (a name, or a .json path like pqrnn-train's)."""
-  with open(commands.preset_file(preset)) as f:
+  with open(preset_file(preset)) as f:
     return json.load(f)["model"]
 
 
@@ -62,7 +63,7 @@ def train_run(dataset: str, preset: str, seed: int, model_dir: str,
   commands.run("pqrnn_tf.train.cli", f"--dataset={dataset}", f"--model={preset_model(preset)}",
                f"--preset={preset}", f"--model_dir={model_dir}", f"--seed={seed}", *args,
                env=env, quiet=True)
-  with open(os.path.join(model_dir, "metrics.json")) as f:
+  with open(os.path.join(model_dir, METRICS_FILE)) as f:
     return json.load(f)
 
 
@@ -80,7 +81,7 @@ def spread(values: list[float]) -> dict:
 
 def summarize(runs: list[dict]) -> dict:
   row = {"seeds": len(runs), "num_params": runs[0]["num_params"]}
-  for key in METRICS:
+  for key in HEADLINE_METRICS:
     if all(key in r["test"] for r in runs):
       row[key] = spread([100 * r["test"][key] for r in runs])
   minutes = [r.get("train_minutes", float("nan")) for r in runs]
@@ -107,7 +108,7 @@ def _cell(row: dict, key: str) -> str:
 def markdown(table: dict) -> str:
   """One Markdown table of a dataset's rows (slot columns when any row has them)."""
   slots = any("slot_f1" in row for row in table.values())
-  keys = METRICS if slots else METRICS[:1]
+  keys = HEADLINE_METRICS if slots else HEADLINE_METRICS[:1]
   head = "| model | seeds | params | " + (
       "intent acc | slot F1 | exact match" if slots else "accuracy") + " | train min |"
   lines = [head, "|" + "---|" * (5 + (2 if slots else 0))]
@@ -127,7 +128,7 @@ def dataset_table(dataset: str) -> dict:
     runs = []
     for seed in FLAGS.seeds:
       model_dir = os.path.join(FLAGS.runs_dir, dataset, f"{preset}_s{seed}{FLAGS.run_suffix}")
-      metrics_path = os.path.join(model_dir, "metrics.json")
+      metrics_path = os.path.join(model_dir, METRICS_FILE)
       if FLAGS.only_finished:
         if os.path.exists(metrics_path):
           with open(metrics_path) as f:

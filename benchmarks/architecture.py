@@ -19,6 +19,8 @@ import os
 from absl import app, flags
 
 from benchmarks import accuracy, commands
+from pqrnn_tf.metrics import HEADLINE_METRICS, METRICS_FILE
+from pqrnn_tf.preset_files import preset_file
 
 FLAGS = flags.FLAGS
 BASE_PRESET = "pqrnn_base"
@@ -26,7 +28,6 @@ BASE_PRESET = "pqrnn_base"
 #: (pqrnn-train's default for joint intent + slot data is patience 10 at a
 #: constant rate, 1.4x the epochs).
 TRAINING_RULE = ("--patience=3", "--plateau_decay=0.5")
-METRICS = ("intent_accuracy", "slot_f1", "exact_match")
 
 #: Variant name -> the preset sections it changes in pqrnn_base.
 VARIANTS: dict[str, dict] = {
@@ -56,7 +57,7 @@ def define_flags() -> None:
 
 def variant_preset(variant: str) -> dict:
   """pqrnn_base's preset with the variant's settings (plain data)."""
-  with open(commands.preset_file(BASE_PRESET)) as f:
+  with open(preset_file(BASE_PRESET)) as f:
     preset = json.load(f)
   for section, settings in VARIANTS[variant].items():
     preset[section] = {**preset[section], **settings}
@@ -77,7 +78,7 @@ def run_variant(variant: str, seed: int) -> tuple[dict, str] | None:
   with --only_finished, None unless both exist."""
   model_dir = os.path.join(FLAGS.runs_dir, f"{variant}_s{seed}")
   tflite = os.path.join(model_dir, "model_int8.tflite")
-  metrics_path = os.path.join(model_dir, "metrics.json")
+  metrics_path = os.path.join(model_dir, METRICS_FILE)
   if FLAGS.only_finished:
     if not (os.path.exists(tflite) and os.path.exists(metrics_path)):
       return None
@@ -113,7 +114,8 @@ def table_rows(runs: dict[str, list[tuple[int, dict, str]]], timed: dict[str, di
         "num_params": done[0][1]["num_params"], "int8_bytes": results[0]["bytes"],
         "p50_us": accuracy.spread([next(b["p50_us"] for b in r["buckets"]
                                 if b["length"] == FLAGS.bucket) for r in results]),
-        **{k: accuracy.spread([100 * r["accuracy"][k] for r in results]) for k in METRICS}}
+        **{k: accuracy.spread([100 * r["accuracy"][k] for r in results])
+           for k in HEADLINE_METRICS}}
   return rows
 
 
@@ -122,7 +124,7 @@ def markdown(rows: dict) -> str:
            "| intent acc | slot F1 | exact match |", "|---|---|---|---|---|---|---|---|"]
   for variant, row in rows.items():
     cells = [f"{row[k]['mean']:.2f} ({row[k]['min']:.2f}–{row[k]['max']:.2f})"
-             for k in METRICS]
+             for k in HEADLINE_METRICS]
     lines.append(f"| {variant} | {len(row['seeds'])} | {row['num_params'] / 1e6:.2f}M | "
                  f"{row['int8_bytes'] / 1024:.0f} KB | {row['p50_us']['mean']:.0f} | "
                  + " | ".join(cells) + " |")

@@ -5,15 +5,6 @@ import os
 import subprocess
 import sys
 
-PRESETS_DIR = os.path.join(os.path.dirname(__file__), "..", "pqrnn_tf", "models", "presets")
-
-
-def preset_file(preset: str) -> str:
-  """A preset's JSON file: a path as given, or a name in the package's presets
-  (pqrnn-train's rule), without importing TensorFlow."""
-  return preset if preset.endswith(".json") else os.path.join(PRESETS_DIR, preset + ".json")
-
-
 def run(module: str, *args: str, env: dict | None = None, quiet: bool = False) -> None:
   """`python -m module args`, echoed, failing loudly (`quiet`: no stdout)."""
   cmd = [sys.executable, "-m", module, *args]

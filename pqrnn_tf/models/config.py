@@ -7,8 +7,8 @@ import os
 from typing import Any
 
 from pqrnn_tf.data.tokens import Tokenization
+from pqrnn_tf.preset_files import preset_file, preset_names
 
-PRESETS_DIR = os.path.join(os.path.dirname(__file__), "presets")
 MODEL_TYPES = ("pqrnn", "lstm", "transformer")
 
 
@@ -58,14 +58,12 @@ class ModelConfig:
 
 
 def list_presets() -> list[str]:
-  return sorted(p[:-5] for p in os.listdir(PRESETS_DIR) if p.endswith(".json"))
+  return preset_names()
 
 
 def load_preset(name_or_path: str) -> ModelConfig:
   """A preset by name (see `list_presets()`) or a path to a JSON file."""
-  if os.path.exists(name_or_path):
-    return ModelConfig.load(name_or_path)
-  path = os.path.join(PRESETS_DIR, name_or_path + ".json")
+  path = preset_file(name_or_path)
   if not os.path.exists(path):
     raise ValueError(f"Unknown preset {name_or_path!r}; available: "
                      f"{list_presets()} (or give a path to a JSON file)")
