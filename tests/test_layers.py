@@ -115,6 +115,26 @@ STRING_HARNESS_CASES = [
 ]
 
 
+def test_projection_defaults_are_the_ops_and_the_tokenizations():
+  """Unset attributes take the op's defaults (from its C++ attribute table),
+  the tokenization's from pqrnn_tf.data.tokens; given ones are kept."""
+  import dataclasses  # pylint: disable=g-import-not-at-top
+  from pqrnn_tf import ops  # pylint: disable=g-import-not-at-top
+  from pqrnn_tf.data.tokens import Tokenization  # pylint: disable=g-import-not-at-top
+  attributes = Projection().op_attributes(training=True)
+  op_defaults = ops.projection_defaults()
+  tokenization = dataclasses.asdict(Tokenization())
+  assert set(attributes) == set(op_defaults) and set(tokenization) < set(op_defaults)
+  assert {k: attributes[k] for k in tokenization} == tokenization
+  assert ({k: v for k, v in attributes.items() if k not in tokenization}
+          == {k: v for k, v in op_defaults.items() if k not in tokenization})
+  assert Projection(feature_size=8, char_ngram_size=0).feature_size == 8
+  # What a preset's projection section may set (check_config): the arguments.
+  import inspect  # pylint: disable=g-import-not-at-top
+  arguments = set(inspect.signature(Projection.__init__).parameters) - {"self", "kwargs"}
+  assert set(Projection.defaults()) == arguments and Projection.defaults() == attributes
+
+
 def test_harness_cases_have_unique_ids():
   ids = [case.id for case in HARNESS_CASES + STRING_HARNESS_CASES]
   assert len(ids) == len(set(ids)), ids

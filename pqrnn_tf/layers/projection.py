@@ -1,6 +1,8 @@
 """The pQRNN projection as a Keras layer."""
 from __future__ import annotations
 
+import dataclasses
+
 import tensorflow as tf
 import tf_keras as keras
 
@@ -18,7 +20,8 @@ class Projection(keras.layers.Layer):
   `PqrnnSequenceStringProjection` op (custom_ops/README.md), identically in
   TF and TFLite. The output carries a Keras mask of the valid tokens.
 
-  Args:
+  Args (None: the op's default, read from its C++ attribute table by
+  `ops.projection_defaults()`; the tokenization's come from `Tokenization`):
     feature_size: features per token.
     max_tokens: keep at most this many tokens per sentence (0 = no limit;
       default `tokens.DEFAULT_MAX_TOKENS`, 512, which bounds memory on any
@@ -47,28 +50,40 @@ class Projection(keras.layers.Layer):
   TensorShape([2, 3, 64])
   """
 
-  def __init__(self, feature_size: int = 512,
+  def __init__(self, feature_size: int | None = None,
                max_tokens: int = _TOKENIZATION.max_tokens,
                lowercase: bool = _TOKENIZATION.lowercase,
                separators: str = _TOKENIZATION.separators,
                split_unsegmented_scripts: bool = _TOKENIZATION.split_unsegmented_scripts,
-               max_repeated_chars: int = 0, add_bos: bool = _TOKENIZATION.add_bos,
-               add_eos: bool = _TOKENIZATION.add_eos, char_ngram_size: int = 0,
-               distortion_probability: float = 0.0, distortion_seed: int = 0,
-               **kwargs):
+               max_repeated_chars: int | None = None, add_bos: bool = _TOKENIZATION.add_bos,
+               add_eos: bool = _TOKENIZATION.add_eos, char_ngram_size: int | None = None,
+               distortion_probability: float | None = None,
+               distortion_seed: int | None = None, **kwargs):
     super().__init__(trainable=False, **{k: v for k, v in kwargs.items()
                                          if k != "trainable"})
-    self.feature_size = feature_size
+    defaults = self.defaults()
+
+    def given_or_op_default(name: str, value):
+      return defaults[name] if value is None else value
+
+    self.feature_size = given_or_op_default("feature_size", feature_size)
     self.max_tokens = max_tokens
     self.lowercase = lowercase
     self.separators = separators
     self.split_unsegmented_scripts = split_unsegmented_scripts
-    self.max_repeated_chars = max_repeated_chars
+    self.max_repeated_chars = given_or_op_default("max_repeated_chars", max_repeated_chars)
     self.add_bos = add_bos
     self.add_eos = add_eos
-    self.char_ngram_size = char_ngram_size
-    self.distortion_probability = distortion_probability
-    self.distortion_seed = distortion_seed
+    self.char_ngram_size = given_or_op_default("char_ngram_size", char_ngram_size)
+    self.distortion_probability = given_or_op_default("distortion_probability",
+                                                      distortion_probability)
+    self.distortion_seed = given_or_op_default("distortion_seed", distortion_seed)
+
+  @staticmethod
+  def defaults() -> dict:
+    """Every argument's default: the op's (`ops.projection_defaults()`), but
+    the tokenization's (`Tokenization`, e.g. max_tokens) where it differs."""
+    return {**ops.projection_defaults(), **dataclasses.asdict(_TOKENIZATION)}
 
   def op_attributes(self, training: bool = False) -> dict:
     """The op attributes for inference, or for training (with distortion)."""

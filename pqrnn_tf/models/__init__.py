@@ -58,7 +58,8 @@ def check_config(config: ModelConfig) -> ModelConfig:
   _check_section("head", config.head, _section_keys(attach_heads))
   if config.model == "pqrnn":
     from pqrnn_tf.layers import QRNN, Bottleneck, Projection  # pylint: disable=g-import-not-at-top
-    _check_section("projection", config.projection, _section_keys(Projection.__init__))
+    # Projection's own defaults: its signature says None for the op's.
+    _check_section("projection", config.projection, Projection.defaults())
     _check_section("bottleneck", config.bottleneck, _section_keys(Bottleneck.__init__))
     _check_section("encoder", config.encoder,
                    _section_keys(QRNN.__init__, extra={"num_layers": 2}))
