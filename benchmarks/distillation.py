@@ -42,6 +42,7 @@ from absl import app, flags
 from benchmarks import commands
 
 from pqrnn_tf.data.augment import AugmentConfig
+from pqrnn_tf.metrics import METRICS_FILE
 from pqrnn_tf.train.distillation import DistillConfig
 
 FLAGS = flags.FLAGS
@@ -138,7 +139,7 @@ def teacher(work_dir: str, data: dict[str, str]) -> dict[str, str]:
   """Trains the teacher on the labeled part; its logits of the training texts."""
   suffix = "".join(f"_{a.replace('=', '')}" for a in FLAGS.teacher_args)
   teacher_dir = os.path.join(work_dir, "teacher" + suffix)
-  ensure(os.path.join(teacher_dir, "metrics.json"), "pqrnn_tf.teacher.cli", "train",
+  ensure(os.path.join(teacher_dir, METRICS_FILE), "pqrnn_tf.teacher.cli", "train",
          f"--train_file={data['labeled']}", f"--eval_file={data['dev']}",
          f"--test_file={data['test']}", f"--model_dir={teacher_dir}",
          *[f"--{a}" for a in FLAGS.teacher_args])
@@ -245,7 +246,7 @@ def student(work_dir: str, name: str, seed: int, data: dict[str, str],
                                           if name == "augmented" else [])
     args += [f"--teacher_logits={','.join(logits)}", f"--temperature={FLAGS.temperature}",
              f"--hard_weight={FLAGS.hard_weight}", f"--teacher_scale={FLAGS.teacher_scale}"]
-  ensure(os.path.join(model_dir, "metrics.json"), "pqrnn_tf.train.cli", *args)
+  ensure(os.path.join(model_dir, METRICS_FILE), "pqrnn_tf.train.cli", *args)
   tflite = int8_path(work_dir, prefix, seed)
   return ensure(tflite, "pqrnn_tf.export.cli", f"--model_dir={model_dir}",
                 f"--output={tflite}", "--quantization=int8")
@@ -261,7 +262,7 @@ def metric_keys(test: dict) -> tuple[str, ...]:
 
 
 def teacher_row(teacher_dir: str) -> dict:
-  with open(os.path.join(teacher_dir, "metrics.json")) as f:
+  with open(os.path.join(teacher_dir, METRICS_FILE)) as f:
     metrics = json.load(f)
   weights = os.path.join(teacher_dir, "model")
   size = sum(os.path.getsize(os.path.join(root, name))
@@ -273,14 +274,14 @@ def teacher_row(teacher_dir: str) -> dict:
 
 def student_row(name: str, tflites: list[tuple[int, str]], test_examples) -> dict | None:
   """Each seed's int8 test metrics (in LiteRT) and its Keras metrics."""
-  from export import verify  # pylint: disable=g-import-not-at-top (TF is slow to import)
+  from pqrnn_tf.export import verify  # pylint: disable=g-import-not-at-top (TF is slow to import)
   done = [(seed, path) for seed, path in tflites if os.path.exists(path)]
   if not done:
     return None
   row = {"name": f"{STUDENTS[name]} (int8)", "student": name, "bytes": 0, "seeds": [],
          "test": [], "keras_test": []}
   for seed, path in done:
-    with open(os.path.join(os.path.dirname(path), "metrics.json")) as f:
+    with open(os.path.join(os.path.dirname(path), METRICS_FILE)) as f:
       keras_metrics = json.load(f)
     row["seeds"].append(seed)
     row["bytes"] = os.path.getsize(path)

@@ -153,6 +153,51 @@ def test_an_upward_import_is_found(tmp_path, source, expected):
   assert len(problems) == 1 and expected in problems[0], problems
 
 
+def folder_name_imports(root: str) -> list[str]:
+  """Every import, in the package folders and tests/, of a folder by its own
+  name where setup.py installs it under another (`export` for
+  pqrnn_tf.export): a second copy of its modules, importable only from the
+  repository's root. As "path:line: name"."""
+  files = dict(module_files(root))
+  tests = os.path.join(root, "tests")
+  for name in sorted(os.listdir(tests)) if os.path.isdir(tests) else []:
+    if name.endswith(".py"):
+      files[f"tests.{name[:-3]}"] = os.path.join(tests, name)
+  renamed = {folder: package for folder, package in PACKAGE_DIRS.items() if folder != package}
+  problems = []
+  for module, path in sorted(files.items()):
+    lines = set()
+    for line, name, _ in imported_names(module, path):
+      folder = name.split(".")[0]
+      if folder in renamed and line not in lines:
+        lines.add(line)
+        problems.append(f"{os.path.relpath(path, root)}:{line}: imports {name}; "
+                        f"{folder}/ is {renamed[folder]}")
+  return problems
+
+
+def test_no_import_names_a_renamed_folder():
+  problems = folder_name_imports(ROOT)
+  assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("source, where", [
+    ("from export import verify\n", "benchmarks/bad.py"),
+    ("import export.converter\n", "tests/test_bad.py"),
+    ("def f():\n  from export.cli import main\n", "pqrnn_tf/models/bad.py"),
+])
+def test_a_renamed_folder_import_is_found(tmp_path, source, where):
+  for path in ("pqrnn_tf/__init__.py", "pqrnn_tf/models/__init__.py", "export/__init__.py",
+               "export/verify.py", "benchmarks/__init__.py",
+               "tests/test_fine.py", where):
+    (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / path).write_text("from pqrnn_tf.export import verify\n")
+  (tmp_path / where).write_text(source)
+  problems = folder_name_imports(str(tmp_path))
+  assert len(problems) == 1 and problems[0].startswith(f"{where}:") and (
+      "export/ is pqrnn_tf.export" in problems[0]), problems
+
+
 def test_benchmarks_have_one_import_name():
   """benchmarks/ is `benchmarks` only: nothing names a `pqrnn_tf.benchmarks`."""
   files = list(module_files(ROOT).values()) + [os.path.join(ROOT, "setup.py")]
