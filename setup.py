@@ -109,10 +109,8 @@ setup(
     name="pqrnn_tf",
     version="0.1.0",
     description="Tiny on-device text models (pQRNN) for TensorFlow and TFLite",
-    packages=find_packages(include=["pqrnn_tf", "pqrnn_tf.*"]) + ["pqrnn_tf.export",
-                                                                  "benchmarks"],
-    # The top-level export/ folder is pqrnn_tf.export; benchmarks/ is
-    # `benchmarks` (one import name, installed or run from this folder).
+    packages=find_packages(include=["pqrnn_tf", "pqrnn_tf.*"]) + ["pqrnn_tf.export"],
+    # The top-level export/ folder is pqrnn_tf.export (its one import name).
     package_dir={"pqrnn_tf.export": "export"},
     package_data={"pqrnn_tf": ["models/presets/*.json"]},
     ext_modules=[Extension("pqrnn_tf.ops._pqrnn_tf_ops", sources=[]),

@@ -26,7 +26,7 @@ TOOLS = {
     "pqrnn-export": "pqrnn_tf.export.cli",
     "pqrnn-teacher": "pqrnn_tf.teacher.cli",
     "pqrnn-augment": "pqrnn_tf.data.augment_cli",
-    "pqrnn-benchmark": "benchmarks.cli",
+    "pqrnn-benchmark": "pqrnn_tf.benchmarks.cli",
     "pqrnn-predict": "pqrnn_tf.inference.cli",
 }
 

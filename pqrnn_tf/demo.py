@@ -53,7 +53,7 @@ def main(argv) -> None:
   # Modest settings keep this step to a minute or two; pqrnn-benchmark's
   # defaults (4 buckets, 1000 invokes) are for the full comparison.
   names = [f"pqrnn_{q}={path}" for q, path in zip(QUANTIZATIONS, models)]
-  step("3/3 benchmark", [py, "-m", "benchmarks.cli", f"--models={','.join(names)}",
+  step("3/3 benchmark", [py, "-m", "pqrnn_tf.benchmarks.cli", f"--models={','.join(names)}",
                          "--reference=pqrnn_int8", f"--output_dir={out}/benchmark",
                          "--buckets=8,16,32", "--sentences_per_bucket=20",
                          "--num_invokes=300", "--warmup=30", "--throughput_seconds=1"])

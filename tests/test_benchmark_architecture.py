@@ -2,7 +2,7 @@
 settings changed, and is a preset pqrnn-train accepts."""
 import pytest
 
-from benchmarks import architecture
+from pqrnn_tf.benchmarks import architecture
 from pqrnn_tf.models import check_config
 from pqrnn_tf.models.config import load_preset
 

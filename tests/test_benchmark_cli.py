@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from benchmarks import buckets, cli, macs, teacher
+from pqrnn_tf.benchmarks import buckets, cli, macs, teacher
 from pqrnn_tf.metrics import HEADLINE_METRICS
 
 FAKE_FACTORY = f"{__name__}:make_fake_teacher"

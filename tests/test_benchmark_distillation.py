@@ -1,11 +1,11 @@
-"""benchmarks/distillation.py's split and table (the benchmark itself is not run here)."""
+"""pqrnn_tf/benchmarks/distillation.py's split and table (the benchmark itself is not run here)."""
 from __future__ import annotations
 
 import os
 
 import pytest
 
-from benchmarks import distillation
+from pqrnn_tf.benchmarks import distillation
 
 
 def test_split_labeled_is_seeded_disjoint_and_in_file_order():

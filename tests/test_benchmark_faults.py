@@ -1,6 +1,6 @@
 """pqrnn-benchmark refuses bad flags and files in one line before any timing.
 
-Each case runs `python -m benchmarks.cli` on the tiny model of
+Each case runs `python -m pqrnn_tf.benchmarks.cli` on the tiny model of
 test_benchmark_cli with a small peak model: had it started measuring, the
 peak model would be in --output_dir and "benchmarking" on stdout.
 """
@@ -22,7 +22,7 @@ FAST = ["--buckets=4,8", "--sentences_per_bucket=2", "--num_invokes=3", "--warmu
 
 def benchmark(*args) -> subprocess.CompletedProcess:
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
-  return subprocess.run([sys.executable, "-m", "benchmarks.cli", *FAST, *args], cwd=REPO,
+  return subprocess.run([sys.executable, "-m", "pqrnn_tf.benchmarks.cli", *FAST, *args], cwd=REPO,
                         env=env, capture_output=True, text=True, timeout=240, check=False)
 
 
@@ -78,7 +78,7 @@ def test_unwritable_output_dir_is_refused_before_timing(tiny_model, tmp_path):  
 
 @pytest.mark.parametrize("command", [
     [os.path.join(os.path.dirname(sys.executable), "pqrnn-benchmark")],
-    [sys.executable, "-m", "benchmarks.cli"]], ids=["console_script", "module"])
+    [sys.executable, "-m", "pqrnn_tf.benchmarks.cli"]], ids=["console_script", "module"])
 def test_help_lists_the_flags(command):
   if not os.path.exists(command[0]):
     pytest.skip("pqrnn-benchmark is not installed")
@@ -91,7 +91,7 @@ def test_help_lists_the_flags(command):
 def test_an_interrupted_peak_model_conversion_leaves_no_model(tmp_path, monkeypatch):
   """The peak model is cached in --output_dir and reused as is: a conversion
   stopped halfway (Ctrl-C, kill) must not leave a file there."""
-  from benchmarks import cli, peak  # pylint: disable=g-import-not-at-top
+  from pqrnn_tf.benchmarks import cli, peak  # pylint: disable=g-import-not-at-top
 
   def interrupted(*args):
     raise KeyboardInterrupt

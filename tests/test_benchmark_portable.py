@@ -51,7 +51,7 @@ def models(tmp_path_factory, tiny_config) -> dict[str, Path]:
 def results(models, tmp_path_factory) -> tuple[dict, str]:
   out = tmp_path_factory.mktemp("benchmark")
   proc = subprocess.run(
-      [sys.executable, "-m", "benchmarks.cli",
+      [sys.executable, "-m", "pqrnn_tf.benchmarks.cli",
        "--models=" + ",".join(f"{n}={p}" for n, p in models.items()),
        f"--output_dir={out}", f"--buckets={','.join(map(str, LENGTHS))}",
        "--sentences_per_bucket=3", "--num_invokes=30", "--warmup=3", "--nothroughput",
@@ -191,7 +191,7 @@ def test_unusable_portable_settings_are_refused_in_one_line(tmp_path):
     archive.writestr("pqrnn_portable.json", json.dumps({"spec_version": 99}))
   out = tmp_path / "out"
   proc = subprocess.run(
-      [sys.executable, "-m", "benchmarks.cli", f"--models={bad}", f"--output_dir={out}",
+      [sys.executable, "-m", "pqrnn_tf.benchmarks.cli", f"--models={bad}", f"--output_dir={out}",
        "--nopeak_int8", "--nothroughput"],
       cwd=ROOT, capture_output=True, text=True, timeout=240, check=False)
   lines = [line for line in proc.stderr.splitlines() if line.strip()]

@@ -1,4 +1,4 @@
-"""Smoke test of benchmarks/projection.py: a --quick run writes complete JSON.
+"""Smoke test of pqrnn_tf/benchmarks/projection.py: a --quick run writes complete JSON.
 
 No timing assertions: the numbers only have to exist and be positive.
 """
@@ -10,7 +10,7 @@ import math
 from absl import flags
 from absl.testing import flagsaver
 
-from benchmarks import projection
+from pqrnn_tf.benchmarks import projection
 
 TOP_LEVEL_KEYS = {"config", "environment", "datasets", "stock_pipeline", "results",
                   "ratios", "best_mode_ratios", "tflite_latency", "goals", "checks"}

@@ -1,9 +1,9 @@
-"""benchmarks/report.py's claims from benchmark rows (no timing)."""
+"""pqrnn_tf/benchmarks/report.py's claims from benchmark rows (no timing)."""
 from __future__ import annotations
 
 import pytest
 
-from benchmarks import report
+from pqrnn_tf.benchmarks import report
 
 
 def _row(name: str, p50_us: float) -> dict:

@@ -101,7 +101,7 @@ def lean_model(normalization, texts):
 def quantize_round_trips(flatbuffer):
   """Tensors that a QUANTIZE turns back into what a DEQUANTIZE made, or the
   reverse: an int8 value made float only to be made int8 again."""
-  from benchmarks import op_profile  # pylint: disable=g-import-not-at-top
+  from pqrnn_tf.benchmarks import op_profile  # pylint: disable=g-import-not-at-top
   model = op_profile.read_model(flatbuffer)
   graph = model.subgraphs[0]
   names = [op_profile.op_name(c) for c in model.operatorCodes]
@@ -144,7 +144,7 @@ def test_int8_outputs_are_float_softmaxes(model, texts):
   """The output probabilities come from float SOFTMAX ops: TFLite's int8
   SOFTMAX rounds every probability to a multiple of 1/256 and is slower than
   the float one, and the outputs are float anyway."""
-  from benchmarks import op_profile  # pylint: disable=g-import-not-at-top
+  from pqrnn_tf.benchmarks import op_profile  # pylint: disable=g-import-not-at-top
   flatbuffer = converter.convert(model, "int8", representative_texts=texts * 3)
   graph_model = op_profile.read_model(flatbuffer)
   graph = graph_model.subgraphs[0]

@@ -1,8 +1,8 @@
-"""benchmarks/large_inputs.py at a small size: every stage runs and is reported."""
+"""pqrnn_tf/benchmarks/large_inputs.py at a small size: every stage runs and is reported."""
 import json
 import os
 
-from benchmarks import large_inputs
+from pqrnn_tf.benchmarks import large_inputs
 from pqrnn_tf.data import teacher_logits
 from pqrnn_tf.metrics import METRICS_FILE
 

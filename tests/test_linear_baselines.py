@@ -1,11 +1,11 @@
-"""benchmarks/linear_baselines.py and the accuracy benchmark's table, on tiny data."""
+"""pqrnn_tf/benchmarks/linear_baselines.py and the accuracy benchmark's table, on tiny data."""
 from __future__ import annotations
 
 import importlib.util
 
 import pytest
 
-from benchmarks import accuracy, linear_baselines
+from pqrnn_tf.benchmarks import accuracy, linear_baselines
 from pqrnn_tf.data.examples import Example
 
 WORDS = {"food": ["pizza", "bread", "soup", "rice"], "sport": ["ball", "goal", "team", "run"]}

@@ -1,4 +1,4 @@
-"""benchmarks.recurrence: the unrolled fixed-length variant equals the op model.
+"""pqrnn_tf.benchmarks.recurrence: the unrolled fixed-length variant equals the op model.
 
 The exactness claim of the benchmark, on a tiny untrained model: with the same
 weights, padding the projection to L steps and running fo-pooling as unrolled
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from benchmarks import recurrence
+from pqrnn_tf.benchmarks import recurrence
 from pqrnn_tf.export import converter
 from pqrnn_tf.layers.qrnn import QRNN
 from pqrnn_tf.models import build_model

@@ -28,7 +28,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 #: What `pip install` of the repository reads.
-SOURCE_ITEMS = ("setup.py", "pyproject.toml", "pqrnn_tf", "export", "benchmarks", "custom_ops")
+SOURCE_ITEMS = ("setup.py", "pyproject.toml", "pqrnn_tf", "export", "custom_ops")
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.so", "*.egg-info")
 TRAINING_PACKAGES = ("tensorflow", "tensorflow-text", "tf-keras", "keras",
                      "tensorflow-model-optimization", "tensorboard")

@@ -15,7 +15,7 @@ it with `pqrnn_tf.export.converter.convert(qat_model, "int8", texts)` as usual.
 
 On ATIS, post-training int8 already loses nothing against the float model, and
 QAT matches it; QAT is kept for models where post-training int8 does lose
-(`python -m benchmarks.quantization`, results in the README's "Quantization").
+(`python -m pqrnn_tf.benchmarks.quantization`, results in the README's "Quantization").
 """
 from __future__ import annotations
 

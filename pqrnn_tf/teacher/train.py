@@ -10,7 +10,7 @@ slot F1 and exact match, like the student's trainer) is kept. A round is one
 pass over the data, or more on small data: training takes at least `min_steps`
 optimizer steps, because a few hundred sentences give a pre-trained encoder
 too few updates in 10 passes (224 ATIS sentences: 70 steps, 83% intent
-accuracy; see benchmarks/distillation.py). A full-size data set already has
+accuracy; see pqrnn_tf/benchmarks/distillation.py). A full-size data set already has
 more steps than `min_steps`, so its run is unchanged. Training stops after
 `patience` rounds without a dev gain.
 """

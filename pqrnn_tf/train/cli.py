@@ -121,7 +121,7 @@ def define_flags() -> None:
   flags.DEFINE_enum("loop", trainer.LOOPS[0], list(trainer.LOOPS), "Training loop: fast "
                     "(batches of similar-length sentences, dev scored sorted by length) or "
                     "baseline (the earlier loop, to measure against: "
-                    "benchmarks/training_speed.py).")
+                    "pqrnn_tf/benchmarks/training_speed.py).")
   flags.mark_flag_as_required("model_dir")
 
 

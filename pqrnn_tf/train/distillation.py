@@ -50,7 +50,7 @@ from pqrnn_tf.train import data as data_lib
 class DistillConfig:
   """How the teacher's outputs enter the loss; saved in the training config."""
   teacher_logits: tuple[str, ...] = ()
-  # 1, not the usual 2: on ATIS with 10% labeled (benchmarks/distillation.py,
+  # 1, not the usual 2: on ATIS with 10% labeled (pqrnn_tf/benchmarks/distillation.py,
   # 3 seeds) dev slot F1 was 90.3-90.7 at T = 1 against 87.1-88.3 at T = 2.
   temperature: float = 1.0
   hard_weight: float = 0.5

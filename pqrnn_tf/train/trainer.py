@@ -46,7 +46,7 @@ QAT_CALIBRATION = 1000
 #: sentences of similar length together, runs tf.data without its autotuner
 #: and scores dev sorted by length; "baseline" is the loop before that
 #: (batches padded to any sentence mix), kept to measure against
-#: (benchmarks/training_speed.py).
+#: (pqrnn_tf/benchmarks/training_speed.py).
 LOOPS = ("fast", "baseline")
 #: The fast loop sorts training sentences by length within windows of this
 #: many batches (`data.length_grouped_batches`): large enough that a batch
@@ -62,7 +62,7 @@ def _no_autotune() -> tf.data.Options:
 
 #: The fast loop's tf.data options. With the autotuner on, each epoch's end
 #: waited for its background thread, idle, for up to seconds (0.6-9 s an
-#: epoch seen on ATIS; benchmarks/training_speed.py), while the pipeline it
+#: epoch seen on ATIS; pqrnn_tf/benchmarks/training_speed.py), while the pipeline it
 #: tunes takes about 2% of an epoch.
 NO_AUTOTUNE = _no_autotune()
 

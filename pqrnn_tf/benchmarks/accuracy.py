@@ -1,15 +1,15 @@
 """Test accuracy of pQRNN, the neural baselines and the linear baselines, over seeds
 and built-in datasets (a benchmark, not a test).
 
-  python -m benchmarks.accuracy --datasets=atis --models=pqrnn_base,lstm_vocab --seeds=0,1,2
-  python -m benchmarks.accuracy --datasets=multilingual_langid,vader_sentiment \\
+  python -m pqrnn_tf.benchmarks.accuracy --datasets=atis --models=pqrnn_base,lstm_vocab --seeds=0,1,2
+  python -m pqrnn_tf.benchmarks.accuracy --datasets=multilingual_langid,vader_sentiment \\
       --models=pqrnn_base --baselines=tfidf_logreg,fasttext
 
 Each (dataset, preset, seed) trains with pqrnn-train into
 --runs_dir/<dataset>/<preset>_s<seed><--run_suffix>; a finished run is reused (the
 CLI resumes), so the table can be rebuilt cheaply. --train_args are passed to every
 run (e.g. `--train_args=--patience=10` for the old early stopping; name such runs
-with --run_suffix). The linear baselines (benchmarks/linear_baselines.py) pick their
+with --run_suffix). The linear baselines (pqrnn_tf/benchmarks/linear_baselines.py) pick their
 setting on dev. Prints a Markdown table per dataset (mean and spread over seeds) and
 writes accuracy.json.
 """
@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 from absl import app, flags
 
-from benchmarks import commands
+from pqrnn_tf.benchmarks import commands
 from pqrnn_tf.metrics import HEADLINE_METRICS, METRICS_FILE
 from pqrnn_tf.preset_files import preset_file
 
@@ -34,7 +34,7 @@ def define_flags() -> None:
   flags.DEFINE_list("models", ["pqrnn_base", "lstm_vocab", "lstm_pretrained",
                                "transformer_base"], "Presets to train.")
   flags.DEFINE_list("baselines", ["tfidf_logreg", "fasttext"],
-                    "Linear baselines (benchmarks/linear_baselines.py); empty: none.")
+                    "Linear baselines (pqrnn_tf/benchmarks/linear_baselines.py); empty: none.")
   flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds per preset.")
   flags.DEFINE_string("runs_dir", "runs/accuracy", "Model directories.")
   flags.DEFINE_string("run_suffix", "", "Appended to each run directory's name.")
@@ -139,7 +139,7 @@ def dataset_table(dataset: str) -> dict:
     if runs:
       table[preset + FLAGS.run_suffix] = summarize(runs)
   if FLAGS.baselines and not FLAGS.only_finished:
-    from benchmarks import linear_baselines  # pylint: disable=g-import-not-at-top
+    from pqrnn_tf.benchmarks import linear_baselines  # pylint: disable=g-import-not-at-top
     from pqrnn_tf.data import datasets  # pylint: disable=g-import-not-at-top
     splits = datasets.read_splits(dataset)
     for name in FLAGS.baselines:

@@ -1,6 +1,6 @@
 """What quantization costs on the ATIS test set (a benchmark, not a test).
 
-  python -m benchmarks.quantization --model_dir=runs/atis
+  python -m pqrnn_tf.benchmarks.quantization --model_dir=runs/atis
 
 For a pqrnn-train run (trained with --qat_epochs for the QAT row), exports
 float, dynamic-range and int8 models with `pqrnn-export` (post-training, and
@@ -16,7 +16,7 @@ import os
 
 from absl import app, flags
 
-from benchmarks import commands
+from pqrnn_tf.benchmarks import commands
 from pqrnn_tf.metrics import HEADLINE_METRICS
 
 FLAGS = flags.FLAGS

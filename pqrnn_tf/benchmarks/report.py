@@ -295,7 +295,7 @@ def ops_table(rows: list[dict]) -> list[str]:
 
 def profile_tables(rows: list[dict]) -> list[str]:
   """Markdown lines: per TFLite model its op count, XNNPACK partitions and the
-  time of each op type (the `profile` of benchmarks/op_profile.py)."""
+  time of each op type (the `profile` of pqrnn_tf/benchmarks/op_profile.py)."""
   profiled = [r for r in rows if r.get("profile")]
   if not profiled:
     return []

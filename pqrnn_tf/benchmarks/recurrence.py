@@ -1,6 +1,6 @@
 r"""How the QRNN recurrence should run in TFLite: custom op vs unrolled ops.
 
-  python -m benchmarks.recurrence --model_dir=runs/atis --output_dir=out/benchmarks
+  python -m pqrnn_tf.benchmarks.recurrence --model_dir=runs/atis --output_dir=out/benchmarks
 
 For one model trained by `pqrnn-train` (QRNN `implementation="op"`), compares
 three exports of the fo-pooling recurrence:
@@ -38,7 +38,7 @@ writes `recurrence.json` and `recurrence.md` to `--output_dir`.
 
 ATIS test has no 32-token sentence (at most 30), so buckets that the test set
 cannot fill are topped up with real test sentences joined (the buckets of
-pqrnn-benchmark, `benchmarks/buckets.py`; the JSON records how many).
+pqrnn-benchmark, `pqrnn_tf/benchmarks/buckets.py`; the JSON records how many).
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """pQRNN's architecture choices on full ATIS, measured (a benchmark, not a test).
 
-  python -m benchmarks.architecture --seeds=0,1,2
-  python -m benchmarks.architecture --variants=base,features_256 --seeds=0
+  python -m pqrnn_tf.benchmarks.architecture --seeds=0,1,2
+  python -m pqrnn_tf.benchmarks.architecture --variants=base,features_256 --seeds=0
 
 Each variant is the `pqrnn_base` preset with one setting changed (VARIANTS).
 Per (variant, seed): `pqrnn-train --dataset=atis` with the variant's preset
@@ -18,7 +18,7 @@ import json
 import os
 from absl import app, flags
 
-from benchmarks import accuracy, commands
+from pqrnn_tf.benchmarks import accuracy, commands
 from pqrnn_tf.metrics import HEADLINE_METRICS, METRICS_FILE
 from pqrnn_tf.preset_files import preset_file
 
@@ -95,7 +95,7 @@ def run_variant(variant: str, seed: int) -> tuple[dict, str] | None:
 def benchmark(models: dict[str, str]) -> dict[str, dict]:
   """pqrnn-benchmark of the int8 models side by side: name -> its row."""
   out = os.path.join(FLAGS.runs_dir, "benchmark")
-  commands.run("benchmarks.cli",
+  commands.run("pqrnn_tf.benchmarks.cli",
                "--models=" + ",".join(f"{name}={path}" for name, path in models.items()),
                f"--buckets={FLAGS.bucket}", f"--ratio_bucket={FLAGS.bucket}", "--nothroughput",
                "--noprofile_ops", "--nopeak_int8", f"--output_dir={out}", quiet=True)

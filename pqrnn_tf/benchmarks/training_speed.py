@@ -1,8 +1,8 @@
 """How fast does pqrnn-train train? The training loops side by side (a benchmark).
 
-  python -m benchmarks.training_speed --datasets=atis --seeds=0,1,2
-  python -m benchmarks.training_speed --datasets=vader_sentiment --preset=pqrnn_classifier
-  python -m benchmarks.training_speed --mode=profile --datasets=atis --profile_ops
+  python -m pqrnn_tf.benchmarks.training_speed --datasets=atis --seeds=0,1,2
+  python -m pqrnn_tf.benchmarks.training_speed --datasets=vader_sentiment --preset=pqrnn_classifier
+  python -m pqrnn_tf.benchmarks.training_speed --mode=profile --datasets=atis --profile_ops
 
 compare (the default): for every data set, seed and --loops entry, runs
 `pqrnn-train --loop=<loop>` from scratch in its own process (pinned with

@@ -27,8 +27,8 @@ This is a benchmark, not a test: it prints a Markdown table and writes
 ``projection.json`` (all numbers) and ``projection.md`` (the table) to
 ``--output_dir``. ``--quick`` is a smoke run with few iterations.
 
-  python -m benchmarks.projection                 # full run (~1 minute)
-  python -m benchmarks.projection --quick
+  python -m pqrnn_tf.benchmarks.projection                 # full run (~1 minute)
+  python -m pqrnn_tf.benchmarks.projection --quick
 """
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Does distillation pay? Teacher vs student alone vs distilled student (a benchmark).
 
-  python -m benchmarks.distillation --label_fraction=0.05
-  python -m benchmarks.distillation --label_fraction=0.1 --seeds=0,1,2
-  python -m benchmarks.distillation --label_fraction=1 --students=alone,distilled,augmented
+  python -m pqrnn_tf.benchmarks.distillation --label_fraction=0.05
+  python -m pqrnn_tf.benchmarks.distillation --label_fraction=0.1 --seeds=0,1,2
+  python -m pqrnn_tf.benchmarks.distillation --label_fraction=1 --students=alone,distilled,augmented
 
 The low-resource setting the toolkit is for: a seeded random `--label_fraction`
 of the training split is labeled; the rest of it is unlabeled text, which only
@@ -39,7 +39,7 @@ from collections.abc import Sequence
 import numpy as np
 from absl import app, flags
 
-from benchmarks import commands
+from pqrnn_tf.benchmarks import commands
 
 from pqrnn_tf.data.augment import AugmentConfig
 from pqrnn_tf.metrics import METRICS_FILE

@@ -1,7 +1,7 @@
 """Large inputs end to end: peak memory and throughput of each stage.
 
-  python -m benchmarks.large_inputs --sentences=1000000 --work_dir=/tmp/large
-  python -m benchmarks.large_inputs --sentences=100000 --model=out/atis_int8.tflite \\
+  python -m pqrnn_tf.benchmarks.large_inputs --sentences=1000000 --work_dir=/tmp/large
+  python -m pqrnn_tf.benchmarks.large_inputs --sentences=100000 --model=out/atis_int8.tflite \\
       --json=large_100k.json
 
 Makes a seeded corpus of ATIS-like sentences (`make_corpus`: texts.txt for

@@ -1,6 +1,6 @@
 """Times one model in its own process: the per-model worker of pqrnn-benchmark.
 
-  python -m benchmarks.latency --job=job.json --result=result.json
+  python -m pqrnn_tf.benchmarks.latency --job=job.json --result=result.json
 
 The job (written by `benchmarks.cli`) names one model, a TFLite file or a
 teacher deployment, and the length buckets. This process imports only the

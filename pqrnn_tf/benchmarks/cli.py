@@ -2,14 +2,14 @@
 
   pqrnn-benchmark --models=pqrnn_int8=out/a_int8.tflite,pqrnn_float=out/a.tflite \\
       [--teacher_dir=runs/teacher] [--output_dir=out/benchmarks]
-  python -m benchmarks.cli ...   # the same, from the repository root
+  python -m pqrnn_tf.benchmarks.cli ...   # the same, from the repository root
 
 For every model (each in its own process, importing only its runtime): p50 /
 p90 / p99 latency at batch 1 and one thread on ATIS test sentences bucketed by
 length, MACs per inference and the achieved rate, file size, peak RSS (and its
 increase over the bare runtime), throughput at batch 32 on all threads,
 accuracy on the full ATIS test set, and for TFLite models the ops by type and
-the time of each op type (benchmarks/op_profile.py). The peak int8 rate of one core is measured
+the time of each op type (pqrnn_tf/benchmarks/op_profile.py). The peak int8 rate of one core is measured
 in the same run. Writes `benchmark.md`, `benchmark.json` and `benchmark.png`
 to --output_dir and prints the Markdown.
 
@@ -76,7 +76,7 @@ def define_flags() -> None:
   flags.DEFINE_float("throughput_seconds", _DEFAULTS.throughput_seconds,
                      "Minimum timed seconds of the throughput mode.", lower_bound=0.0)
   flags.DEFINE_bool("profile_ops", _DEFAULTS.profile_ops, "Also list each TFLite model's ops by type "
-                    "and time each op type in isolation (benchmarks/op_profile.py), on "
+                    "and time each op type in isolation (pqrnn_tf/benchmarks/op_profile.py), on "
                     "the first sentence of the --ratio_bucket bucket.")
   flags.DEFINE_bool("accuracy", _DEFAULTS.accuracy, "Score every model on the full ATIS test set.")
   flags.DEFINE_bool("peak_int8", True, "Measure the peak int8 rate of one core.")
@@ -190,7 +190,7 @@ def run_worker(job: dict, workdir: str) -> dict:
   # or run from a source tree.
   root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
-  cmd = [sys.executable, "-m", "benchmarks.latency", f"--job={job_path}",
+  cmd = [sys.executable, "-m", "pqrnn_tf.benchmarks.latency", f"--job={job_path}",
          f"--result={result_path}"]
   proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
   if proc.returncode != 0:
