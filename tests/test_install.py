@@ -26,8 +26,7 @@ from pathlib import Path
 import pytest
 
 from pqrnn_tf.console import TOOLS
-from tests.test_runtime_install import (IGNORED, ROOT, SOURCE_ITEMS, _digest, _pip,
-                                        _source_files, run_in)
+from tests.test_runtime_install import ROOT, _digest, _pip, _source_files, copy_sources, run_in
 
 
 @pytest.fixture(scope="module")
@@ -54,14 +53,7 @@ def venv() -> Path:
     # Appended after the venv's own site-packages: the installed package wins.
     (own / "main_venv_packages.pth").write_text(main_site + "\n")
     with tempfile.TemporaryDirectory() as tmp:
-      copy = Path(tmp) / "pqrnn_tf_source"
-      copy.mkdir()
-      for item in SOURCE_ITEMS:
-        if (ROOT / item).is_dir():
-          shutil.copytree(ROOT / item, copy / item, ignore=IGNORED)
-        elif (ROOT / item).exists():
-          shutil.copy2(ROOT / item, copy / item)
-      _pip(python, "--no-deps", "--no-build-isolation", str(copy))
+      _pip(python, "--no-deps", "--no-build-isolation", str(copy_sources(Path(tmp))))
     stamp.write_text(sources)
   return path
 

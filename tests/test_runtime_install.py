@@ -58,6 +58,19 @@ def _pip(python: Path, *args: str) -> None:
   assert proc.returncode == 0, f"pip install {' '.join(args)}:\n{proc.stderr[-4000:]}"
 
 
+def copy_sources(directory: Path) -> Path:
+  """A copy in `directory` of what pip reads from the working tree (no build
+  files, so an install never writes into the checkout); returns its root."""
+  copy = directory / "pqrnn_tf_source"
+  copy.mkdir()
+  for item in SOURCE_ITEMS:
+    if (ROOT / item).is_dir():
+      shutil.copytree(ROOT / item, copy / item, ignore=IGNORED)
+    else:
+      shutil.copy2(ROOT / item, copy / item)
+  return copy
+
+
 @pytest.fixture(scope="module")
 def venv() -> Path:
   """The runtime venv, with the working tree's package installed."""
@@ -73,13 +86,7 @@ def venv() -> Path:
     if stamp.exists() and stamp.read_text() == sources:
       return path
     with tempfile.TemporaryDirectory() as tmp:
-      copy = Path(tmp) / "pqrnn_tf_source"
-      copy.mkdir()
-      for item in SOURCE_ITEMS:
-        if (ROOT / item).is_dir():
-          shutil.copytree(ROOT / item, copy / item, ignore=IGNORED)
-        else:
-          shutil.copy2(ROOT / item, copy / item)
+      copy = copy_sources(Path(tmp))
       if not python.exists():
         shutil.rmtree(path, ignore_errors=True)
         subprocess.run([sys.executable, "-m", "venv", str(path)], check=True, timeout=300)

@@ -329,7 +329,6 @@ def make_streaming_dataset(source: ShardedExamples, intents: LabelVocab,
   and keeps every `num_workers`-th example (by DATA).
   """
   paths, mode = worker_shards(source.paths, num_workers, worker_index)
-  by_file = mode == "by file"
   print(f"Streaming training data: worker {worker_index} of {num_workers} reads "
         f"{len(paths)} of {len(source.paths)} shards ({mode}): "
         f"{', '.join(os.path.basename(p) for p in paths)}", flush=True)
@@ -352,7 +351,21 @@ def make_streaming_dataset(source: ShardedExamples, intents: LabelVocab,
       ds = ds.map(lambda text, intent, length, _: (text, intent, length))
     return ds
 
-  files = tf.data.Dataset.from_tensor_slices(paths)
+  return batched_shards(paths, mode, read, _to_example, batch_size, shuffle=shuffle,
+                        seed=seed, num_workers=num_workers, worker_index=worker_index,
+                        repeat=repeat, shuffle_buffer=shuffle_buffer,
+                        cycle_length=cycle_length)
+
+
+def batched_shards(paths: Sequence[str], mode: str, read: Callable, to_example: Callable,
+                   batch_size: int, *, shuffle: bool, seed: int, num_workers: int,
+                   worker_index: int, repeat: bool, shuffle_buffer: int,
+                   cycle_length: int) -> tf.data.Dataset:
+  """Padded batches of `to_example` of the elements `read(path)` gives for each
+  of `paths` (this worker's share and `mode`, from `worker_shards`):
+  `cycle_length` shards read at once, shards and elements shuffled with
+  `seed`, every `num_workers`-th element kept when `mode` is "by data"."""
+  files = tf.data.Dataset.from_tensor_slices(list(paths))
   if shuffle:
     files = files.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
   # deterministic=True: the same order on every worker, which DATA sharding needs.
@@ -360,11 +373,11 @@ def make_streaming_dataset(source: ShardedExamples, intents: LabelVocab,
                         num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
   if shuffle:
     ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-  if num_workers > 1 and not by_file:
+  if num_workers > 1 and mode == "by data":
     ds = ds.shard(num_workers, worker_index)
   if repeat:
     ds = ds.repeat()
-  ds = ds.map(_to_example, num_parallel_calls=tf.data.AUTOTUNE)
+  ds = ds.map(to_example, num_parallel_calls=tf.data.AUTOTUNE)
   ds = ds.padded_batch(batch_size).prefetch(tf.data.AUTOTUNE)
   return _no_auto_shard(ds) if num_workers > 1 else ds
 

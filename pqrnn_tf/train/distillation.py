@@ -276,22 +276,10 @@ def make_streaming_dataset(teacher: StreamedTeacher, batch_size: int, shuffle: b
         lambda p: teacher.rows(p.decode("utf-8"), tokenization), args=(path,),
         output_signature=signature)
 
-  files = tf.data.Dataset.from_tensor_slices(paths)
-  if shuffle:
-    files = files.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
-  # deterministic=True: the same order on every worker, which DATA sharding needs.
-  ds = files.interleave(read, cycle_length=min(cycle_length, len(paths)),
-                        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-  if shuffle:
-    ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-  if num_workers > 1 and mode == "by data":
-    ds = ds.shard(num_workers, worker_index)
-  if repeat:
-    ds = ds.repeat()
-  ds = ds.map(data_lib._to_distillation_example,  # pylint: disable=protected-access
-              num_parallel_calls=tf.data.AUTOTUNE)
-  ds = ds.padded_batch(batch_size).prefetch(tf.data.AUTOTUNE)
-  return data_lib._no_auto_shard(ds) if num_workers > 1 else ds  # pylint: disable=protected-access
+  return data_lib.batched_shards(
+      paths, mode, read, data_lib._to_distillation_example, batch_size,  # pylint: disable=protected-access
+      shuffle=shuffle, seed=seed, num_workers=num_workers, worker_index=worker_index,
+      repeat=repeat, shuffle_buffer=shuffle_buffer, cycle_length=cycle_length)
 
 
 @keras.utils.register_keras_serializable(package="pqrnn_tf")
