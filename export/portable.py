@@ -16,7 +16,6 @@ from __future__ import annotations
 import tempfile
 from typing import Iterable, Sequence
 
-import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
@@ -86,11 +85,9 @@ def calibration_inputs(model: keras.Model, texts: Sequence[str],
   features = projected.numpy()
   for length in buckets:
     for row, rows in zip(features, lengths):
-      padded = np.zeros([1, length, features.shape[-1]], np.float32)
-      kept = min(int(rows), length)
-      padded[0, :kept] = row[:kept]
-      yield portable.signature_key(length), {
-          portable.FEATURES: padded, portable.LENGTHS: np.array([kept], np.int32)}
+      padded, kept = portable.bucket_input(row, rows, length)
+      yield portable.signature_key(length), {portable.FEATURES: padded,
+                                             portable.LENGTHS: kept}
 
 
 def convert_portable(model: keras.Model, quantization: str = "int8",

@@ -164,7 +164,8 @@ class PortableCaller:
                                              delegates=delegates, custom_ops=False)
     self.projector = Projector(**self.settings["projection"])
     self.buckets = list(self.settings["buckets"])
-    self._bucket_for = portable.bucket_for  # bound here: `features` runs inside the clock
+    # Bound here: `features` runs inside the clock.
+    self._bucket_for, self._bucket_input = portable.bucket_for, portable.bucket_input
     self._wrapper = self.interpreter._interpreter  # pylint: disable=protected-access
     signatures = self.interpreter._get_full_signature_list()  # pylint: disable=protected-access
     self.signatures = {}  # bucket -> (subgraph, features, lengths, outputs)
@@ -179,11 +180,8 @@ class PortableCaller:
   def features(self, text: str) -> tuple[int, np.ndarray, np.ndarray]:
     """(bucket, padded features [1, bucket, F], sequence_length [1]) of `text`."""
     features, lengths = self.projector.project([text])
-    rows = int(lengths[0])
-    bucket = self._bucket_for(rows, self.buckets)
-    padded = np.zeros((1, bucket, features.shape[-1]), np.float32)
-    padded[0, :rows] = features[0, :rows]
-    return bucket, padded, np.array([rows], np.int32)
+    bucket = self._bucket_for(int(lengths[0]), self.buckets)
+    return (bucket, *self._bucket_input(features[0], lengths[0], bucket))
 
   def invoke(self, inputs: tuple[int, np.ndarray, np.ndarray]) -> list[np.ndarray]:
     """Runs projected `inputs` (as `features` returns them)."""

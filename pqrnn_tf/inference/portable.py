@@ -16,6 +16,8 @@ import json
 import zipfile
 from typing import Any, Sequence
 
+import numpy as np
+
 from pqrnn_tf.inference.projection import SPEC_VERSION, settings_attributes
 
 #: The settings file packed into the model.
@@ -64,6 +66,17 @@ def bucket_for(rows: int, buckets: Sequence[int]) -> int:
     if rows <= length:
       return length
   raise ValueError(f"{rows} rows do not fit the largest bucket ({max(buckets)})")
+
+
+def bucket_input(row: np.ndarray, rows: int, length: int) -> tuple[np.ndarray, np.ndarray]:
+  """The `features` and `sequence_length` inputs of bucket `length` for one
+  projected sentence (`row`: its projection rows, of which `rows` are valid):
+  the valid rows, at most `length` of them, zero-padded to `[1, length, F]`,
+  and their count `[1]`."""
+  kept = min(int(rows), length)
+  features = np.zeros((1, length, row.shape[-1]), np.float32)
+  features[0, :kept] = row[:kept]
+  return features, np.array([kept], np.int32)
 
 
 def settings(projection: dict[str, Any], buckets: Sequence[int]) -> dict[str, Any]:

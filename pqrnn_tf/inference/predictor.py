@@ -306,10 +306,9 @@ class TflitePredictor(Predictor):
     intents, slots = [], []
     for row, length in zip(features, lengths.tolist()):
       bucket = portable.bucket_for(length, self._buckets)
-      padded = np.zeros((1, bucket, row.shape[-1]), np.float32)
-      padded[0, :length] = row[:length]
+      padded, rows = portable.bucket_input(row, length, bucket)
       out = self._runner(portable.signature_key(bucket))(**{
-          portable.FEATURES: padded, portable.LENGTHS: np.array([length], np.int32)})
+          portable.FEATURES: padded, portable.LENGTHS: rows})
       intents.append(np.array(out[INTENT_PROBS][0]))
       if self.has_slots:
         slots.append(np.array(out[SLOT_PROBS][0, :features.shape[1]]))
