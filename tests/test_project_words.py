@@ -6,20 +6,22 @@ periods, ticket numbers, and the people or roles who ran the work. Each rule
 below is a regular expression (case-insensitive unless it says otherwise)
 chosen to hit those senses only:
 
-- work periods: "session 6", "session-4", "sessions 5–6", "session6", and
-  "this / earlier / previous / next session" or "the end of the session";
-  not pytest's `scope="session"` or an ONNX Runtime `InferenceSession`,
-  which are the words of an API;
-- ticket numbers: "issue 15", "issue #4", "ticket #13", "bug #2", "PR #7",
-  a bare "#13" in prose (`#` and 1-5 digits, not after a word character, `&`
-  or `/`, not before a hex digit or word character; on a line that styles
-  colours, a 3/4-digit "#333" is a colour), and "this / the / an issue";
-  not "a ticket from boston" (ATIS sentences are about plane tickets);
-- people and roles: "the lead's", "the lead ran / asked / said ...", "lead
-  engineer", "helper's" / "helpers'" / "other helpers" / "another helper",
-  "a helper ran / did / wrote / measured ...", any "agent" but a "user agent",
-  and "CEO" (upper case only); not "helper function", "the helpers of
-  QrnnPool" or "lead byte", which are about code.
+- work periods: the word for a work period with a number after it, or with
+  "this / earlier / previous / next" before it; not pytest's
+  `scope="session"` or an ONNX Runtime `InferenceSession`, which are the
+  words of an API;
+- ticket numbers: a ticket word (issue, ticket, bug, PR) with a number, a
+  bare `#` and 1-5 digits in prose (not after a word character, `&` or `/`,
+  not before a hex digit or word character; on a line that styles colours,
+  a 3/4-digit "#333" is a colour), and "this / the / an" before the word
+  for a ticket; not "a ticket from boston" (ATIS sentences are about plane
+  tickets);
+- people and roles: who led, helped or ran the work, in the possessive or
+  with a verb of doing (`RULES` lists them), any "agent" but a "user
+  agent", and the upper-case title of a chief executive; not "helper
+  function", "the helpers of QrnnPool" or "lead byte", which are about code.
+
+`test_rules_hit_process_words_and_spare_project_words` shows examples of each kind.
 
 The word "task" is not searched: `--task` is a flag of the distillation
 benchmark and "task" (intent classification, slot tagging) is the project's
