@@ -176,3 +176,87 @@ def test_flag_errors_are_one_line(trained, tmp_path, flags, message):  # noqa: F
   r = logits_cli(f"--model_dir={trained}", f"--input={data}", f"--output={tmp_path}/o",
                  *flags)
   assert r.returncode != 0 and message in r.stderr and "Traceback" not in r.stderr
+
+
+def reference_shards(model_dir: str, input_spec: str, shard_size: int, batch_size: int) -> dict:
+  """What `pqrnn-teacher logits --shard_size` must write, built from first
+  principles: {file name: {member: its .npy bytes}} and the index's JSON text.
+
+  The input is read whole (the in-memory reader), cut into consecutive
+  shards, and each shard's texts are labeled in one `predict_all` call.
+  """
+  import hashlib
+  import io
+  from pqrnn_tf.data import readers
+  from pqrnn_tf.teacher import predictor as predictor_lib
+
+  def digest(texts):
+    h = hashlib.sha256()
+    for text in texts:
+      data = text.encode("utf-8", "surrogatepass")
+      h.update(len(data).to_bytes(8, "little") + data)
+    return h.hexdigest()
+
+  texts = [e.text for e in readers.read_examples(input_spec)]
+  count = -(-len(texts) // shard_size)
+  teacher = logits_lib.teacher_meta(model_dir)
+  source = os.path.abspath(input_spec)
+  predictor = predictor_lib.load_torch(model_dir, num_threads=1)
+  files, entries = {}, []
+  for k in range(count):
+    part = texts[k * shard_size:(k + 1) * shard_size]
+    name = f"shard-{k:05d}-of-{count:05d}.npz"
+    entries.append({"file": name, "first_text": k * shard_size, "num_texts": len(part),
+                    "texts_sha256": digest(part)})
+    intent, slots, uncovered = predictor_lib.predict_all(predictor, part, batch_size)
+    meta = {**teacher, "source": source, "max_length": predictor.max_length, "shard": k,
+            "num_shards": count, "first_text": k * shard_size, "texts_sha256": digest(part),
+            "num_texts": len(part), "num_tokens": sum(len(s) for s in slots),
+            "num_uncovered_tokens": uncovered, "uncovered_token_logits": "zeros",
+            "format_version": 1}
+    lengths = [len(t.split()) for t in part]
+    arrays = {
+        "texts": np.array(part, dtype=np.str_),
+        "intent_labels": np.array(predictor.intent_labels, dtype=np.str_),
+        "tag_labels": np.array(predictor.tag_labels, dtype=np.str_),
+        "intent_logits": intent.astype(np.float32),
+        "slot_logits": np.concatenate(slots).astype(np.float32),
+        "token_offsets": np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+        "meta": np.array(json.dumps(meta, ensure_ascii=False), dtype=np.str_)}
+    members = {}
+    for key, value in arrays.items():
+      buffer = io.BytesIO()
+      np.lib.format.write_array(buffer, value, allow_pickle=False)
+      members[f"{key}.npy"] = buffer.getvalue()
+    files[name] = members
+  index = {"format_version": 1, "layout": "teacher_logits_shards", "num_texts": len(texts),
+           "shard_size": shard_size, "num_shards": count, "texts_sha256": digest(texts),
+           "meta": {**teacher, "source": source}, "shards": entries}
+  return {"files": files, "index": json.dumps(index, indent=1, ensure_ascii=False) + "\n"}
+
+
+def test_the_cli_writes_the_shards_of_the_whole_input_read_in_memory_byte_for_byte(  # noqa: F811
+    trained, tmp_path):
+  import zipfile
+  # Two files of two formats through one glob, labeled and not, with a TSV
+  # header, repeats and whitespace that the readers normalize.
+  tsv_texts = ["book   flights from boston to denver", *TEXTS[:17], " what is the fare "]
+  with open(tmp_path / "a.tsv", "w", encoding="utf-8") as f:
+    f.write("text\tlabel\n" + "".join(f"{t}\tflight\n" if i % 3 else f"{t}\n"
+                                      for i, t in enumerate(tsv_texts)))
+  write_jsonl(tmp_path / "b.jsonl", TEXTS[10:])
+  spec = str(tmp_path / "*.*")
+  out = str(tmp_path / "shards")
+  r = logits_cli(f"--model_dir={trained}", f"--input={spec}", f"--output={out}",
+                 "--shard_size=9", "--batch_size=4", "--num_threads=1")
+  assert r.returncode == 0, r.stderr
+  want = reference_shards(trained, spec, 9, 4)
+  assert len(want["files"]) == 7  # 19 + 40 texts in 9-text shards.
+  assert shard_files(out) == sorted(want["files"])
+  for name, members in want["files"].items():
+    with zipfile.ZipFile(os.path.join(out, name)) as z:
+      assert z.namelist() == list(members)
+      for member, data in members.items():
+        assert z.read(member) == data, f"{name}/{member}"
+  with open(os.path.join(out, teacher_logits.INDEX_FILE), encoding="utf-8") as f:
+    assert f.read() == want["index"]
