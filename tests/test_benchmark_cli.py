@@ -12,6 +12,8 @@ from pqrnn_tf.benchmarks import buckets, cli, macs, teacher
 from pqrnn_tf.metrics import HEADLINE_METRICS
 
 FAKE_FACTORY = f"{__name__}:make_fake_teacher"
+EXAMPLE_TARGETS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                               "docs", "benchmark", "targets.json")
 FAKE_DIMS = {"num_layers": 2, "hidden": 8, "intermediate": 16}
 INTENTS = ["atis_flight", "atis_airfare", "atis_ground_service", "atis_airline", "atis_abbreviation"]
 TAGS = ["O", "B-fromloc.city_name", "B-toloc.city_name", "I-toloc.city_name",
@@ -62,7 +64,7 @@ def results(tiny_model, tmp_path_factory):
       throughput_batch=4, throughput_threads=1, throughput_seconds=0.05,
       peak_shape=(2, 32, 4), teacher_factory=FAKE_FACTORY, ratio_bucket=8)
   res = cli.benchmark(cli.parse_models([f"tiny_int8={tiny_model}", tiny_model]),
-                      settings, str(out), str(teacher_dir))
+                      settings, str(out), str(teacher_dir), EXAMPLE_TARGETS)
   cli.write_outputs(res, str(out))
   return res, out
 
@@ -135,8 +137,11 @@ def test_ratios_and_targets(results):
   assert ratios["tiny"]["bytes_over_reference"] == 1  # the same file twice
   assert ratios["teacher PyTorch fp32"]["bytes_over_reference"] == pytest.approx(
       9000 / os.path.getsize(res["rows"][0]["path"]))
+  # The example targets file's four teacher targets, each measured.
   teacher_claims = [c for c in res["claims"] if "teacher" in c["claim"]]
   assert len(teacher_claims) == 4 and all(c["met"] is not None for c in teacher_claims)
+  assert res["targets"] == json.loads(open(EXAMPLE_TARGETS, encoding="utf-8").read())
+  assert res["targets_file"] == EXAMPLE_TARGETS
 
 
 def test_op_macs_of_matmuls_and_convolutions():

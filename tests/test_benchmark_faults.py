@@ -43,8 +43,10 @@ def assert_refused_early(result, out, *words, status=2):
     (["--buckets=4,1"], ["--buckets"]),
     (["--peak_shape=1,16"], ["--peak_shape"]),
     (["--teacher_deployments=nope"], ["--teacher_deployments", "nope"]),
+    (["--targets=no/such/targets.json"], ["--targets=no/such/targets.json",
+                                          "no such file"]),
 ], ids=["ratio_bucket", "reference", "buckets_int", "buckets_short", "peak_shape",
-        "teacher_deployments"])
+        "teacher_deployments", "targets"])
 def test_bad_flags_are_refused_before_timing(tiny_model, tmp_path, args, words):  # noqa: F811
   out = tmp_path / "out"
   assert_refused_early(benchmark(f"--models={tiny_model}", f"--output_dir={out}",

@@ -55,7 +55,8 @@ def results(models, tmp_path_factory) -> tuple[dict, str]:
        "--models=" + ",".join(f"{n}={p}" for n, p in models.items()),
        f"--output_dir={out}", f"--buckets={','.join(map(str, LENGTHS))}",
        "--sentences_per_bucket=3", "--num_invokes=30", "--warmup=3", "--nothroughput",
-       "--noprofile_ops", "--nopeak_int8", "--reference=tiny_string", "--ratio_bucket=16"],
+       "--noprofile_ops", "--nopeak_int8", "--reference=tiny_string", "--ratio_bucket=16",
+       "--targets=docs/benchmark/targets.json"],
       cwd=ROOT, capture_output=True, text=True, timeout=900, check=False)
   assert proc.returncode == 0, proc.stderr[-3000:]
   return json.loads((out / "benchmark.json").read_text()), (out / "benchmark.md").read_text()

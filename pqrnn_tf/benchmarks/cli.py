@@ -21,7 +21,9 @@ rows: `<name>` (invoke alone, the projection done before the clock) and
 `<name>+projection` (the TF-free projection inside the clock). Every TFLite
 model's JSON row has `ops`: op counts per subgraph and what XNNPACK replaced. --teacher_dir is a
 `pqrnn-teacher` model_dir; its PyTorch and ONNX-int8 deployments are timed
-with the same protocol.
+with the same protocol. --targets=FILE checks the results against the targets
+of a JSON file (docs/benchmark/targets.json is an example); without it the
+report lists none.
 
 Flags and files that cannot be used (a --ratio_bucket that is not a bucket, an
 unknown --reference, a model without labels, an unwritable --output_dir, ...)
@@ -42,6 +44,7 @@ from pqrnn_tf import cli_errors
 from pqrnn_tf.inference import labels as labels_lib
 
 from . import buckets as buckets_lib
+from . import provenance
 from . import report
 from . import teacher as teacher_lib
 
@@ -53,7 +56,7 @@ OUTPUT_STEM = "benchmark"
 def define_flags() -> None:
   flags.DEFINE_list("models", None, "TFLite models as name=path (or path: the file "
                     "name is the name), in table order. A name containing 'lstm' is "
-                    "checked against the 'faster than the LSTM' target.")
+                    "checked against the faster_than_lstm target (--targets).")
   flags.DEFINE_string("teacher_dir", None, "A pqrnn-teacher model_dir: adds its "
                       "deployments' rows (ONNX files under <dir>/onnx/).")
   flags.DEFINE_list("teacher_deployments", list(_DEFAULTS.teacher_deployments),
@@ -87,6 +90,9 @@ def define_flags() -> None:
   flags.DEFINE_integer("ratio_bucket", _DEFAULTS.ratio_bucket, "Bucket of the ratios, targets and plot.",
                        lower_bound=2)
   flags.DEFINE_integer("seed", _DEFAULTS.seed, "Seed of the joined long sentences.")
+  flags.DEFINE_string("targets", None, "A JSON file of targets to check the results "
+                      "against (report.TARGET_KEYS; docs/benchmark/targets.json is an "
+                      "example). Without it, no targets are checked.")
   flags.mark_flag_as_required("models")
 
 
@@ -359,8 +365,11 @@ def time_teacher(deployment: str, teacher_dir: str, job: dict, settings: Setting
 
 
 def assemble(rows: list[dict], peak: dict | None, buckets: list, settings: Settings,
-             reference: str) -> dict:
-  """What benchmark.json holds: the settings, rows with rates and fits, ratios, claims."""
+             reference: str, targets: dict | None = None,
+             targets_file: str | None = None) -> dict:
+  """What benchmark.json holds: when, where and how it was measured, the
+  settings, rows with rates and fits, ratios, and the `targets` (those of
+  `targets_file`; None: none) with their measured values."""
   for row in rows:
     report.add_rates(row, peak and peak["gmacs"])
     row["linear_fit"] = report.linear_fit(row)
@@ -371,18 +380,31 @@ def assemble(rows: list[dict], peak: dict | None, buckets: list, settings: Setti
       "throughput": settings.throughput_batch and {"batch_size": settings.throughput_batch,
                                                    "threads": throughput_threads(settings)},
       "cpu_count": os.cpu_count()}
-  return {"config": config,
+  return {provenance.KEY: provenance.measured(PROGRAM), "config": config,
           "buckets": [b.to_dict() | {"description": b.describe()} for b in buckets],
           "peak_int8": peak, "rows": rows, "reference": reference,
           "ratios": report.ratios(rows, reference, settings.ratio_bucket),
-          "claims": report.claims(rows, reference, settings.ratio_bucket)}
+          "targets_file": targets_file, "targets": targets or {},
+          "claims": report.claims(rows, reference, settings.ratio_bucket, targets or {})}
+
+
+def read_targets(path: str) -> dict:
+  """The targets of --targets file `path`; ValueError naming the flag if unusable."""
+  try:
+    return report.load_targets(path)
+  except OSError as e:
+    raise ValueError(f"--targets={path}: {(e.strerror or str(e)).lower()}") from None
+  except (ValueError, UnicodeDecodeError) as e:
+    raise ValueError(f"--targets={e}") from None
 
 
 def benchmark(models: dict[str, str], settings: Settings, output_dir: str,
-              teacher_dir: str | None = None) -> dict:
+              teacher_dir: str | None = None, targets_file: str | None = None) -> dict:
   """Measures every model and the teacher's deployments; returns the results
-  (what benchmark.json holds). Everything that can fail on the user's input
-  fails before any timing (`check`, `worker_job`)."""
+  (what benchmark.json holds), with the targets of JSON file `targets_file`
+  checked (None: none). Everything that can fail on the user's input fails
+  before any timing (`check`, `worker_job`, `report.load_targets`)."""
+  targets = read_targets(targets_file) if targets_file else None
   from pqrnn_tf.data.readers import read_atis  # pylint: disable=g-import-not-at-top
   reference = check(models, settings, output_dir, teacher_dir)
   test = read_atis("test")
@@ -405,7 +427,7 @@ def benchmark(models: dict[str, str], settings: Settings, output_dir: str,
     if name != reference_name and name in predictions and reference_name in predictions:
       row["agreement_with_reference"] = agreement(predictions[name],
                                                   predictions[reference_name])
-  return assemble(rows, peak, buckets, settings, reference)
+  return assemble(rows, peak, buckets, settings, reference, targets, targets_file)
 
 
 def write_outputs(results: dict, output_dir: str) -> str:
@@ -425,7 +447,7 @@ def main(argv) -> None:
   del argv
   try:
     results = benchmark(parse_models(FLAGS.models), settings_from_flags(),
-                        FLAGS.output_dir, FLAGS.teacher_dir)
+                        FLAGS.output_dir, FLAGS.teacher_dir, FLAGS.targets)
   except (teacher_lib.TeacherUnavailable, ValueError) as e:
     cli_errors.fail(PROGRAM, e)
   print("\n" + write_outputs(results, FLAGS.output_dir))

@@ -2,11 +2,15 @@
 table and accuracy-vs-latency plot, all computed from the results dict."""
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
 
 from pqrnn_tf.metrics import HEADLINE_METRICS
+
+from . import provenance
+from . import teacher as teacher_lib
 
 PLOT_METRIC = "exact_match"  # the strictest of the three: intent and every slot right
 
@@ -57,9 +61,75 @@ def ratios(rows: list[dict], reference: str, length: int) -> list[dict]:
   return out
 
 
-def claims(rows: list[dict], reference: str, length: int) -> list[dict]:
-  """The latency and size targets, each with its measured value (None: a row it
-  needs was not benchmarked). LSTM rows are those whose name contains "lstm"."""
+#: The targets a --targets file may set, each optional (an absent one is not
+#: checked), with the JSON type of its value:
+#:   teacher_p50_over_reference: {deployment: x}: the reference's p50 at the
+#:     ratio bucket is at least x times faster than that teacher deployment's;
+#:   teacher_file_over_reference: {deployment: x}: its file at least x times smaller;
+#:   faster_than_lstm: true: faster than every row named "...lstm..." at equal
+#:     or better exact match;
+#:   reference_linear_r2: r: the reference's p50 fits a line in length with R² ≥ r;
+#:   max_ops: n: every profiled TFLite model has at most n ops;
+#:   int8_over_float_p50: x: each `<stem>_int8` row's p50 is at most x times
+#:     its `<stem>_none` or `<stem>_float` row's;
+#:   int8_linear_r2: r: each `<stem>_int8` row's p50 fits a line with R² ≥ r;
+#:   portable_p50_over_reference: {timing: x}: each portable row of that timing
+#:     ("invoke", "projection + invoke") has at most x times the reference's p50.
+#: docs/benchmark/targets.json sets all of them.
+TARGET_KEYS = {
+    "description": str, "teacher_p50_over_reference": dict,
+    "teacher_file_over_reference": dict, "faster_than_lstm": bool,
+    "reference_linear_r2": float, "max_ops": int, "int8_over_float_p50": float,
+    "int8_linear_r2": float, "portable_p50_over_reference": dict}
+#: The keys a targets object may hold, for the object-valued targets.
+TARGET_OBJECT_KEYS = {"teacher_p50_over_reference": teacher_lib.DEPLOYMENTS,
+                      "teacher_file_over_reference": teacher_lib.DEPLOYMENTS,
+                      "portable_p50_over_reference": ("invoke", "projection + invoke")}
+
+
+def _is_number(value) -> bool:
+  return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+
+def validate_targets(targets, source: str) -> dict:
+  """`targets` (a parsed targets file) if every key and value is one
+  TARGET_KEYS allows; ValueError naming `source` and the key otherwise."""
+  if not isinstance(targets, dict):
+    raise ValueError(f"{source}: a targets file holds one JSON object")
+  for key, value in targets.items():
+    kind = TARGET_KEYS.get(key)
+    if kind is None:
+      raise ValueError(f"{source}: unknown target {key!r}; known: {', '.join(TARGET_KEYS)}")
+    if kind is dict:
+      allowed = TARGET_OBJECT_KEYS[key]
+      if not isinstance(value, dict) or not all(k in allowed and _is_number(v)
+                                                for k, v in value.items()):
+        raise ValueError(f"{source}: {key} must map some of {', '.join(allowed)} to "
+                         f"positive numbers, not {json.dumps(value)}")
+    elif kind is bool or kind is str:
+      if not isinstance(value, kind):
+        raise ValueError(f"{source}: {key} must be a {'boolean' if kind is bool else 'string'},"
+                         f" not {json.dumps(value)}")
+    elif not _is_number(value) or (kind is int and not isinstance(value, int)):
+      raise ValueError(f"{source}: {key} must be a positive "
+                       f"{'integer' if kind is int else 'number'}, not {json.dumps(value)}")
+  return targets
+
+
+def load_targets(path: str) -> dict:
+  """The targets of JSON file `path`, validated; ValueError or OSError
+  (naming the file) if it cannot be read or holds something else."""
+  with open(path, encoding="utf-8") as f:
+    try:
+      targets = json.load(f)
+    except json.JSONDecodeError as e:
+      raise ValueError(f"{path}: line {e.lineno}: not JSON ({e.msg})") from None
+  return validate_targets(targets, path)
+
+
+def claims(rows: list[dict], reference: str, length: int, targets: dict) -> list[dict]:
+  """Each target of `targets` (see TARGET_KEYS; {}: none) with its measured
+  value (None: a row it needs was not benchmarked)."""
   by_name = {r["name"]: r for r in rows}
   ref = by_name[reference]
   ratio = {r["name"]: r for r in ratios(rows, reference, length)}
@@ -70,18 +140,18 @@ def claims(rows: list[dict], reference: str, length: int) -> list[dict]:
     return {"claim": text, "value": value, "threshold": threshold,
             "met": None if value is None else bool(value >= threshold)}
 
-  out = [
-      target(f"{length}-token p50: {reference} ≥ 50x faster than the PyTorch teacher",
-             teachers.get("torch_fp32"), "p50_over_reference", 50),
-      target(f"{length}-token p50: {reference} ≥ 10x faster than the ONNX-int8 teacher",
-             teachers.get("onnx_int8"), "p50_over_reference", 10),
-      target(f"file: {reference} ≥ 60x smaller than the fp32 teacher",
-             teachers.get("torch_fp32"), "bytes_over_reference", 60),
-      target(f"file: {reference} ≥ 15x smaller than the ONNX-int8 teacher",
-             teachers.get("onnx_int8"), "bytes_over_reference", 15),
-  ]
+  out = []
+  for deployment, threshold in targets.get("teacher_p50_over_reference", {}).items():
+    out.append(target(f"{length}-token p50: {reference} ≥ {threshold}x faster than the "
+                      f"teacher's {deployment}", teachers.get(deployment),
+                      "p50_over_reference", threshold))
+  for deployment, threshold in targets.get("teacher_file_over_reference", {}).items():
+    out.append(target(f"file: {reference} ≥ {threshold}x smaller than the teacher's "
+                      f"{deployment}", teachers.get(deployment), "bytes_over_reference",
+                      threshold))
   for row in rows:
-    if "lstm" in row["name"].lower() and row["name"] != reference:
+    if (targets.get("faster_than_lstm") and "lstm" in row["name"].lower()
+        and row["name"] != reference):
       faster = ratio[row["name"]]["p50_over_reference"]
       better = ratio[row["name"]]["exact_match_minus_reference"]
       met = None if faster is None or better is None else bool(faster > 1 and better <= 0)
@@ -89,24 +159,22 @@ def claims(rows: list[dict], reference: str, length: int) -> list[dict]:
                            f"exact match", "value": faster, "threshold": 1,
                   "exact_match_minus_reference": better, "met": met})
   fit = linear_fit(ref)
-  if fit is not None and len(ref["buckets"]) >= 3:
-    out.append({"claim": f"{reference} p50 grows roughly linearly with length (R² ≥ 0.9)",
-                "value": fit["r2"], "threshold": 0.9, "met": bool(fit["r2"] >= 0.9)})
-  return out + lean_graph_claims(rows, length) + portable_claims(rows, reference, length)
+  least_r2 = targets.get("reference_linear_r2")
+  if least_r2 is not None and fit is not None and len(ref["buckets"]) >= 3:
+    out.append({"claim": f"{reference} p50 grows roughly linearly with length (R² ≥ "
+                         f"{least_r2})", "value": fit["r2"], "threshold": least_r2,
+                "met": bool(fit["r2"] >= least_r2)})
+  return (out + lean_graph_claims(rows, length, targets)
+          + portable_claims(rows, reference, length, targets))
 
 
-# Targets of a portable model against the reference (string-in) model.
-PORTABLE_INVOKE_OVER_REFERENCE = 1.0
-PORTABLE_PROJECTION_OVER_REFERENCE = 1.5
-
-
-def portable_claims(rows: list[dict], reference: str, length: int) -> list[dict]:
-  """Each portable model's `length`-token p50 against the reference's: invoke
-  alone at most PORTABLE_INVOKE_OVER_REFERENCE times it, projection + invoke
-  at most PORTABLE_PROJECTION_OVER_REFERENCE times it."""
+def portable_claims(rows: list[dict], reference: str, length: int,
+                    targets: dict) -> list[dict]:
+  """Each portable model's `length`-token p50 against the reference's, for
+  the timings `targets["portable_p50_over_reference"]` bounds (invoke alone;
+  projection + invoke)."""
   ref = bucket_row(next(r for r in rows if r["name"] == reference), length)
-  thresholds = {"invoke": PORTABLE_INVOKE_OVER_REFERENCE,
-                "projection + invoke": PORTABLE_PROJECTION_OVER_REFERENCE}
+  thresholds = targets.get("portable_p50_over_reference", {})
   out = []
   for row in rows:
     threshold = thresholds.get(row.get("timing"))
@@ -120,26 +188,21 @@ def portable_claims(rows: list[dict], reference: str, length: int) -> list[dict]
   return out
 
 
-# The lean-graph targets for every exported pQRNN (44 ops: the attention
-# pooling masks its scores with 4 small arithmetic ops, so that padding never
-# widens the int8 scores' range; tests/test_export.py holds the same bound).
-MAX_OPS = 44
-INT8_OVER_FLOAT = 0.6
-LINEAR_R2 = 0.99
-
-
-def lean_graph_claims(rows: list[dict], length: int) -> list[dict]:
-  """Lean-graph targets: each profiled model has at most MAX_OPS ops; each
-  `<stem>_int8` row's p50 is at most INT8_OVER_FLOAT times its `<stem>_none`
-  or `<stem>_float` row's (the float export of the same model) and linear in
-  length."""
+def lean_graph_claims(rows: list[dict], length: int, targets: dict) -> list[dict]:
+  """Lean-graph targets of `targets`: each profiled model has at most
+  `max_ops` ops; each `<stem>_int8` row's p50 is at most `int8_over_float_p50`
+  times its `<stem>_none` or `<stem>_float` row's (the float export of the
+  same model), and fits a line in length with R² ≥ `int8_linear_r2`."""
   out = []
   by_name = {r["name"]: r for r in rows}
+  max_ops = targets.get("max_ops")
+  int8_over_float = targets.get("int8_over_float_p50")
+  least_r2 = targets.get("int8_linear_r2")
   for row in rows:
     profile = row.get("profile")
-    if profile:
-      out.append({"claim": f"{row['name']}: at most {MAX_OPS} ops", "value": profile["ops"],
-                  "threshold": MAX_OPS, "met": bool(profile["ops"] <= MAX_OPS)})
+    if profile and max_ops is not None:
+      out.append({"claim": f"{row['name']}: at most {max_ops} ops", "value": profile["ops"],
+                  "threshold": max_ops, "met": bool(profile["ops"] <= max_ops)})
     if not row["name"].endswith("_int8"):
       continue
     stem = row["name"][:-len("_int8")]
@@ -147,15 +210,15 @@ def lean_graph_claims(rows: list[dict], length: int) -> list[dict]:
                      None)
     mine = bucket_row(row, length)
     theirs = float_row and bucket_row(float_row, length)
-    if mine and theirs:
+    if int8_over_float is not None and mine and theirs:
       value = mine["p50_us"] / theirs["p50_us"]
-      out.append({"claim": f"{length}-token p50: {row['name']} ≤ {INT8_OVER_FLOAT}x "
-                           f"{float_row['name']}", "value": value, "threshold": INT8_OVER_FLOAT,
-                  "met": bool(value <= INT8_OVER_FLOAT)})
+      out.append({"claim": f"{length}-token p50: {row['name']} ≤ {int8_over_float}x "
+                           f"{float_row['name']}", "value": value,
+                  "threshold": int8_over_float, "met": bool(value <= int8_over_float)})
     fit = row.get("linear_fit") or linear_fit(row)
-    if fit is not None and len(row["buckets"]) >= 3:
-      out.append({"claim": f"{row['name']} p50 linear in length (R² ≥ {LINEAR_R2})",
-                  "value": fit["r2"], "threshold": LINEAR_R2, "met": bool(fit["r2"] >= LINEAR_R2)})
+    if least_r2 is not None and fit is not None and len(row["buckets"]) >= 3:
+      out.append({"claim": f"{row['name']} p50 linear in length (R² ≥ {least_r2})",
+                  "value": fit["r2"], "threshold": least_r2, "met": bool(fit["r2"] >= least_r2)})
   return out
 
 
@@ -179,12 +242,33 @@ def _macs(row: dict, b: dict) -> str:
   return f"{prefix}{b['macs'] / 1e6:.2f}M ({kind})"
 
 
+def summary_table(results: dict) -> list[str]:
+  """Markdown lines: one row per model with its file, p50 at every bucket, the
+  ratio bucket's p50 against the reference's, and its accuracy."""
+  ref, length = results["reference"], results["config"]["ratio_bucket"]
+  lengths = [b["length"] for b in results["buckets"]]
+  ratio = {e["name"]: e for e in results["ratios"]}
+  lines = [f"| model | file | p50 at {' / '.join(map(str, lengths))} tokens (µs) | "
+           f"{length} tokens: p50 / {ref} p50 | intent acc | slot F1 | exact match |",
+           "|---|---|---|---|---|---|---|"]
+  for r in results["rows"]:
+    p50 = [bucket_row(r, n) for n in lengths]
+    acc = r.get("accuracy", {})
+    lines.append(f"| {r['name']} | {_size(r['bytes'])} | "
+                 + " / ".join("–" if b is None else f"{b['p50_us']:.0f}" for b in p50)
+                 + f" | {_num(ratio.get(r['name'], {}).get('p50_over_reference'), '{:.1f}x')} | "
+                 + " | ".join(_pct(acc.get(k)) for k in HEADLINE_METRICS) + " |")
+  return lines
+
+
 def markdown(results: dict) -> str:
   """The report: models, latency per bucket, ratios, linear fits, claims."""
   cfg, rows = results["config"], results["rows"]
   ref, length = results["reference"], cfg["ratio_bucket"]
-  lines = ["# pqrnn-benchmark", "",
-           f"Latency: {cfg['runtime_note']}, batch 1, one thread; {cfg['warmup']} "
+  lines = ["# pqrnn-benchmark", ""]
+  if results.get("measured"):
+    lines += [provenance.header(results["measured"]), ""]
+  lines += [f"Latency: {cfg['runtime_note']}, batch 1, one thread; {cfg['warmup']} "
            f"warm-up then {cfg['num_invokes']} timed calls per bucket, each call string "
            f"in -> outputs out (a portable model's `<name>` row: set the projected, padded "
            f"inputs, invoke, read the outputs; its `<name>+projection` row: string in -> "
@@ -196,6 +280,7 @@ def markdown(results: dict) -> str:
                   f"({peak['layers']} int8 FULLY_CONNECTED {peak['units']}x{peak['units']}, "
                   f"batch {peak['batch']}, LiteRT one thread, fastest of {peak['invokes']} invokes "
                   f"{peak['min_us']:.0f} µs, p50 {peak['p50_us']:.0f} µs)."]
+  lines += ["", "## Summary", "", *summary_table(results)]
   tp = cfg.get("throughput")
   lines += ["", "## Models", "",
             "| model | runtime | file | peak RSS | RSS over bare runtime | intent acc | "
@@ -253,6 +338,11 @@ def markdown(results: dict) -> str:
   lines += ops_table(rows)
   lines += profile_tables(rows)
   lines += ["", "## Targets", ""]
+  if not results["claims"]:
+    lines.append("None given (`pqrnn-benchmark --targets=FILE` checks the targets of a "
+                 "JSON file, e.g. docs/benchmark/targets.json).")
+  elif results.get("targets_file"):
+    lines += [f"From `{results['targets_file']}`:", ""]
   for c in results["claims"]:
     status = {True: "met", False: "NOT met", None: "not measured"}[c["met"]]
     value = "" if c["value"] is None else f": {c['value']:.3g} (target {c['threshold']})"

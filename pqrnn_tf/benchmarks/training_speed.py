@@ -49,9 +49,11 @@ import time
 import numpy as np
 from absl import app, flags
 
+from pqrnn_tf.benchmarks import provenance
 from pqrnn_tf.metrics import HEADLINE_METRICS, METRICS_FILE
 
 FLAGS = flags.FLAGS
+PROGRAM = "python -m pqrnn_tf.benchmarks.training_speed"
 LOOPS = ("baseline", "fast")
 #: The preset each built-in data set is benchmarked with unless --preset says.
 DEFAULT_PRESETS = {"atis": "pqrnn_base", "multilingual_langid": "pqrnn_classifier",
@@ -284,28 +286,16 @@ def compare() -> None:
                         f"training_speed_{dataset}_{preset_name(preset)}")
     settings = {k: FLAGS[k].value for k in ("epochs", "cpus", "threads", "nice", "seeds",
                                             "loops")}
-    settings.update(dataset=dataset, preset=preset,
-                    date=time.strftime("%Y-%m-%d %H:%M %Z"), machine=machine())
+    settings.update(dataset=dataset, preset=preset)
     table = markdown(runs, FLAGS.loops)
     with open(stem + ".json", "w") as f:
-      json.dump({"settings": settings, "runs": runs,
-                 "summary": summarize(runs, FLAGS.loops)}, f, indent=2)
+      json.dump({provenance.KEY: provenance.measured(PROGRAM), "settings": settings,
+                 "runs": runs, "summary": summarize(runs, FLAGS.loops)}, f, indent=2)
     with open(stem + ".md", "w") as f:
       f.write(table + "\n")
     print(f"\n{dataset}, {preset_name(preset)} ({len(seeds)} seed(s); "
           f"taskset -c {FLAGS.cpus or 'all'}, {FLAGS.threads or 'default'} TF "
           f"thread(s)):\n\n{table}")
-
-
-def machine() -> str:
-  """One line about the CPU (lscpu's model name and CPU count), if lscpu runs."""
-  try:
-    out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-  except (OSError, subprocess.CalledProcessError):
-    return "unknown"
-  fields = dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
-  return ", ".join(f"{k.strip()} {fields[k].strip()}" for k in ("Model name", "CPU(s)")
-                   if k in fields)
 
 
 # ---------------------------------------------------------------- profile

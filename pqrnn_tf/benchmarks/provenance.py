@@ -1,0 +1,46 @@
+"""When, where and how a benchmark's JSON was measured.
+
+Every benchmark that writes JSON stores `measured(program)` under the key
+"measured": {"date", "machine", "command"}. The results pages print
+`header(measured)` above each table rendered from that JSON
+(pqrnn_tf/benchmarks/results.py), so a table always says where it came from.
+"""
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+import time
+
+#: The key of a benchmark JSON that holds `measured()`.
+KEY = "measured"
+
+
+def machine() -> str:
+  """One line about the CPU (lscpu's model name and CPU count), if lscpu runs."""
+  try:
+    out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+  except (OSError, subprocess.CalledProcessError):
+    return "unknown"
+  fields = dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
+  return ", ".join(f"{k.strip()} {fields[k].strip()}" for k in ("Model name", "CPU(s)")
+                   if k in fields)
+
+
+def command(program: str, argv: list[str] | None = None) -> str:
+  """The command line that ran: `program` (how a user starts it, e.g.
+  "python -m pqrnn_tf.benchmarks.accuracy") and the arguments of `argv`
+  (default sys.argv) after its program name, quoted for a shell."""
+  args = (sys.argv if argv is None else argv)[1:]
+  return " ".join([program, *map(shlex.quote, args)])
+
+
+def measured(program: str, argv: list[str] | None = None) -> dict:
+  """The date (UTC, to the minute), machine and command of this run."""
+  return {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine(),
+          "command": command(program, argv)}
+
+
+def header(info: dict) -> str:
+  """One Markdown line from a "measured" field: date, machine and command."""
+  return f"Measured {info['date']} on {info['machine']}: `{info['command']}`"
