@@ -11,7 +11,7 @@ CLI resumes), so the table can be rebuilt cheaply. --train_args are passed to ev
 run (e.g. `--train_args=--patience=10` for the old early stopping; name such runs
 with --run_suffix). The linear baselines (pqrnn_tf/benchmarks/linear_baselines.py) pick their
 setting on dev. Prints a Markdown table per dataset (mean and spread over seeds) and
-writes accuracy.json.
+writes accuracy.json ({"measured", "datasets": {dataset: {model: row}}}).
 """
 from __future__ import annotations
 
@@ -22,11 +22,12 @@ from collections.abc import Sequence
 import numpy as np
 from absl import app, flags
 
-from pqrnn_tf.benchmarks import commands
+from pqrnn_tf.benchmarks import commands, provenance
 from pqrnn_tf.metrics import HEADLINE_METRICS, METRICS_FILE
 from pqrnn_tf.preset_files import preset_file
 
 FLAGS = flags.FLAGS
+PROGRAM = "python -m pqrnn_tf.benchmarks.accuracy"
 
 
 def define_flags() -> None:
@@ -157,7 +158,7 @@ def main(argv) -> None:
   tables = {dataset: dataset_table(dataset) for dataset in FLAGS.datasets}
   os.makedirs(FLAGS.output_dir, exist_ok=True)
   with open(os.path.join(FLAGS.output_dir, "accuracy.json"), "w") as f:
-    json.dump(tables, f, indent=2)
+    json.dump({provenance.KEY: provenance.measured(PROGRAM), "datasets": tables}, f, indent=2)
   for dataset, table in tables.items():
     print(f"\n{dataset} test set, mean (min–max) over seeds:\n")
     print(markdown(table))

@@ -10,7 +10,8 @@ Then one `pqrnn-benchmark` run times every int8 model side by side (batch 1,
 one thread, --bucket tokens) and scores it on the ATIS test set in LiteRT.
 Finished stages are reused, so an interrupted run resumes and the table is
 rebuilt cheaply. Prints a Markdown table (parameters, int8 file size, int8
-p50, test metrics: mean (min–max) over seeds) and writes architecture.json.
+p50, test metrics: mean (min–max) over seeds) and writes architecture.json
+({"measured", "bucket", "variants": the table's rows}).
 """
 from __future__ import annotations
 
@@ -18,11 +19,12 @@ import json
 import os
 from absl import app, flags
 
-from pqrnn_tf.benchmarks import accuracy, commands
+from pqrnn_tf.benchmarks import accuracy, commands, provenance
 from pqrnn_tf.metrics import HEADLINE_METRICS, METRICS_FILE
 from pqrnn_tf.preset_files import preset_file
 
 FLAGS = flags.FLAGS
+PROGRAM = "python -m pqrnn_tf.benchmarks.architecture"
 BASE_PRESET = "pqrnn_base"
 #: Early stopping of every variant: the README's table was measured with it
 #: (pqrnn-train's default for joint intent + slot data is patience 10 at a
@@ -119,8 +121,9 @@ def table_rows(runs: dict[str, list[tuple[int, dict, str]]], timed: dict[str, di
   return rows
 
 
-def markdown(rows: dict) -> str:
-  lines = [f"| variant | seeds | params | int8 file | int8 p50 at {FLAGS.bucket} tokens (µs) "
+def markdown(rows: dict, bucket: int) -> str:
+  """The table of `table_rows` (p50 at `bucket` tokens)."""
+  lines = [f"| variant | seeds | params | int8 file | int8 p50 at {bucket} tokens (µs) "
            "| intent acc | slot F1 | exact match |", "|---|---|---|---|---|---|---|---|"]
   for variant, row in rows.items():
     cells = [f"{row[k]['mean']:.2f} ({row[k]['min']:.2f}–{row[k]['max']:.2f})"
@@ -144,8 +147,10 @@ def main(argv) -> None:
   rows = table_rows(runs, benchmark(models)) if models else {}
   os.makedirs(FLAGS.output_dir, exist_ok=True)
   with open(os.path.join(FLAGS.output_dir, "architecture.json"), "w") as f:
-    json.dump(rows, f, indent=2)
-  print(f"\nATIS test set, int8 in LiteRT, mean (min–max) over seeds:\n\n{markdown(rows)}")
+    json.dump({provenance.KEY: provenance.measured(PROGRAM), "bucket": FLAGS.bucket,
+               "variants": rows}, f, indent=2)
+  print(f"\nATIS test set, int8 in LiteRT, mean (min–max) over seeds:\n\n"
+        f"{markdown(rows, FLAGS.bucket)}")
 
 
 if __name__ == "__main__":

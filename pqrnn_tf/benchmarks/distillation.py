@@ -39,13 +39,14 @@ from collections.abc import Sequence
 import numpy as np
 from absl import app, flags
 
-from pqrnn_tf.benchmarks import commands
+from pqrnn_tf.benchmarks import commands, provenance
 
 from pqrnn_tf.data.augment import AugmentConfig
 from pqrnn_tf.metrics import METRICS_FILE
 from pqrnn_tf.train.distillation import DistillConfig
 
 FLAGS = flags.FLAGS
+PROGRAM = "python -m pqrnn_tf.benchmarks.distillation"
 #: The distillation and augmentation settings' defaults, declared there once.
 _DISTILL, _AUGMENT = DistillConfig(), AugmentConfig()
 #: The students' training budget (other values name their own run directories).
@@ -365,7 +366,8 @@ def main(argv) -> None:
       "hard_weight", "teacher_scale", "augment_multiplier", "augment_operations", "augment_source",
       "teacher_args")}
   with open(stem + ".json", "w") as f:
-    json.dump({"settings": settings, "rows": rows}, f, indent=2)
+    json.dump({provenance.KEY: provenance.measured(PROGRAM), "settings": settings,
+               "rows": rows}, f, indent=2)
   table = markdown(rows)
   with open(stem + ".md", "w") as f:
     f.write(table + "\n")

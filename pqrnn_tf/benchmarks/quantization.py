@@ -16,10 +16,11 @@ import os
 
 from absl import app, flags
 
-from pqrnn_tf.benchmarks import commands
+from pqrnn_tf.benchmarks import commands, provenance
 from pqrnn_tf.metrics import HEADLINE_METRICS
 
 FLAGS = flags.FLAGS
+PROGRAM = "python -m pqrnn_tf.benchmarks.quantization"
 # (name, pqrnn-export flags, Keras model it is compared with)
 VARIANTS = (("float", ["--quantization=none"], "float"),
             ("dynamic", ["--quantization=dynamic"], "float"),
@@ -88,7 +89,8 @@ def main(argv) -> None:
   for row in rows:
     row["size_ratio"] = row["bytes"] / rows[0]["bytes"]
   os.makedirs(FLAGS.output_dir, exist_ok=True)
-  result = {"model_dir": FLAGS.model_dir, "rows": rows,
+  result = {provenance.KEY: provenance.measured(PROGRAM), "model_dir": FLAGS.model_dir,
+            "rows": rows,
             "keras_test": {k: v["test"] for k, v in keras.items()}}
   with open(os.path.join(FLAGS.output_dir, "quantization.json"), "w") as f:
     json.dump(result, f, indent=2)
