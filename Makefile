@@ -119,8 +119,11 @@ chromium:
 	    --no-install-recommends chromium; \
 	fi
 
+# DEMO_FLAGS: flags of `python -m pqrnn_tf.demo`, e.g. DEMO_FLAGS=--epochs=1 for a
+# short run (tests/test_readme.py runs the README's `make demo` that way).
+DEMO_FLAGS ?=
 demo: setup
-	$(PY) -m pqrnn_tf.demo
+	$(PY) -m pqrnn_tf.demo $(DEMO_FLAGS)
 
 clean:
 	rm -rf build $(VENV) pqrnn_tf/ops/*.so *.egg-info
