@@ -260,3 +260,40 @@ def test_the_cli_writes_the_shards_of_the_whole_input_read_in_memory_byte_for_by
         assert z.read(member) == data, f"{name}/{member}"
   with open(os.path.join(out, teacher_logits.INDEX_FILE), encoding="utf-8") as f:
     assert f.read() == want["index"]
+
+
+class ChangingTexts:
+  """Texts whose second pass differs from the first (an input edited while
+  it is labeled)."""
+
+  def __init__(self, first, second):
+    self.passes = [first, second]
+
+  def __iter__(self):
+    return iter(self.passes.pop(0) if len(self.passes) > 1 else self.passes[0])
+
+
+def test_an_input_that_changes_between_planning_and_labeling_is_refused(trained, tmp_path):  # noqa: F811
+  changed = TEXTS[:20] + ["a new text"] + TEXTS[21:30]
+  with pytest.raises(UserError, match="texts 16.. are not those planned for "
+                                      "shard-00002-of-00004.npz"):
+    logits_lib.write_logit_shards(trained, ChangingTexts(TEXTS[:30], changed),
+                                  str(tmp_path / "o"), 8, num_threads=1, log=lambda s: None)
+
+
+def test_input_texts_stream_what_the_readers_read(tmp_path):
+  from pqrnn_tf.data import readers
+  with open(tmp_path / "a.tsv", "w", encoding="utf-8") as f:
+    f.write("text\tlabel\n fly  home \tflight\nhi\n")
+  with open(tmp_path / "b.atis", "w", encoding="utf-8") as f:
+    f.write("to:O boston:B-to <=> flight\n")
+  write_jsonl(tmp_path / "c.jsonl", TEXTS[:3])
+  spec = str(tmp_path / "*.*")
+  texts = logits_lib.InputTexts(spec)
+  assert list(texts) == list(texts) == [e.text for e in readers.read_examples(spec)]
+  assert list(texts)[:3] == ["fly home", "hi", "to boston"]
+  assert next(readers.iter_examples(spec)) == readers.read_examples(spec)[0]
+  with open(tmp_path / "c.jsonl", "a", encoding="utf-8") as f:
+    f.write("{}\n")
+  with pytest.raises(readers.DataError, match="c.jsonl:4: missing 'text'"):
+    list(texts)

@@ -146,14 +146,21 @@ def parse_atis_line(line: str, path: str | os.PathLike = "<string>", lineno: int
     return _example(path, lineno, " ".join(words), intent, tags)
 
 
-def read_atis_file(path: str | os.PathLike, *, require_labels: bool = False) -> list[Example]:
-    """Read a whole file in ATIS ``word:TAG ... <=> intent`` format (one utterance a line).
+def iter_atis_file(path: str | os.PathLike, *, require_labels: bool = False) -> Iterator[Example]:
+    """The utterances of a file in ATIS ``word:TAG ... <=> intent`` format (one a line),
+    streamed.
 
     ``require_labels`` is accepted for a signature shared with the other readers:
     every ATIS line carries its intent.
     """
     del require_labels
-    return [parse_atis_line(line, path, i) for i, line in enumerate(_lines(path), 1)]
+    for i, line in enumerate(_lines(path), 1):
+        yield parse_atis_line(line, path, i)
+
+
+def read_atis_file(path: str | os.PathLike, *, require_labels: bool = False) -> list[Example]:
+    """Read a whole file in ATIS format: :func:`iter_atis_file` as a list."""
+    return list(iter_atis_file(path, require_labels=require_labels))
 
 
 def atis_data_dir() -> Path:
@@ -198,7 +205,12 @@ def read_atis_intents(split: str) -> list[Example]:
 
 
 def read_tsv(path: str | os.PathLike, *, require_labels: bool = False) -> list[Example]:
-    """Read ``text<TAB>label`` lines; a line without a tab is unlabeled (``intent=None``).
+    """Read a whole TSV file: :func:`iter_tsv` as a list."""
+    return list(iter_tsv(path, require_labels=require_labels))
+
+
+def iter_tsv(path: str | os.PathLike, *, require_labels: bool = False) -> Iterator[Example]:
+    """Stream ``text<TAB>label`` lines; a line without a tab is unlabeled (``intent=None``).
 
     A first line ``text<TAB>label`` (:data:`TSV_HEADER`, in any case, with
     whitespace around the columns) is taken as a header. Text can't contain
@@ -206,7 +218,6 @@ def read_tsv(path: str | os.PathLike, *, require_labels: bool = False) -> list[E
     ``require_labels``, an unlabeled line is an error too.
     """
     header = TSV_HEADER.split("\t")
-    examples = []
     for i, line in enumerate(_lines(path), 1):
         cols = line.split("\t")
         if i == 1 and [c.strip().lower() for c in cols] == header:
@@ -219,17 +230,20 @@ def read_tsv(path: str | os.PathLike, *, require_labels: bool = False) -> list[E
             label = cols[1].strip()
             if not label:
                 raise DataError(path, i, "empty label (omit the tab for unlabeled text)")
-        examples.append(_example(path, i, cols[0], label, None, require_labels))
-    return examples
+        yield _example(path, i, cols[0], label, None, require_labels)
 
 
 def read_jsonl(path: str | os.PathLike, *, require_labels: bool = False) -> list[Example]:
-    """Read JSON objects ``{"text": str, "label": str|null, "tags": [str]|null}``, one a line.
+    """Read a whole JSONL file: :func:`iter_jsonl` as a list."""
+    return list(iter_jsonl(path, require_labels=require_labels))
+
+
+def iter_jsonl(path: str | os.PathLike, *, require_labels: bool = False) -> Iterator[Example]:
+    """Stream JSON objects ``{"text": str, "label": str|null, "tags": [str]|null}``, one a line.
 
     ``label`` and ``tags`` are optional (with ``require_labels``, a missing or
     null ``label`` is an error); other keys are errors (to catch typos).
     """
-    examples = []
     for i, line in enumerate(_lines(path), 1):
         if not line.strip():
             raise DataError(path, i, "empty line")
@@ -252,10 +266,8 @@ def read_jsonl(path: str | os.PathLike, *, require_labels: bool = False) -> list
         if tags is not None and (not isinstance(tags, list)
                                  or not all(isinstance(t, str) and t.strip() for t in tags)):
             raise DataError(path, i, "'tags' must be a list of non-empty strings or null")
-        examples.append(_example(path, i, text, None if label is None else label.strip(),
-                                 None if tags is None else [t.strip() for t in tags],
-                                 require_labels))
-    return examples
+        yield _example(path, i, text, None if label is None else label.strip(),
+                       None if tags is None else [t.strip() for t in tags], require_labels)
 
 
 def write_jsonl(examples: Iterable[Example], path: str | os.PathLike) -> int:
@@ -288,6 +300,8 @@ def write_jsonl(examples: Iterable[Example], path: str | os.PathLike) -> int:
 
 
 READERS = {".tsv": read_tsv, ".jsonl": read_jsonl, ".atis": read_atis_file}
+#: The same readers, streaming (one line in memory at a time).
+STREAMING_READERS = {".tsv": iter_tsv, ".jsonl": iter_jsonl, ".atis": iter_atis_file}
 
 
 def is_glob(pattern: str) -> bool:
@@ -335,6 +349,14 @@ def read_examples(path: str | os.PathLike, *, require_labels: bool = False,
     if not examples and not allow_empty:
         raise DataError(path, None, "no examples")
     return examples
+
+
+def iter_examples(path: str | os.PathLike) -> Iterator[Example]:
+    """The examples :func:`read_examples` reads, streamed: a file or a glob's
+    files in sorted order, one line in memory at a time (for inputs too large
+    to hold; a DataError surfaces when its line is reached)."""
+    for p in list_files(path):  # Every extension is checked before the first line.
+        yield from STREAMING_READERS[os.path.splitext(p)[1].lower()](p)
 
 
 def read_labeled_examples(path: str | os.PathLike) -> list[Example]:

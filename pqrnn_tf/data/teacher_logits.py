@@ -32,7 +32,7 @@ import hashlib
 import json
 import os
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -253,13 +253,18 @@ def read_meta(path: str) -> dict:
 # --- shards ----------------------------------------------------------------------
 
 
-def texts_digest(texts: Sequence[str]) -> str:
+def _add_text(digest, text: str) -> None:
+  """Feeds one text to a `texts_digest` hash (its length first)."""
+  data = text.encode("utf-8", "surrogatepass")
+  digest.update(len(data).to_bytes(8, "little"))
+  digest.update(data)
+
+
+def texts_digest(texts: Iterable[str]) -> str:
   """SHA-256 of a text list (lengths included: no two lists share one)."""
   digest = hashlib.sha256()
   for text in texts:
-    data = text.encode("utf-8", "surrogatepass")
-    digest.update(len(data).to_bytes(8, "little"))
-    digest.update(data)
+    _add_text(digest, text)
   return digest.hexdigest()
 
 
@@ -268,24 +273,30 @@ def shard_file(index: int, count: int) -> str:
   return f"shard-{index:05d}-of-{count:05d}.npz"
 
 
-def plan_shards(texts: Sequence[str], shard_size: int, meta: dict | None = None) -> dict:
+def plan_shards(texts: Iterable[str], shard_size: int, meta: dict | None = None) -> dict:
   """The index of `texts` cut into shards of `shard_size` texts (the last may
   be shorter): shard k holds texts ``[k * shard_size, (k + 1) * shard_size)``.
 
-  The plan depends on nothing but its arguments, so every process labeling
-  the corpus computes (and may write) the same index.
+  One pass over `texts`, holding none of them (an iterator of a corpus too
+  large for memory will do). The plan depends on nothing but its arguments,
+  so every process labeling the corpus computes (and may write) the same index.
   """
   if shard_size < 1:
     raise ValueError(f"shard_size must be >= 1, got {shard_size}")
-  count = max(1, -(-len(texts) // shard_size))
-  shards = []
-  for k in range(count):
-    begin, end = k * shard_size, min(len(texts), (k + 1) * shard_size)
-    shards.append({"file": shard_file(k, count), "first_text": begin,
-                   "num_texts": end - begin, "texts_sha256": texts_digest(texts[begin:end])})
+  whole, parts, count = hashlib.sha256(), [], 0
+  for text in texts:
+    if count % shard_size == 0:
+      parts.append(hashlib.sha256())
+    _add_text(whole, text)
+    _add_text(parts[-1], text)
+    count += 1
+  parts = parts or [hashlib.sha256()]  # No text: one empty shard.
+  shards = [{"file": shard_file(k, len(parts)), "first_text": k * shard_size,
+             "num_texts": min(count - k * shard_size, shard_size),
+             "texts_sha256": part.hexdigest()} for k, part in enumerate(parts)]
   return {"format_version": FORMAT_VERSION, "layout": SHARDS_LAYOUT,
-          "num_texts": len(texts), "shard_size": shard_size, "num_shards": count,
-          "texts_sha256": texts_digest(texts), "meta": dict(meta or {}), "shards": shards}
+          "num_texts": count, "shard_size": shard_size, "num_shards": len(parts),
+          "texts_sha256": whole.hexdigest(), "meta": dict(meta or {}), "shards": shards}
 
 
 def write_json(path: str, value: dict) -> None:

@@ -125,16 +125,23 @@ def cmd_train() -> None:
   print(f"Wrote {os.path.join(FLAGS.model_dir, scoring.METRICS_FILE)}")
 
 
-def logits_examples() -> tuple[list, str]:
-  """The examples to score and a description of their source."""
+def logits_texts(streamed: bool) -> tuple:
+  """The texts to score (a list, or with `streamed` an --input read anew at
+  each pass and never held whole) and a description of their source."""
   if bool(FLAGS.input) == bool(FLAGS.dataset):
     raise app.UsageError("logits: give --input=FILE, or --dataset (e.g. atis) with --split.")
   if FLAGS.dataset:
     datasets.check_name(FLAGS.dataset)
     if not FLAGS.split:
       raise app.UsageError("logits: --dataset needs --split=train|dev|test.")
-    return datasets.read_split(FLAGS.dataset, FLAGS.split), f"{FLAGS.dataset}:{FLAGS.split}"
-  return readers.read_examples(FLAGS.input), os.path.abspath(FLAGS.input)
+    return ([e.text for e in datasets.read_split(FLAGS.dataset, FLAGS.split)],
+            f"{FLAGS.dataset}:{FLAGS.split}")
+  source = os.path.abspath(FLAGS.input)
+  if streamed:
+    from pqrnn_tf.teacher import logits as logits_lib  # pylint: disable=g-import-not-at-top
+    readers.list_files(FLAGS.input)  # A missing input fails before any work.
+    return logits_lib.InputTexts(FLAGS.input), source
+  return [e.text for e in readers.read_examples(FLAGS.input)], source
 
 
 def cmd_logits() -> None:
@@ -148,25 +155,24 @@ def cmd_logits() -> None:
   if FLAGS.shard_index >= FLAGS.num_shards:
     raise app.UsageError(f"logits: --shard_index={FLAGS.shard_index} must be below "
                          f"--num_shards={FLAGS.num_shards}.")
-  examples, source = logits_examples()
+  texts, source = logits_texts(streamed=bool(FLAGS.shard_size))
   if FLAGS.shard_size:
     summary = logits_lib.write_logit_shards(
-        FLAGS.model_dir, [e.text for e in examples], FLAGS.output, FLAGS.shard_size,
+        FLAGS.model_dir, texts, FLAGS.output, FLAGS.shard_size,
         shard_index=FLAGS.shard_index, num_shards=FLAGS.num_shards, source=source,
         batch_size=FLAGS.batch_size, num_threads=FLAGS.num_threads,
         log=lambda s: print(s, flush=True))
     print(f"{FLAGS.output}: wrote {summary['written']} shard(s), kept {summary['skipped']} "
           f"finished before; {summary['present']} of {summary['num_shards']} shards of "
-          f"{len(examples)} texts present")
+          f"{summary['num_texts']} texts present")
     if summary["num_uncovered_tokens"]:
       print(f"Warning: {summary['num_uncovered_tokens']} token(s) had no sub-word within the "
             f"{summary['max_length']}-sub-word limit and got all-zero slot logits "
             "(see docs/teacher_logits.md)")
     return
-  meta = logits_lib.write_logits(FLAGS.model_dir, [e.text for e in examples], FLAGS.output,
-                                 source=source, batch_size=FLAGS.batch_size,
-                                 num_threads=FLAGS.num_threads)
-  print(f"Wrote {FLAGS.output}: {len(examples)} texts, {meta['num_tokens']} tokens")
+  meta = logits_lib.write_logits(FLAGS.model_dir, texts, FLAGS.output, source=source,
+                                 batch_size=FLAGS.batch_size, num_threads=FLAGS.num_threads)
+  print(f"Wrote {FLAGS.output}: {len(texts)} texts, {meta['num_tokens']} tokens")
   if meta["num_uncovered_tokens"]:
     print(f"Warning: {meta['num_uncovered_tokens']} token(s) had no sub-word within the "
           f"{meta['max_length']}-sub-word limit and got all-zero slot logits "
