@@ -45,6 +45,7 @@ WHOLE = "*"
 BEGIN = "<!-- generated:begin {name} -->"
 END = "<!-- generated:end -->"
 _MARKER = re.compile(r"<!-- generated:(begin (\S+)|end) -->")
+_FENCED = re.compile(r"^```.*?^```", re.S | re.M)
 
 
 class ResultsError(ValueError):
@@ -230,7 +231,8 @@ def stray_markers(root: str) -> list[str]:
       page = os.path.relpath(path, root).replace(os.sep, "/")
       if name.endswith(".md") and page not in PAGES:
         with open(path, encoding="utf-8", errors="replace") as f:
-          if _MARKER.search(f.read()):
+          # A marker inside a fenced code block is an example (docs/results/README.md).
+          if _MARKER.search(_FENCED.sub("", f.read())):
             stray.append(page)
   return stray
 
@@ -242,8 +244,8 @@ def run(root: str, check: bool, out=sys.stdout) -> int:
                        f"root or pass --root)")
   stray = stray_markers(root)
   if stray:
-    raise ResultsError(f"{stray[0]}: has generated blocks but is not one of {PROGRAM}'s "
-                       f"PAGES")
+    raise ResultsError(f"{stray[0]}: has generated blocks, but PAGES of "
+                       f"pqrnn_tf/benchmarks/results.py does not list it")
   # Every page is rendered before any is written: a bad page or JSON leaves all as they were.
   pages = {page: regenerate(root, page, blocks) for page, blocks in PAGES.items()}
   stale = []
