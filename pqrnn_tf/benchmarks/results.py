@@ -121,9 +121,10 @@ PAGES: dict[str, tuple[Block, ...]] = {
     "docs/results/quantization.md": (
         Block("quantization", f"{RESULTS_DATA}/quantization.json", _quantization_table),),
     "docs/results/distillation.md": tuple(
-        Block(f"distillation_atis_f{fraction}",
-              f"{RESULTS_DATA}/distillation_atis_f{fraction}.json", _distillation_table)
-        for fraction in ("0.05", "0.1", "0.02", "0.25")),
+        Block(f"distillation_{run}", f"{RESULTS_DATA}/distillation_{run}.json",
+              _distillation_table)
+        for run in ("atis_f0.05", "atis_f0.1", "atis_f0.02", "atis_f0.25",
+                    "vader_sentiment_f0.02_texts", "vader_sentiment_f1")),
     "docs/results/training_speed.md": (
         Block("training_speed_atis", f"{RESULTS_DATA}/training_speed_atis_pqrnn_base.json",
               _training_speed_table()),
