@@ -163,9 +163,12 @@ def test_unusable_pages_and_json_are_refused_in_one_line_and_nothing_is_written(
   assert read(copy, "docs/results/atis.md") == atis
 
 
-def test_a_root_without_results_pages_is_refused(tmp_path):
+def test_a_root_without_results_pages_or_an_unknown_flag_is_refused_in_one_line(tmp_path):
   result = run_results("--check", root=str(tmp_path))
   assert result.returncode == 2 and "--root" in result.stderr and "docs/results" in result.stderr
+  result = run_results("--chek")
+  assert result.returncode == 2 and result.stderr.strip().splitlines() == [
+      f"{results.PROGRAM}: unrecognized arguments: --chek"]
 
 
 def test_split_page_keeps_every_character_and_finds_the_blocks():
@@ -182,3 +185,12 @@ def test_every_benchmark_json_header_names_date_machine_and_command():
       measured = results.read_json(ROOT, block.data)["measured"]
       assert all(measured[k].strip() for k in ("date", "machine", "command")), block.data
       assert provenance.header(measured) in read(ROOT, page), (page, block.name)
+
+
+def test_provenance_records_the_command_as_a_shell_would_run_it(monkeypatch):
+  monkeypatch.setattr(sys, "argv", ["/x/accuracy.py", "--models=a b", "--seeds=0,1"])
+  info = provenance.measured("python -m pqrnn_tf.benchmarks.accuracy")
+  assert info["command"] == "python -m pqrnn_tf.benchmarks.accuracy '--models=a b' --seeds=0,1"
+  assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", info["date"]) and info["machine"]
+  assert provenance.header(info) == (f"Measured {info['date']} on {info['machine']}: "
+                                     f"`{info['command']}`")

@@ -52,43 +52,41 @@ class ResultsError(ValueError):
   """A page, marker or JSON file that cannot be used; the message names it."""
 
 
-def _renderer(module: str, function: str) -> Callable:
-  """module.function, imported when first called (some benchmarks import TF-heavy
-  code; a page that does not need them does not pay for it)."""
-  def render(*args):
-    return getattr(importlib.import_module(f"pqrnn_tf.benchmarks.{module}"), function)(*args)
-  return render
+def _call(module: str, function: str, *args):
+  """pqrnn_tf.benchmarks.<module>.<function>(*args), the module imported only
+  now (the distillation benchmark imports TensorFlow)."""
+  return getattr(importlib.import_module(f"pqrnn_tf.benchmarks.{module}"), function)(*args)
 
 
 def _benchmark_report(data: dict) -> str:
-  return _renderer("report", "markdown")(data)
+  return _call("report", "markdown", data)
 
 
 def _benchmark_summary(data: dict) -> str:
-  return "\n".join(_renderer("report", "summary_table")(data))
+  return "\n".join(_call("report", "summary_table", data))
 
 
 def _accuracy_table(dataset: str) -> Callable[[dict], str]:
-  return lambda data: _renderer("accuracy", "markdown")(data["datasets"][dataset])
+  return lambda data: _call("accuracy", "markdown", data["datasets"][dataset])
 
 
 def _architecture_table(data: dict) -> str:
-  return _renderer("architecture", "markdown")(data["variants"], data["bucket"])
+  return _call("architecture", "markdown", data["variants"], data["bucket"])
 
 
 def _quantization_table(data: dict) -> str:
-  return _renderer("quantization", "markdown")(data["rows"])
+  return _call("quantization", "markdown", data["rows"])
 
 
 def _distillation_table(data: dict) -> str:
-  return _renderer("distillation", "markdown")(data["rows"])
+  return _call("distillation", "markdown", data["rows"])
 
 
 def _training_speed_table(seeds: tuple[int, ...] | None = None) -> Callable[[dict], str]:
   """training_speed's table of the runs of `seeds` (None: all of them)."""
   def render(data: dict) -> str:
     runs = [r for r in data["runs"] if seeds is None or r["seed"] in seeds]
-    return _renderer("training_speed", "markdown")(runs, data["settings"]["loops"])
+    return _call("training_speed", "markdown", runs, data["settings"]["loops"])
   return render
 
 
@@ -271,8 +269,16 @@ def run(root: str, check: bool, out=sys.stdout) -> int:
   return 0
 
 
+class _Parser(argparse.ArgumentParser):
+  """argparse, with a bad flag reported in one line like every other error."""
+
+  def error(self, message: str):
+    print(f"{PROGRAM}: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
 def main(argv: list[str] | None = None) -> int:
-  parser = argparse.ArgumentParser(prog=PROGRAM, description=__doc__.split("\n\n")[0])
+  parser = _Parser(prog=PROGRAM, description=__doc__.split("\n\n")[0])
   parser.add_argument("--check", action="store_true",
                       help="write nothing; exit 1 naming each page that differs from its JSON")
   parser.add_argument("--root", default=".", help="the repository root (default: .)")
