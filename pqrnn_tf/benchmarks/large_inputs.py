@@ -30,6 +30,7 @@ import subprocess
 import sys
 import time
 
+from pqrnn_tf.benchmarks import provenance
 from pqrnn_tf.metrics import METRICS_FILE
 
 #: Runs a tool's module as its console script does, then writes the process's
@@ -249,7 +250,10 @@ def main(argv=None) -> None:
   print(table(report))
   if args.json:
     with open(args.json, "w", encoding="utf-8") as f:
-      json.dump(report, f, indent=1)
+      # argv holds the arguments only; provenance expects a program name first.
+      arguments = sys.argv[1:] if argv is None else list(argv)
+      json.dump({provenance.KEY: provenance.measured(
+          "python -m pqrnn_tf.benchmarks.large_inputs", ["", *arguments]), **report}, f, indent=1)
       f.write("\n")
 
 

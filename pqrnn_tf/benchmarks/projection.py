@@ -52,6 +52,7 @@ import numpy as np
 import tensorflow as tf
 
 from pqrnn_tf import lite
+from pqrnn_tf.benchmarks import provenance
 from pqrnn_tf import ops
 from pqrnn_tf.data.readers import read_atis
 
@@ -571,7 +572,8 @@ def write_results(results: dict, output_dir: str) -> Path:
   out = Path(output_dir)
   out.mkdir(parents=True, exist_ok=True)
   path = out / "projection.json"
-  path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+  measured = {provenance.KEY: provenance.measured("python -m pqrnn_tf.benchmarks.projection")}
+  path.write_text(json.dumps({**measured, **results}, indent=2) + "\n", encoding="utf-8")
   (out / "projection.md").write_text(markdown_table(results) + "\n",
                                      encoding="utf-8")
   return path

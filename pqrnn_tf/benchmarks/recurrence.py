@@ -58,6 +58,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from pqrnn_tf import lite, ops, run_dir
+from pqrnn_tf.benchmarks import provenance
 from pqrnn_tf.data import readers
 from pqrnn_tf.data.examples import Example, LabelVocab
 from pqrnn_tf.export import converter
@@ -423,7 +424,8 @@ def write_report(report: dict, out_dir: Path) -> None:
   print(table)
   (out_dir / "recurrence.md").write_text(table + "\n")
   with open(out_dir / "recurrence.json", "w") as f:
-    json.dump(report, f, indent=2)
+    json.dump({provenance.KEY: provenance.measured("python -m pqrnn_tf.benchmarks.recurrence"),
+               **report}, f, indent=2)
 
 
 def main(argv) -> None:

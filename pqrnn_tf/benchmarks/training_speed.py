@@ -449,7 +449,7 @@ def profile() -> None:
     stem = os.path.join(FLAGS.output_dir,
                         f"training_speed_profile_{dataset}_{preset_name(preset)}")
     with open(stem + ".json", "w") as f:
-      json.dump(results, f, indent=2)
+      json.dump({provenance.KEY: provenance.measured(PROGRAM), "loops": results}, f, indent=2)
     with open(stem + ".md", "w") as f:
       f.write(text + "\n")
     print("\n" + text)
