@@ -17,14 +17,16 @@ KEY = "measured"
 
 
 def machine() -> str:
-  """One line about the CPU (lscpu's model name and CPU count), if lscpu runs."""
+  """The CPU in a few words (lscpu's model name and CPU count, e.g. "AMD EPYC,
+  2 CPUs"); "unknown" where lscpu does not run."""
   try:
     out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
   except (OSError, subprocess.CalledProcessError):
     return "unknown"
-  fields = dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
-  return ", ".join(f"{k.strip()} {fields[k].strip()}" for k in ("Model name", "CPU(s)")
-                   if k in fields)
+  fields = {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in
+                                                   out.splitlines()) if v}
+  parts = [fields.get("Model name"), fields.get("CPU(s)") and f"{fields['CPU(s)']} CPUs"]
+  return ", ".join(p for p in parts if p) or "unknown"
 
 
 def command(program: str, argv: list[str] | None = None) -> str:
