@@ -75,6 +75,24 @@ def test_has_no_custom_operator(exports):
   assert portable_export.custom_ops(Path(exports["string_in"]).read_bytes())
 
 
+def test_int8_model_keeps_the_recurrence_float(exports):
+  """As the custom op does: no gate or state is rounded to int8 on its way.
+
+  In the int8 portable model a QUANTIZE may only feed the int8 matrix
+  products; a QUANTIZE whose output goes on to a DEQUANTIZE rounds a float
+  value to 256 steps and back (it once did so to the forget gates)."""
+  from pqrnn_tf.benchmarks import op_profile  # pylint: disable=g-import-not-at-top
+  model = op_profile.read_model(Path(exports["portable"]).read_bytes())
+  for graph in model.subgraphs:
+    names = [op_profile.op_name(model.operatorCodes[op.opcodeIndex]) for op in graph.operators]
+    quantized = {int(op.outputs[0]) for op, name in zip(graph.operators, names)
+                 if name == "QUANTIZE"}
+    round_trips = [graph.tensors[int(op.inputs[0])].name.decode()
+                   for op, name in zip(graph.operators, names)
+                   if name == "DEQUANTIZE" and int(op.inputs[0]) in quantized]
+    assert not round_trips, (graph.name, round_trips)
+
+
 @pytest.mark.parametrize("runtime", ["litert", "tf"])
 def test_loads_in_stock_interpreters(exports, runtime):
   """No registerer: each runtime's plain `Interpreter` runs every bucket."""

@@ -50,8 +50,11 @@ def _log_depth_pool(us, fs, lengths):
   if len(us) == 1:
     return [fo_pool_log_depth(us[0], fs[0]) * valid]
   units = us[0].shape[-1]
+  # The forget gates are joined as 1 - f: joined straight from their
+  # LOGISTICs, the int8 converter rounded them to int8 and back.
+  keeps = [1.0 - f for f in fs]
   c = fo_pool_log_depth(tf.concat([us[0], tf.reverse(us[1], axis=[1])], axis=-1),
-                        tf.concat([fs[0], tf.reverse(fs[1], axis=[1])], axis=-1))
+                        1.0 - tf.concat([keeps[0], tf.reverse(keeps[1], axis=[1])], axis=-1))
   return [c[:, :, :units] * valid, tf.reverse(c[:, :, units:], axis=[1])]
 
 
