@@ -22,7 +22,10 @@ every loop so that they compare) and reports
 Each run's output is kept in its run directory (train.log, each line with its
 seconds since the start) and its numbers too (timing.json): a finished run
 is not run again (--rerun does), so the table grows seed by seed. Writes
-training_speed_<dataset>_<preset>.json and .md to --output_dir.
+training_speed_<dataset>_<preset>.json and .md to --output_dir. --epochs,
+--batch_size and --learning_rate are passed to every run and named in its
+run directory and the table's file name ("_e10_b64_lr0.002"), so runs with
+other settings never mix.
 
 profile: where one epoch's time goes, in this process, for each loop: the
 input pipeline alone, the projection op alone, the forward pass, forward and
@@ -32,6 +35,10 @@ best-weights save, and the end of a run (SavedModel save, dev and test
 scoring). CPU seconds of this process and wall seconds for each; with
 --profile_ops, the TF ops that take the most time in a `fit` epoch
 (tf.profiler). Pin it like compare: `taskset -c 1 nice python -m ...`.
+The step's first pass (tracing every batch shape) is timed apart from the
+step. --batch_size and --learning_rate set the profiled run's; --xla turns on
+XLA auto-clustering on CPU for the whole process (`XLA_FLAGS`), its compiling
+then in the first pass and, for each new batch shape, in the fit epoch.
 """
 from __future__ import annotations
 
@@ -49,6 +56,7 @@ import time
 import numpy as np
 from absl import app, flags
 
+from pqrnn_tf import cli_errors
 from pqrnn_tf.benchmarks import provenance
 from pqrnn_tf.metrics import HEADLINE_METRICS, METRICS_FILE
 
@@ -68,6 +76,9 @@ COLUMNS = (("sentences_per_second", "sentences/s", "{:.0f}"),
            ("cpu_seconds", "CPU s", "{:.0f}"),
            ("peak_rss_mb", "peak RSS MB", "{:.0f}"))
 TIMING_FILE = "timing.json"
+#: TF_XLA_FLAGS that turn on XLA auto-clustering on CPU (clusters of builtin
+#: ops compiled; the custom ops and string ops stay outside them).
+XLA_FLAGS = ("--tf_xla_auto_jit=2", "--tf_xla_cpu_global_jit")
 
 
 def define_flags() -> None:
@@ -91,6 +102,13 @@ def define_flags() -> None:
                        lower_bound=0)
   flags.DEFINE_bool("profile_ops", False, "profile: also list the TF ops that take the "
                     "most time in a fit epoch.")
+  flags.DEFINE_integer("batch_size", None, "pqrnn-train --batch_size of every run "
+                       "(default: its own); profile: the batch size.", lower_bound=1)
+  flags.DEFINE_float("learning_rate", None, "pqrnn-train --learning_rate of every run "
+                     "(default: its own); profile: the Adam rate.", lower_bound=0)
+  flags.DEFINE_bool("xla", False, "profile: XLA auto-clustering on CPU (TF_XLA_FLAGS "
+                    f"{' '.join(XLA_FLAGS)}) for this process; a full jit_compile "
+                    "cannot take the string inputs and custom ops.")
 
 
 def preset_of(dataset: str) -> str:
@@ -101,10 +119,39 @@ def preset_name(preset: str) -> str:
   return os.path.splitext(os.path.basename(preset))[0]
 
 
+def training_settings() -> dict:
+  """The pqrnn-train settings the flags change from its defaults, by name
+  ({"epochs": 10, "batch_size": 64, ...}; empty for none)."""
+  values = {"epochs": FLAGS.epochs, "batch_size": FLAGS.batch_size,
+            "learning_rate": FLAGS.learning_rate}
+  return {k: v for k, v in values.items() if v is not None}
+
+
+def settings_tag() -> str:
+  """What `training_settings` changes, for run directory and table names
+  ("_e10_b64_lr0.002"): runs with other settings never share one."""
+  short = {"epochs": "e", "batch_size": "b", "learning_rate": "lr"}
+  return "".join(f"_{short[k]}{v:g}" for k, v in training_settings().items())
+
+
 def run_dir(dataset: str, preset: str, loop: str, seed: int) -> str:
-  epochs = "" if FLAGS.epochs is None else f"_e{FLAGS.epochs}"
   return os.path.join(FLAGS.runs_dir,
-                      f"{dataset}_{preset_name(preset)}{epochs}_{loop}_s{seed}")
+                      f"{dataset}_{preset_name(preset)}{settings_tag()}_{loop}_s{seed}")
+
+
+def train_command(dataset: str, preset: str, loop: str, seed: int) -> list[str]:
+  """The pqrnn-train command of one run (without the launcher's prefix)."""
+  return ([sys.executable, "-m", "pqrnn_tf.train.cli", f"--dataset={dataset}",
+           f"--preset={preset}", f"--seed={seed}", f"--loop={loop}",
+           f"--model_dir={run_dir(dataset, preset, loop, seed)}"]
+          + [f"--{k}={v}" for k, v in training_settings().items()])
+
+
+def with_xla(env: dict) -> dict:
+  """`env` with XLA_FLAGS added to its TF_XLA_FLAGS (any others kept)."""
+  present = env.get("TF_XLA_FLAGS", "").split()
+  return dict(env, TF_XLA_FLAGS=" ".join(present + [f for f in XLA_FLAGS
+                                                     if f not in present]))
 
 
 # ---------------------------------------------------------------- compare
@@ -146,11 +193,7 @@ def run_one(dataset: str, preset: str, loop: str, seed: int, num_train: int) -> 
   shutil.rmtree(model_dir, ignore_errors=True)
   os.makedirs(model_dir)
   prefix, env = launcher()
-  cmd = prefix + [sys.executable, "-m", "pqrnn_tf.train.cli", f"--dataset={dataset}",
-                  f"--preset={preset}", f"--seed={seed}", f"--loop={loop}",
-                  f"--model_dir={model_dir}"]
-  if FLAGS.epochs is not None:
-    cmd.append(f"--epochs={FLAGS.epochs}")
+  cmd = prefix + train_command(dataset, preset, loop, seed)
   print("$", " ".join(cmd), flush=True)
   lines = []
   start = time.monotonic()
@@ -283,9 +326,9 @@ def compare() -> None:
       for loop in FLAGS.loops:
         runs.append(run_one(dataset, preset, loop, seed, num_train))
     stem = os.path.join(FLAGS.output_dir,
-                        f"training_speed_{dataset}_{preset_name(preset)}")
-    settings = {k: FLAGS[k].value for k in ("epochs", "cpus", "threads", "nice", "seeds",
-                                            "loops")}
+                        f"training_speed_{dataset}_{preset_name(preset)}{settings_tag()}")
+    settings = {k: FLAGS[k].value for k in ("epochs", "batch_size", "learning_rate", "cpus",
+                                            "threads", "nice", "seeds", "loops")}
     settings.update(dataset=dataset, preset=preset)
     table = markdown(runs, FLAGS.loops)
     with open(stem + ".json", "w") as f:
@@ -345,7 +388,9 @@ def profile_loop(dataset: str, preset: str, loop: str, splits: dict) -> dict:
   from pqrnn_tf.models import load_preset  # pylint: disable=g-import-not-at-top
   from pqrnn_tf.train import evaluation, trainer  # pylint: disable=g-import-not-at-top
   timer = Timer()
-  config = trainer.make_config(load_preset(preset), splits["train"])
+  config = trainer.make_config(load_preset(preset), splits["train"],
+                               **{k: v for k, v in training_settings().items()
+                                  if k != "epochs"})
   keras.utils.set_random_seed(config.seed)
   intents, tags = config.vocabs()
   strategy = tf.distribute.get_strategy()
@@ -377,7 +422,13 @@ def profile_loop(dataset: str, preset: str, loop: str, splits: dict) -> dict:
     def epoch(fn=fn, with_targets=with_targets):
       for x, y in batches:
         fn(x, y) if with_targets else fn(x)
-    epoch()  # Traces every shape first: the timed pass runs traced code.
+    # The first pass traces (and with --xla compiles) every shape: the timed
+    # pass runs traced code. The step's first pass is timed too: tracing and
+    # compiling are paid once per batch shape in every run.
+    if name.startswith("step"):
+      timer(f"{name}: first pass", epoch)
+    else:
+      epoch()
     timer(name, epoch)
   model.fit(train_ds, epochs=1, verbose=0)  # Traces Keras's train function.
   timer("keras fit epoch", model.fit, train_ds, epochs=1, verbose=0)
@@ -446,10 +497,15 @@ def profile() -> None:
         lines += ["", f"{r['loop']}: top TF ops in a fit epoch (ms, calls)"]
         lines += [f"  {ms:9.1f} {calls:6d}  {op}" for op, ms, calls in r["top_ops_ms"]]
     text = "\n".join(lines)
-    stem = os.path.join(FLAGS.output_dir,
-                        f"training_speed_profile_{dataset}_{preset_name(preset)}")
+    xla = "_xla" if FLAGS.xla else ""
+    stem = os.path.join(FLAGS.output_dir, f"training_speed_profile_{dataset}_"
+                        f"{preset_name(preset)}{settings_tag()}{xla}")
+    settings = dict(training_settings(), xla=FLAGS.xla, **{
+        k: os.environ.get(k) for k in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
+                                       "TF_XLA_FLAGS")})
     with open(stem + ".json", "w") as f:
-      json.dump({provenance.KEY: provenance.measured(PROGRAM), "loops": results}, f, indent=2)
+      json.dump({provenance.KEY: provenance.measured(PROGRAM), "settings": settings,
+                 "loops": results}, f, indent=2)
     with open(stem + ".md", "w") as f:
       f.write(text + "\n")
     print("\n" + text)
@@ -460,12 +516,15 @@ def main(argv) -> None:
   unknown = [loop for loop in FLAGS.loops if loop not in LOOPS]
   if unknown:
     raise app.UsageError(f"--loops: unknown {unknown}; choose from {list(LOOPS)}")
+  if FLAGS.xla and FLAGS.mode != "profile":
+    raise app.UsageError("--xla: only --mode=profile (pqrnn-train has no XLA setting)")
   if FLAGS.mode == "profile":
+    if FLAGS.xla:  # Read when TensorFlow first compiles: set before it loads.
+      os.environ.update(with_xla(dict(os.environ)))
     profile()
   else:
     compare()
 
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  cli_errors.run(PROGRAM, define_flags, main)

@@ -1,0 +1,73 @@
+"""pqrnn_tf.benchmarks.training_speed's settings: --epochs, --batch_size and
+--learning_rate reach every pqrnn-train run and name its directory (runs with
+other settings never share one, and the default runs keep their old names);
+--xla adds its TF_XLA_FLAGS without losing others and is refused outside
+profile mode in one line."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+#: Prints, as JSON, the run directory and pqrnn-train command of one run for
+#: the flags given (the benchmark's own flag definitions, parsed as its CLI does).
+_COMMAND_OF_FLAGS = """
+import json, sys
+from absl import flags
+from pqrnn_tf.benchmarks import training_speed
+training_speed.define_flags()
+flags.FLAGS(["training_speed"] + sys.argv[1:])
+print(json.dumps({
+    "run_dir": training_speed.run_dir("atis", "pqrnn_base", "fast", 2),
+    "command": training_speed.train_command("atis", "pqrnn_base", "fast", 2)}))
+"""
+
+
+def _command_of(*flag_args: str) -> dict:
+  out = subprocess.run([sys.executable, "-c", _COMMAND_OF_FLAGS, "--runs_dir=r", *flag_args],
+                       cwd=ROOT, capture_output=True, text=True, check=True).stdout
+  return json.loads(out.splitlines()[-1])
+
+
+def test_training_settings_reach_the_run_and_name_its_directory():
+  plain = _command_of()
+  assert plain["run_dir"] == os.path.join("r", "atis_pqrnn_base_fast_s2")
+  assert not [a for a in plain["command"] if a.startswith(("--epochs", "--batch_size",
+                                                           "--learning_rate"))]
+  assert _command_of("--epochs=10")["run_dir"] == os.path.join("r",
+                                                               "atis_pqrnn_base_e10_fast_s2")
+  tuned = _command_of("--epochs=10", "--batch_size=64", "--learning_rate=0.002")
+  assert tuned["run_dir"] == os.path.join("r", "atis_pqrnn_base_e10_b64_lr0.002_fast_s2")
+  assert tuned["command"][1:3] == ["-m", "pqrnn_tf.train.cli"]
+  assert set(tuned["command"][3:]) == {
+      "--dataset=atis", "--preset=pqrnn_base", "--seed=2", "--loop=fast",
+      f"--model_dir={tuned['run_dir']}", "--epochs=10", "--batch_size=64",
+      "--learning_rate=0.002"}
+
+
+def test_xla_flags_are_added_once_and_others_kept():
+  from pqrnn_tf.benchmarks import training_speed  # pylint: disable=g-import-not-at-top
+  assert training_speed.with_xla({})["TF_XLA_FLAGS"].split() == list(training_speed.XLA_FLAGS)
+  env = {"TF_XLA_FLAGS": "--tf_xla_clustering_debug --tf_xla_auto_jit=2", "HOME": "/h"}
+  added = training_speed.with_xla(env)
+  assert added["TF_XLA_FLAGS"].split() == ["--tf_xla_clustering_debug", "--tf_xla_auto_jit=2",
+                                           "--tf_xla_cpu_global_jit"]
+  assert added["HOME"] == "/h" and env["TF_XLA_FLAGS"].count("--") == 2  # A copy.
+
+
+@pytest.mark.parametrize("args, named", [(["--xla"], "--xla"),
+                                         (["--loops=fastest"], "--loops")])
+def test_bad_settings_are_refused_in_one_line(args, named, tmp_path):
+  result = subprocess.run(
+      [sys.executable, "-m", "pqrnn_tf.benchmarks.training_speed", *args,
+       f"--runs_dir={tmp_path}", f"--output_dir={tmp_path}"],
+      cwd=ROOT, capture_output=True, text=True)
+  assert result.returncode == 2
+  lines = [line for line in result.stderr.splitlines() if line.strip()]
+  assert len(lines) == 1 and named in lines[0], result.stderr
+  assert not os.listdir(tmp_path)  # Nothing ran.
