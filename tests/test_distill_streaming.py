@@ -164,3 +164,50 @@ def test_training_streams_sharded_teacher_logits(tmp_path, trainable_config, cap
   printed = capsys.readouterr().out
   assert "streamed from 6 teacher shards: 12 rows with gold labels + 19 teacher-only" in printed
   assert "Streaming teacher logits: worker 0 of 1 reads 6 of 6 shards" in printed
+
+
+def test_two_workers_distill_from_shards_each_reading_its_share(tmp_path):
+  """`pqrnn-train --strategy=multi_worker` with two local workers and teacher
+  shards: each worker streams its own half of the 4 shards (by file), and the
+  student, taught by the teacher's soft labels alone (the rule teacher of
+  tests/test_learning.py, which answers unlike the gold labels), agrees with
+  the teacher's argmax on the test set (relabeled with the teacher's answers)."""
+  import re
+  import sys
+  from tests import test_learning as toy
+  from tests.test_distributed import run_local_workers
+  toy.write_splits(tmp_path, intent_map=toy.TEACHER_INTENT, tag_map=toy.TEACHER_TAG)
+  rows = toy.toy_examples(300, seed=0)  # train.jsonl's rows, in its order.
+  intent_labels, tag_labels = sorted(toy.TEACHER_INTENT), sorted(toy.TEACHER_TAG)
+  shards = tmp_path / "teacher"
+  os.makedirs(shards)
+  texts = [r["text"] for r in rows]
+  index = teacher_logits.plan_shards(texts, 75)
+  for shard in index["shards"]:
+    part = rows[shard["first_text"]:shard["first_text"] + shard["num_texts"]]
+    intent = np.zeros((len(part), len(intent_labels)), np.float32)
+    slots = []
+    for i, r in enumerate(part):
+      intent[i, intent_labels.index(toy.TEACHER_INTENT[r["label"]])] = toy.TEACHER_CONFIDENCE
+      slots.append(np.zeros((len(r["tags"]), len(tag_labels)), np.float32))
+      for j, tag in enumerate(r["tags"]):
+        slots[-1][j, tag_labels.index(toy.TEACHER_TAG[tag])] = toy.TEACHER_CONFIDENCE
+    teacher_logits.save_teacher_logits(shards / shard["file"], [r["text"] for r in part],
+                                      intent_labels, tag_labels, intent, slots)
+  teacher_logits.write_json(str(shards / teacher_logits.INDEX_FILE), index)
+  command = [sys.executable, "-m", "pqrnn_tf.console", "pqrnn-train",
+             *toy.split_flags(tmp_path), "--preset=pqrnn_small", "--epochs=6",
+             f"--teacher_logits={shards}", "--hard_weight=0", "--strategy=multi_worker",
+             f"--model_dir={tmp_path / 'run'}"]
+  report = run_local_workers(command, tmp_path)
+  shares = []
+  for worker in range(2):
+    log = (tmp_path / f"worker{worker}.log").read_text()
+    (share,) = re.findall(rf"Streaming teacher logits: worker {worker} of 2 reads 2 of 4 "
+                          r"shards \(by file\): (.*)", log)
+    shares.append(share.strip())
+  assert shares == ["shard-00000-of-00004.npz, shard-00002-of-00004.npz",
+                    "shard-00001-of-00004.npz, shard-00003-of-00004.npz"], report[-2000:]
+  test = toy.scores_on_test(tmp_path / "run")
+  assert test["intent_accuracy"] >= 0.95, (test, report[-2000:])
+  assert test["slot_f1"] >= 0.9, (test, report[-2000:])
