@@ -297,3 +297,15 @@ def test_input_texts_stream_what_the_readers_read(tmp_path):
     f.write("{}\n")
   with pytest.raises(readers.DataError, match="c.jsonl:4: missing 'text'"):
     list(texts)
+
+
+def test_bad_or_missing_input_of_a_streamed_run_is_one_line(trained, tmp_path):  # noqa: F811
+  bad = write_jsonl(tmp_path / "bad.jsonl", TEXTS[:5])
+  with open(bad, "a", encoding="utf-8") as f:
+    f.write("{not json\n")
+  for spec, message in ((bad, "bad.jsonl:6: invalid JSON"),
+                        (str(tmp_path / "none.jsonl"), "no such file")):
+    r = logits_cli(f"--model_dir={trained}", f"--input={spec}", f"--output={tmp_path}/o",
+                   "--shard_size=2")
+    assert r.returncode == 2 and message in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
