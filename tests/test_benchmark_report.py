@@ -86,3 +86,16 @@ def test_a_bad_targets_file_names_the_file_and_the_problem(tmp_path, text, words
 def test_the_example_file_holds_every_target():
   with open(EXAMPLE_TARGETS, encoding="utf-8") as f:
     assert set(json.load(f)) == set(report.TARGET_KEYS)
+
+
+def test_ratios_to_the_reference_keep_the_digits_a_target_needs():
+  """A portable model at 1.04x its reference must not read "1.0x" beside a
+  ≤ 1.0x target: ratios below 10x get two decimals, in both tables."""
+  path = os.path.join(os.path.dirname(__file__), "..", "docs", "benchmark", "portable",
+                      "benchmark.json")
+  with open(path) as f:
+    results = json.load(f)
+  text = "\n".join(report.summary_table(results)) + report.markdown(results)
+  for entry in results["ratios"]:  # each ratio is in the summary and the ratio table
+    shown = f"| {entry['p50_over_reference']:.2f}x |"
+    assert text.count(shown) >= 2, (entry["name"], shown)

@@ -234,6 +234,11 @@ def _num(x: float | None, fmt: str = "{:.0f}") -> str:
   return "–" if x is None else fmt.format(x)
 
 
+def _ratio(x: float | None) -> str:
+  """A p50 ratio, with the two decimals that a 1.0x target needs below 10x."""
+  return _num(x, "{:.2f}x" if x is not None and x < 10 else "{:.1f}x")
+
+
 def _macs(row: dict, b: dict) -> str:
   if not b.get("macs"):
     return "–"
@@ -256,7 +261,7 @@ def summary_table(results: dict) -> list[str]:
     acc = r.get("accuracy", {})
     lines.append(f"| {r['name']} | {_size(r['bytes'])} | "
                  + " / ".join("–" if b is None else f"{b['p50_us']:.0f}" for b in p50)
-                 + f" | {_num(ratio.get(r['name'], {}).get('p50_over_reference'), '{:.1f}x')} | "
+                 + f" | {_ratio(ratio.get(r['name'], {}).get('p50_over_reference'))} | "
                  + " | ".join(_pct(acc.get(k)) for k in HEADLINE_METRICS) + " |")
   return lines
 
@@ -313,7 +318,7 @@ def markdown(results: dict) -> str:
             f"| model | p50 / {ref} p50 | file / {ref} file | intent acc Δ | slot F1 Δ | "
             "exact match Δ |", "|---|---|---|---|---|---|"]
   for e in results["ratios"]:
-    lines.append(f"| {e['name']} | {_num(e['p50_over_reference'], '{:.1f}x')} | "
+    lines.append(f"| {e['name']} | {_ratio(e['p50_over_reference'])} | "
                  f"{e['bytes_over_reference']:.1f}x | "
                  + " | ".join(_num(None if e[f'{k}_minus_reference'] is None
                                    else 100 * e[f'{k}_minus_reference'], '{:+.2f}')
