@@ -141,6 +141,37 @@ def test_shards_are_read_a_few_at_a_time(tmp_path, monkeypatch):
   assert 1 <= len(loaded) <= 8, len(loaded)
 
 
+def test_no_more_shards_are_open_than_the_cycle_length(tmp_path, monkeypatch):
+  """A shard is loaded whole while its rows are read, so the number read at
+  once bounds the memory: `cycle_length`, not more (a parallel interleave
+  also opened shards ahead, 12 for a cycle of 4), over a whole epoch."""
+  import threading
+  gold, extra = corpus(5, 395, seed=3)
+  shards = write_shards(tmp_path / "logits", [e.text for e in gold] + extra, shard_size=20)
+  config = distillation.DistillConfig(teacher_logits=(shards,), **CONFIG)
+  streamed = distillation.StreamedTeacher(gold, config, INTENTS, TAGS)
+  real, lock, count = distillation.StreamedTeacher.rows, threading.Lock(), {"open": 0, "most": 0}
+
+  def counted_rows(self, path, tokenization):
+    with lock:
+      count["open"] += 1
+      count["most"] = max(count["most"], count["open"])
+    try:
+      yield from real(self, path, tokenization)
+    finally:
+      with lock:
+        count["open"] -= 1
+
+  monkeypatch.setattr(distillation.StreamedTeacher, "rows", counted_rows)
+  for options in (None, trainer.NO_AUTOTUNE):  # pqrnn-train's fast loop sets these.
+    count["most"] = 0
+    ds = distillation.make_streaming_dataset(streamed, 4, shuffle=True, seed=0,
+                                             shuffle_buffer=8, cycle_length=4)
+    ds = ds if options is None else ds.with_options(options)
+    assert sum(len(texts) for texts, _ in ds) == len(streamed)
+    assert count["most"] == 4, count
+
+
 def test_a_gold_text_without_a_row_and_unfinished_shards_are_named(tmp_path):
   gold, extra = corpus(6, 6, seed=4)
   shards = write_shards(tmp_path / "logits", [e.text for e in gold[1:]] + extra, shard_size=4)

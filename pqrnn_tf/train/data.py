@@ -368,9 +368,11 @@ def batched_shards(paths: Sequence[str], mode: str, read: Callable, to_example: 
   files = tf.data.Dataset.from_tensor_slices(list(paths))
   if shuffle:
     files = files.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
-  # deterministic=True: the same order on every worker, which DATA sharding needs.
-  ds = files.interleave(read, cycle_length=min(cycle_length, len(paths)),
-                        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+  # Sequential: exactly `cycle_length` shards in memory. A parallel interleave
+  # also opens shards ahead (12 at once for a cycle of 4), and a shard is
+  # loaded whole; its deterministic order is this one. The same order on every
+  # worker is what DATA sharding needs.
+  ds = files.interleave(read, cycle_length=min(cycle_length, len(paths)))
   if shuffle:
     ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
   if num_workers > 1 and mode == "by data":
