@@ -15,7 +15,8 @@ The subcommand is the first positional argument. `train` fine-tunes
 model/ (encoder, tokenizer, heads, labels) and metrics.json to --model_dir.
 `logits` writes the teacher-logits file of docs/teacher_logits.md, or with
 --shard_size a directory of shards that a killed run resumes and that
---num_shards processes write together. `export`
+--num_shards processes write together, reading --input streamed (one shard's
+texts in memory: a corpus of any size). `export`
 writes teacher.fp32.onnx and teacher.int8.onnx (with the tokenizer and labels)
 and checks them against PyTorch on the dev data (report.json).
 Needs the `teacher` extra (torch, transformers, onnx, onnxruntime); no TensorFlow.
