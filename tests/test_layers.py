@@ -243,6 +243,19 @@ def test_qrnn_matches_numpy_reference(kernel_width, bidirectional,
   harness.assert_close(got, np_qrnn(layer, x, mask), atol=1e-5)
 
 
+@pytest.mark.parametrize("time", [1, 2, 8])
+@pytest.mark.parametrize("implementation", ["op", "unrolled", "scan"])
+def test_qrnn_training_path_matches_numpy_reference(time, implementation):
+  """The gates built for training (no dropout or zoneout drawn), on padded
+  batches as long as or shorter than the kernel."""
+  x, mask = harness.make_inputs((5, time, 6), seed=time)
+  layer = QRNN(4, kernel_width=3, implementation=implementation)
+  layer.build(x.shape)
+  randomize_weights(layer, seed=time)
+  got = layer(tf.constant(x), mask=tf.constant(mask), training=True)
+  harness.assert_close(got, np_qrnn(layer, x, mask), atol=1e-5)
+
+
 def test_qrnn_without_mask_is_full_length():
   x, _ = harness.make_inputs((3, 6, 5))
   layer = QRNN(4)
