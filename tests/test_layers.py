@@ -7,6 +7,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from pqrnn_tf.layers import AttentionPooling, Bottleneck, Projection, QRNN, fo_pool
+from pqrnn_tf.layers.token_dense import token_matmul
 from tests import layer_test_harness as harness
 
 # ----------------------------------------------------------------------------
@@ -254,6 +255,23 @@ def test_qrnn_training_path_matches_numpy_reference(time, implementation):
   randomize_weights(layer, seed=time)
   got = layer(tf.constant(x), mask=tf.constant(mask), training=True)
   harness.assert_close(got, np_qrnn(layer, x, mask), atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(4, 7, 5), (0, 7, 5), (2, 3, 4, 5)])
+def test_token_matmul_in_training_is_the_broadcasting_product(shape):
+  """The flat product of training: the values and gradients of inference's."""
+  x = tf.constant(np.random.default_rng(0).normal(size=shape).astype(np.float32))
+  kernel = tf.constant(np.random.default_rng(1).normal(size=(5, 3)).astype(np.float32))
+  results = []
+  for training in (False, True):
+    with tf.GradientTape() as tape:
+      tape.watch([x, kernel])
+      y = token_matmul(x, kernel, training=training)
+      loss = tf.reduce_sum(y * y)
+    results.append([y, *tape.gradient(loss, [x, kernel])])
+  assert results[1][0].shape == shape[:-1] + (3,)
+  for inference, training in zip(*results):
+    harness.assert_close(training, inference, atol=1e-5)
 
 
 def test_qrnn_without_mask_is_full_length():

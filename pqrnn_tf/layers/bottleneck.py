@@ -5,7 +5,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from pqrnn_tf.layers.initializers import set_weight_settings, weight_settings_config
-from pqrnn_tf.layers.token_dense import TokenDense
+from pqrnn_tf.layers.token_dense import TokenDense, token_matmul
 
 _NORMALIZATIONS = ("layer", "batch", None)
 
@@ -132,9 +132,9 @@ class Bottleneck(keras.layers.Layer):
 
   def call(self, inputs, mask=None, training=None):
     if self.normalization == "layer":
-      y = self._dense_layer_norm(inputs)
+      y = self._dense_layer_norm(inputs, training)
     else:
-      y = self.dense(inputs)
+      y = self.dense(inputs, training=training)
     if self.normalization == "batch":
       y = self.norm(y, training=training, mask=mask)
     if self.activation is not None:
@@ -143,11 +143,11 @@ class Bottleneck(keras.layers.Layer):
       y = self.output_dropout(y, training=training)
     return y
 
-  def _dense_layer_norm(self, inputs):
+  def _dense_layer_norm(self, inputs, training):
     """`self.norm(self.dense(inputs))` with the centering inside the kernel."""
     x = tf.convert_to_tensor(inputs, dtype=self.compute_dtype)
     kernel = tf.cast(self.dense.kernel, x.dtype)
-    y = tf.matmul(x, kernel - tf.reduce_mean(kernel, axis=1, keepdims=True))
+    y = token_matmul(x, kernel - tf.reduce_mean(kernel, axis=1, keepdims=True), training)
     if self.dense.use_bias:
       bias = tf.cast(self.dense.bias, x.dtype)
       y = y + (bias - tf.reduce_mean(bias))
