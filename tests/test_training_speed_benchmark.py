@@ -2,7 +2,8 @@
 --learning_rate reach every pqrnn-train run and name its directory (runs with
 other settings never share one, and the default runs keep their old names);
 --xla adds its TF_XLA_FLAGS without losing others and is refused outside
-profile mode in one line."""
+profile mode in one line; --baseline_code runs the baseline from another
+checkout, named by its commit."""
 from __future__ import annotations
 
 import json
@@ -24,7 +25,10 @@ training_speed.define_flags()
 flags.FLAGS(["training_speed"] + sys.argv[1:])
 print(json.dumps({
     "run_dir": training_speed.run_dir("atis", "pqrnn_base", "fast", 2),
-    "command": training_speed.train_command("atis", "pqrnn_base", "fast", 2)}))
+    "command": training_speed.train_command("atis", "pqrnn_base", "fast", 2),
+    "baseline_run_dir": training_speed.run_dir("atis", "pqrnn_base", "baseline", 2),
+    "baseline_path": training_speed.launcher("baseline")[1].get("PYTHONPATH", ""),
+    "fast_path": training_speed.launcher("fast")[1].get("PYTHONPATH", "")}))
 """
 
 
@@ -50,6 +54,17 @@ def test_training_settings_reach_the_run_and_name_its_directory():
       "--learning_rate=0.002"}
 
 
+def test_baseline_code_runs_the_baseline_and_names_it_by_commit():
+  commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+  plain = _command_of()
+  assert plain["baseline_run_dir"] == os.path.join("r", "atis_pqrnn_base_baseline_s2")
+  other = _command_of(f"--baseline_code={ROOT}")
+  assert other["baseline_run_dir"] == os.path.join("r", f"atis_pqrnn_base_baseline@{commit}_s2")
+  assert other["baseline_path"].split(os.pathsep)[0] == ROOT
+  assert other["run_dir"] == plain["run_dir"] and other["fast_path"] == plain["fast_path"]
+
+
 def test_xla_flags_are_added_once_and_others_kept():
   from pqrnn_tf.benchmarks import training_speed  # pylint: disable=g-import-not-at-top
   assert training_speed.with_xla({})["TF_XLA_FLAGS"].split() == list(training_speed.XLA_FLAGS)
@@ -61,7 +76,8 @@ def test_xla_flags_are_added_once_and_others_kept():
 
 
 @pytest.mark.parametrize("args, named", [(["--xla"], "--xla"),
-                                         (["--loops=fastest"], "--loops")])
+                                         (["--loops=fastest"], "--loops"),
+                                         (["--baseline_code=/nonexistent"], "--baseline_code")])
 def test_bad_settings_are_refused_in_one_line(args, named, tmp_path):
   result = subprocess.run(
       [sys.executable, "-m", "pqrnn_tf.benchmarks.training_speed", *args,

@@ -19,6 +19,14 @@ every loop so that they compare) and reports
   * CPU seconds and peak RSS of the process (on a shared machine the wall
     times carry the other users' load; CPU seconds much less);
   * the final dev and test metrics and the best epoch.
+--baseline_code=DIR runs the baseline loop with the code of another checkout
+(its ops built), to compare against earlier code as a whole, layers included:
+
+  git worktree add ../pqrnn_tf_bd89eb2 bd89eb2
+  (cd ../pqrnn_tf_bd89eb2 && python setup.py -q build_ext --inplace)
+  python -m pqrnn_tf.benchmarks.training_speed --baseline_code=../pqrnn_tf_bd89eb2
+
+(bd89eb2 added the fast loop; its baseline loop is the loop before it.)
 Each run's output is kept in its run directory (train.log, each line with its
 seconds since the start) and its numbers too (timing.json): a finished run
 is not run again (--rerun does), so the table grows seed by seed. Writes
@@ -106,6 +114,11 @@ def define_flags() -> None:
                        "(default: its own); profile: the batch size.", lower_bound=1)
   flags.DEFINE_float("learning_rate", None, "pqrnn-train --learning_rate of every run "
                      "(default: its own); profile: the Adam rate.", lower_bound=0)
+  flags.DEFINE_string("baseline_code", None, "compare: a checkout of earlier code, its ops "
+                      "built, whose pqrnn-train runs the baseline loop (PYTHONPATH), e.g. "
+                      "the commit that added the fast loop, whose baseline loop is the "
+                      "loop and layers of the code before it. Its commit names the "
+                      "baseline's runs and rows.")
   flags.DEFINE_bool("xla", False, "profile: XLA auto-clustering on CPU (TF_XLA_FLAGS "
                     f"{' '.join(XLA_FLAGS)}) for this process; a full jit_compile "
                     "cannot take the string inputs and custom ops.")
@@ -134,9 +147,26 @@ def settings_tag() -> str:
   return "".join(f"_{short[k]}{v:g}" for k, v in training_settings().items())
 
 
+def code_commit(checkout: str) -> str:
+  """The short commit a checkout is at (UsageError when it is not one)."""
+  result = subprocess.run(["git", "-C", checkout, "rev-parse", "--short", "HEAD"],
+                          capture_output=True, text=True)
+  if result.returncode or not os.path.isdir(os.path.join(checkout, "pqrnn_tf")):
+    raise app.UsageError(f"--baseline_code: {checkout} is not a git checkout of pqrnn_tf")
+  return result.stdout.strip()
+
+
+def loop_label(loop: str) -> str:
+  """A loop's name in run directories and tables: "baseline@<commit>" when
+  --baseline_code runs it, so runs of other code never mix."""
+  if loop == "baseline" and FLAGS.baseline_code:
+    return f"baseline@{code_commit(FLAGS.baseline_code)}"
+  return loop
+
+
 def run_dir(dataset: str, preset: str, loop: str, seed: int) -> str:
-  return os.path.join(FLAGS.runs_dir,
-                      f"{dataset}_{preset_name(preset)}{settings_tag()}_{loop}_s{seed}")
+  return os.path.join(FLAGS.runs_dir, f"{dataset}_{preset_name(preset)}{settings_tag()}"
+                                      f"_{loop_label(loop)}_s{seed}")
 
 
 def train_command(dataset: str, preset: str, loop: str, seed: int) -> list[str]:
@@ -157,13 +187,17 @@ def with_xla(env: dict) -> dict:
 # ---------------------------------------------------------------- compare
 
 
-def launcher() -> tuple[list[str], dict]:
-  """(command prefix, environment) that pin, nice and thread every run alike."""
+def launcher(loop: str) -> tuple[list[str], dict]:
+  """(command prefix, environment) that pin, nice and thread every run alike;
+  the baseline's imports come from --baseline_code when it is set."""
   prefix = (["taskset", "-c", FLAGS.cpus] if FLAGS.cpus else []) + (
       ["nice"] if FLAGS.nice else [])
   env = dict(os.environ)
   if FLAGS.threads:
     env["TF_NUM_INTRAOP_THREADS"] = env["TF_NUM_INTEROP_THREADS"] = str(FLAGS.threads)
+  if loop == "baseline" and FLAGS.baseline_code:
+    env["PYTHONPATH"] = os.pathsep.join(
+        [os.path.abspath(FLAGS.baseline_code)] + env.get("PYTHONPATH", "").split(os.pathsep))
   return prefix, env
 
 
@@ -192,7 +226,7 @@ def run_one(dataset: str, preset: str, loop: str, seed: int, num_train: int) -> 
       return json.load(f)
   shutil.rmtree(model_dir, ignore_errors=True)
   os.makedirs(model_dir)
-  prefix, env = launcher()
+  prefix, env = launcher(loop)
   cmd = prefix + train_command(dataset, preset, loop, seed)
   print("$", " ".join(cmd), flush=True)
   lines = []
@@ -219,8 +253,8 @@ def run_one(dataset: str, preset: str, loop: str, seed: int, num_train: int) -> 
   train_seconds = sum(s[1] for s in steps.values())
   train_cpu = [s[2] for s in steps.values()]
   result = {
-      "dataset": dataset, "preset": preset_name(preset), "loop": loop, "seed": seed,
-      "command": " ".join(cmd),
+      "dataset": dataset, "preset": preset_name(preset), "loop": loop_label(loop),
+      "seed": seed, "command": " ".join(cmd),
       "epochs": len(epochs), "best_epoch": metrics.get("best_epoch"),
       "sentences_per_second": num_train * len(epochs) / train_seconds,
       "sentences_per_cpu_second": (num_train * len(epochs) / sum(train_cpu)
@@ -270,9 +304,9 @@ def summarize(runs: list[dict], loops: list[str]) -> dict:
         if values:
           row[f"{split}_{metric}"] = mean_spread(values)
     summary[loop] = row
-  base = summary.get("baseline")
+  base = summary.get(loop_label("baseline"))
   for loop, row in summary.items():
-    if base is None or loop == "baseline":
+    if base is None or loop == loop_label("baseline"):
       continue
     speedup = {}
     for key in ("seconds_per_epoch", "seconds_to_best", "wall_seconds", "cpu_seconds"):
@@ -329,11 +363,13 @@ def compare() -> None:
                         f"training_speed_{dataset}_{preset_name(preset)}{settings_tag()}")
     settings = {k: FLAGS[k].value for k in ("epochs", "batch_size", "learning_rate", "cpus",
                                             "threads", "nice", "seeds", "loops")}
-    settings.update(dataset=dataset, preset=preset)
-    table = markdown(runs, FLAGS.loops)
+    settings.update(dataset=dataset, preset=preset,
+                    baseline_code=loop_label("baseline").partition("@")[2] or None)
+    labels = [loop_label(loop) for loop in FLAGS.loops]
+    table = markdown(runs, labels)
     with open(stem + ".json", "w") as f:
       json.dump({provenance.KEY: provenance.measured(PROGRAM), "settings": settings,
-                 "runs": runs, "summary": summarize(runs, FLAGS.loops)}, f, indent=2)
+                 "runs": runs, "summary": summarize(runs, labels)}, f, indent=2)
     with open(stem + ".md", "w") as f:
       f.write(table + "\n")
     print(f"\n{dataset}, {preset_name(preset)} ({len(seeds)} seed(s); "
@@ -518,6 +554,10 @@ def main(argv) -> None:
     raise app.UsageError(f"--loops: unknown {unknown}; choose from {list(LOOPS)}")
   if FLAGS.xla and FLAGS.mode != "profile":
     raise app.UsageError("--xla: only --mode=profile (pqrnn-train has no XLA setting)")
+  if FLAGS.baseline_code:
+    if FLAGS.mode != "compare":
+      raise app.UsageError("--baseline_code: only --mode=compare")
+    code_commit(FLAGS.baseline_code)
   if FLAGS.mode == "profile":
     if FLAGS.xla:  # Read when TensorFlow first compiles: set before it loads.
       os.environ.update(with_xla(dict(os.environ)))
