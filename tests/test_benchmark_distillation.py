@@ -52,13 +52,14 @@ def test_every_training_setting_names_its_own_student_run():
   default = dict(epochs=20, patience=5, temperature=d.temperature, hard_weight=d.hard_weight,
                  teacher_scale=d.teacher_scale)
   changes = [dict(epochs=40), dict(patience=2), dict(temperature=4.0), dict(hard_weight=0.0),
-             dict(teacher_scale=2.0)]
+             dict(teacher_scale=2.0), dict(shard_size=1000)]
   assert distillation.settings_suffix(**default) == ""
   suffixes = [distillation.settings_suffix(**(default | change)) for change in changes]
   assert len(set(suffixes)) == len(changes) and "" not in suffixes
   # The student alone has no distillation settings, but its budget counts.
   assert distillation.settings_suffix(**(default | dict(temperature=4.0)), distilled=False) == ""
   assert distillation.settings_suffix(**(default | dict(epochs=40)), distilled=False) != ""
+  assert distillation.settings_suffix(**default, distilled=False, shard_size=1000) == ""
 
 
 def test_each_augmentation_ablation_names_its_own_files():

@@ -90,6 +90,10 @@ def define_flags() -> None:
                     "training text (labeled + unlabeled: more text for the teacher).")
   flags.DEFINE_list("augment_operations", list(_AUGMENT.operations),
                     "augmented: pqrnn-augment's operations (an ablation: one at a time).")
+  flags.DEFINE_integer("logit_shard_size", 0, "Teacher logits in shards of this many "
+                       "texts (pqrnn-teacher logits --shard_size), which the distilled "
+                       "students stream (--teacher_logits='DIR/shard-*'); 0: one .npz "
+                       "file, loaded whole.", lower_bound=0)
   flags.DEFINE_list("teacher_args", [], "Extra `pqrnn-teacher train` flags, e.g. "
                     "min_steps=600 (the run directory's name records them).")
   flags.DEFINE_bool("only_finished", False, "Tabulate what exists; run nothing.")
@@ -136,6 +140,21 @@ def write_data(work_dir: str) -> dict[str, str]:
   return paths
 
 
+def teacher_logits(teacher_dir: str, texts: str, stem: str) -> str:
+  """The teacher's logits of `texts`: `stem`.npz, or with --logit_shard_size
+  the shards in `stem`_shards<N>/ (run every time: the command resumes, keeping
+  finished shards); returns what pqrnn-train --teacher_logits takes."""
+  args = (f"--model_dir={teacher_dir}", f"--input={texts}")
+  if not FLAGS.logit_shard_size:
+    return ensure(stem + ".npz", "pqrnn_tf.teacher.cli", "logits", *args,
+                  f"--output={stem}.npz")
+  shards = f"{stem}_shards{FLAGS.logit_shard_size}"
+  if not FLAGS.only_finished:
+    commands.run("pqrnn_tf.teacher.cli", "logits", *args, f"--output={shards}",
+                 f"--shard_size={FLAGS.logit_shard_size}")
+  return os.path.join(shards, "shard-*")
+
+
 def teacher(work_dir: str, data: dict[str, str]) -> dict[str, str]:
   """Trains the teacher on the labeled part; its logits of the training texts."""
   suffix = "".join(f"_{a.replace('=', '')}" for a in FLAGS.teacher_args)
@@ -144,9 +163,7 @@ def teacher(work_dir: str, data: dict[str, str]) -> dict[str, str]:
          f"--train_file={data['labeled']}", f"--eval_file={data['dev']}",
          f"--test_file={data['test']}", f"--model_dir={teacher_dir}",
          *[f"--{a}" for a in FLAGS.teacher_args])
-  logits = ensure(os.path.join(teacher_dir, "logits_train.npz"), "pqrnn_tf.teacher.cli",
-                  "logits", f"--model_dir={teacher_dir}", f"--input={data['texts']}",
-                  f"--output={os.path.join(teacher_dir, 'logits_train.npz')}")
+  logits = teacher_logits(teacher_dir, data["texts"], os.path.join(teacher_dir, "logits_train"))
   files = {"dir": teacher_dir, "logits": logits}
   if "augmented" in FLAGS.students:
     stem = os.path.join(work_dir, "data", "augmented" + flag_augment_suffix(every=True))
@@ -155,22 +172,21 @@ def teacher(work_dir: str, data: dict[str, str]) -> dict[str, str]:
                       f"--multiplier={FLAGS.augment_multiplier}",
                       f"--operations={','.join(FLAGS.augment_operations)}",
                       f"--seed={FLAGS.split_seed}")
-    files["augmented"] = ensure(stem + ".teacher.npz", "pqrnn_tf.teacher.cli", "logits",
-                                f"--model_dir={teacher_dir}", f"--input={variants}",
-                                f"--output={stem}.teacher.npz")
+    files["augmented"] = teacher_logits(teacher_dir, variants, stem + ".teacher")
   return files
 
 
 def settings_suffix(epochs: int, patience: int, temperature: float, hard_weight: float,
-                    teacher_scale: float, distilled: bool = True) -> str:
+                    teacher_scale: float, distilled: bool = True, shard_size: int = 0) -> str:
   """The settings that differ from the defaults, as a run-directory suffix
-  (e.g. "_e40_T4"): a student alone has no distillation settings."""
+  (e.g. "_e40_T4", "_shards1000"): a student alone has no distillation settings."""
   parts = [f"e{epochs}" if epochs != _EPOCHS else "",
            f"p{patience}" if patience != _PATIENCE else ""]
   if distilled:
     parts += [f"T{temperature:g}" if temperature != _DISTILL.temperature else "",
               f"h{hard_weight:g}" if hard_weight != _DISTILL.hard_weight else "",
-              f"k{teacher_scale:g}" if teacher_scale != _DISTILL.teacher_scale else ""]
+              f"k{teacher_scale:g}" if teacher_scale != _DISTILL.teacher_scale else "",
+              f"shards{shard_size}" if shard_size else ""]
   return "".join(f"_{p}" for p in parts if p)
 
 
@@ -198,7 +214,7 @@ def preset_name(preset: str) -> str:
 def flag_settings(distilled: bool = True) -> str:
   """`settings_suffix` of the flags."""
   return settings_suffix(FLAGS.epochs, FLAGS.patience, FLAGS.temperature, FLAGS.hard_weight,
-                         FLAGS.teacher_scale, distilled)
+                         FLAGS.teacher_scale, distilled, FLAGS.logit_shard_size)
 
 
 def run_prefix(name: str) -> str:
@@ -364,7 +380,7 @@ def main(argv) -> None:
   settings = {k: FLAGS[k].value for k in (
       "task", "label_fraction", "split_seed", "preset", "epochs", "patience", "temperature",
       "hard_weight", "teacher_scale", "augment_multiplier", "augment_operations", "augment_source",
-      "teacher_args")}
+      "logit_shard_size", "teacher_args")}
   with open(stem + ".json", "w") as f:
     json.dump({provenance.KEY: provenance.measured(PROGRAM), "settings": settings,
                "rows": rows}, f, indent=2)
