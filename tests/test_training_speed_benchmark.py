@@ -65,6 +65,19 @@ def test_baseline_code_runs_the_baseline_and_names_it_by_commit():
   assert other["run_dir"] == plain["run_dir"] and other["fast_path"] == plain["fast_path"]
 
 
+def test_a_baseline_of_other_code_is_the_ratios_reference():
+  """The table of runs from --baseline_code renders from its JSON alone (the
+  results pages do that, with no flags parsed)."""
+  from pqrnn_tf.benchmarks import training_speed  # pylint: disable=g-import-not-at-top
+  def run(loop, seconds):
+    return {"loop": loop, "seed": 0, "wall_seconds": seconds, "dev": {}, "test": {}}
+  runs = [run("baseline@abc1234", 300.0), run("fast", 100.0)]
+  summary = training_speed.summarize(runs, ["baseline@abc1234", "fast"])
+  assert summary["fast"]["speedup_over_baseline"]["wall_seconds"] == 3.0
+  table = training_speed.markdown(runs, ["baseline@abc1234", "fast"])
+  assert "| baseline@abc1234 | 0 |" in table and "time to metrics.json x3.00" in table
+
+
 def test_xla_flags_are_added_once_and_others_kept():
   from pqrnn_tf.benchmarks import training_speed  # pylint: disable=g-import-not-at-top
   assert training_speed.with_xla({})["TF_XLA_FLAGS"].split() == list(training_speed.XLA_FLAGS)

@@ -304,9 +304,10 @@ def summarize(runs: list[dict], loops: list[str]) -> dict:
         if values:
           row[f"{split}_{metric}"] = mean_spread(values)
     summary[loop] = row
-  base = summary.get(loop_label("baseline"))
+  base_loop = next((loop for loop in loops if loop.partition("@")[0] == "baseline"), None)
+  base = summary.get(base_loop)
   for loop, row in summary.items():
-    if base is None or loop == loop_label("baseline"):
+    if base is None or loop == base_loop:
       continue
     speedup = {}
     for key in ("seconds_per_epoch", "seconds_to_best", "wall_seconds", "cpu_seconds"):
@@ -362,9 +363,8 @@ def compare() -> None:
     stem = os.path.join(FLAGS.output_dir,
                         f"training_speed_{dataset}_{preset_name(preset)}{settings_tag()}")
     settings = {k: FLAGS[k].value for k in ("epochs", "batch_size", "learning_rate", "cpus",
-                                            "threads", "nice", "seeds", "loops")}
-    settings.update(dataset=dataset, preset=preset,
-                    baseline_code=loop_label("baseline").partition("@")[2] or None)
+                                            "threads", "nice", "seeds")}
+    settings.update(dataset=dataset, preset=preset, loops=labels)
     labels = [loop_label(loop) for loop in FLAGS.loops]
     table = markdown(runs, labels)
     with open(stem + ".json", "w") as f:
