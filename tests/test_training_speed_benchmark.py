@@ -78,6 +78,20 @@ def test_a_baseline_of_other_code_is_the_ratios_reference():
   assert "| baseline@abc1234 | 0 |" in table and "time to metrics.json x3.00" in table
 
 
+def test_the_profile_table_renders_from_its_json():
+  from pqrnn_tf.benchmarks import training_speed  # pylint: disable=g-import-not-at-top
+  def loop(name, cpu):
+    return {"loop": name, "batches": 140, "padding_factor": 1.07,
+            "sentences_per_cpu_second": 4478 / cpu,
+            "phases": {"step (+ optimizer)": {"cpu_seconds": cpu, "wall_seconds": cpu + 1}},
+            "top_ops_ms": [["_MklMatMul", 1988.94, 2520]] if name == "fast" else []}
+  table = training_speed.profile_markdown([loop("baseline", 10.0), loop("fast", 5.0)])
+  assert "| phase | baseline | fast |" in table
+  assert "| step (+ optimizer) | 10.00 / 11.00 | 5.00 / 6.00 |" in table
+  assert "| sentences per cpu second | 448 | 896 |" in table
+  assert "| _MklMatMul | 1988.9 | 2520 |" in table and "baseline: top" not in table
+
+
 def test_xla_flags_are_added_once_and_others_kept():
   from pqrnn_tf.benchmarks import training_speed  # pylint: disable=g-import-not-at-top
   assert training_speed.with_xla({})["TF_XLA_FLAGS"].split() == list(training_speed.XLA_FLAGS)

@@ -503,6 +503,27 @@ def profile_loop(dataset: str, preset: str, loop: str, splits: dict) -> dict:
           "phases": phases, "top_ops_ms": top}
 
 
+def profile_markdown(results: list[dict]) -> str:
+  """The profile table of `profile_loop` results (a column per loop), then
+  each loop's top ops when they were listed."""
+  lines = ["| phase | " + " | ".join(r["loop"] for r in results) + " |",
+           "|---|" + "---|" * len(results)]
+  for name in results[0]["phases"]:
+    lines.append(f"| {name} | " + " | ".join(
+        "{cpu_seconds:.2f} / {wall_seconds:.2f}".format(**r["phases"][name])
+        for r in results) + " |")
+  for key, form in (("batches", "{}"), ("padding_factor", "{:.2f}"),
+                    ("sentences_per_cpu_second", "{:.0f}")):
+    lines.append(f"| {key.replace('_', ' ')} | "
+                 + " | ".join(form.format(r[key]) for r in results) + " |")
+  for r in results:
+    if r["top_ops_ms"]:
+      lines += ["", f"{r['loop']}: top TF ops in a fit epoch (ms, calls):", "",
+                "| op | ms | calls |", "|---|---|---|"]
+      lines += [f"| {op} | {ms:.1f} | {calls} |" for op, ms, calls in r["top_ops_ms"]]
+  return "\n".join(lines)
+
+
 def profile() -> None:
   import pqrnn_tf  # noqa: F401  pylint: disable=g-import-not-at-top (sets the Keras version)
   from pqrnn_tf.data import datasets  # pylint: disable=g-import-not-at-top
@@ -515,24 +536,8 @@ def profile() -> None:
                                                replace=False)
       splits["train"] = [splits["train"][i] for i in sorted(chosen)]
     results = [profile_loop(dataset, preset, loop, splits) for loop in FLAGS.loops]
-    names = list(results[0]["phases"])
-    lines = [f"{dataset}, {preset_name(preset)}, {len(splits['train'])} training "
-             "sentences: seconds per epoch (CPU / wall) by phase",
-             "", "| phase | " + " | ".join(r["loop"] for r in results) + " |",
-             "|---|" + "---|" * len(results)]
-    for name in names:
-      lines.append(f"| {name} | " + " | ".join(
-          "{cpu_seconds:.2f} / {wall_seconds:.2f}".format(**r["phases"][name])
-          for r in results) + " |")
-    for key, form in (("batches", "{}"), ("padding_factor", "{:.2f}"),
-                      ("sentences_per_cpu_second", "{:.0f}")):
-      lines.append(f"| {key.replace('_', ' ')} | "
-                   + " | ".join(form.format(r[key]) for r in results) + " |")
-    for r in results:
-      if r["top_ops_ms"]:
-        lines += ["", f"{r['loop']}: top TF ops in a fit epoch (ms, calls)"]
-        lines += [f"  {ms:9.1f} {calls:6d}  {op}" for op, ms, calls in r["top_ops_ms"]]
-    text = "\n".join(lines)
+    text = (f"{dataset}, {preset_name(preset)}, {len(splits['train'])} training sentences: "
+            f"seconds per epoch (CPU / wall) by phase\n\n{profile_markdown(results)}")
     xla = "_xla" if FLAGS.xla else ""
     stem = os.path.join(FLAGS.output_dir, f"training_speed_profile_{dataset}_"
                         f"{preset_name(preset)}{settings_tag()}{xla}")
