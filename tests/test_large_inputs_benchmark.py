@@ -25,3 +25,14 @@ def test_every_stage_is_measured_and_the_shards_hold_the_corpus(tmp_path):
   assert logits.texts.tolist() == texts  # Every sentence once, in order, over 5 shards.
   assert len(teacher_logits.shard_paths(os.path.join(corpus, "teacher_logits"))) == 5
   assert os.path.isfile(os.path.join(corpus, "student", METRICS_FILE))
+
+
+def test_the_train_stage_trains_in_memory_on_the_gold_sentences(tmp_path):
+  report_path = tmp_path / "report.json"
+  large_inputs.main(["--sentences=200", f"--work_dir={tmp_path}", "--gold=150",
+                     "--stages=train", f"--json={report_path}"])
+  report = json.loads(report_path.read_text())
+  assert set(report["stages"]) == {"train"}
+  assert report["stages"]["train"]["items"] == 150 and report["stages"]["train"]["peak_mb"] > 10
+  with open(os.path.join(tmp_path, "corpus_200", "train", METRICS_FILE), encoding="utf-8") as f:
+    assert json.load(f)["best_epoch"] == 1

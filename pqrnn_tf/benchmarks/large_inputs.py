@@ -14,6 +14,8 @@ each stage as its own process, as a user would:
   predict   pqrnn-predict --input=texts.txt (stdout read and dropped)
   teacher   pqrnn-teacher logits --input=corpus.jsonl --shard_size=...
   student   pqrnn-train --teacher_logits=<the shards> --epochs=1
+  train     pqrnn-train --train_file=gold.jsonl --epochs=1 (in memory, the
+            preset pqrnn-train picks; --gold sentences; not a default stage)
 
 and reports, per stage, the items handled, wall seconds, items per second
 and the process's peak resident memory (its VmHWM at exit), plus the time to
@@ -26,6 +28,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import time
@@ -179,6 +182,12 @@ def measured(module: str, args: list[str], stdout=subprocess.DEVNULL,
   return result
 
 
+def fresh_run_dir(run_dir: str) -> str:
+  """`run_dir`, emptied: a finished run would only resume, so train afresh."""
+  shutil.rmtree(run_dir, ignore_errors=True)
+  return run_dir
+
+
 def run(sentences: int, work_dir: str, model: str | None, stages: list[str],
         shard_size: int, gold: int, batch_size: int) -> dict:
   """Runs the stages; returns the report (see the module doc)."""
@@ -198,14 +207,17 @@ def run(sentences: int, work_dir: str, model: str | None, stages: list[str],
                                           f"--output={shards}", f"--shard_size={shard_size}",
                                           "--num_threads=1", "--batch_size=64"])
     report["stages"]["teacher"] = {**r, "items": sentences}
+  if "train" in stages:
+    run_dir = fresh_run_dir(os.path.join(corpus_dir, "train"))
+    r = measured("pqrnn_tf.train.cli", [f"--train_file={paths['gold.jsonl']}",
+                                        f"--eval_file={paths['dev.jsonl']}", "--epochs=1",
+                                        f"--model_dir={run_dir}"])
+    report["stages"]["train"] = {**r, "items": min(gold, sentences)}
   if "student" in stages:
     preset = os.path.join(work_dir, "student_preset.json")
     with open(preset, "w", encoding="utf-8") as f:
       json.dump(STUDENT_PRESET, f)
-    run_dir = os.path.join(corpus_dir, "student")
-    if os.path.isdir(run_dir):  # A finished run would only resume: train afresh.
-      import shutil  # pylint: disable=g-import-not-at-top
-      shutil.rmtree(run_dir)
+    run_dir = fresh_run_dir(os.path.join(corpus_dir, "student"))
     r = measured("pqrnn_tf.train.cli", [f"--train_file={paths['gold.jsonl']}",
                                         f"--eval_file={paths['dev.jsonl']}",
                                         f"--teacher_logits={shards}", f"--preset={preset}",
@@ -241,7 +253,7 @@ def main(argv=None) -> None:
   parser.add_argument("--json", help="also write the report here")
   args = parser.parse_args(argv)
   stages = [s for s in args.stages.split(",") if s]
-  unknown = sorted(set(stages) - {"predict", "teacher", "student"})
+  unknown = sorted(set(stages) - {"predict", "teacher", "student", "train"})
   if unknown or args.sentences < 1 or args.shard_size < 1:
     parser.error(f"--stages: unknown {unknown}" if unknown
                  else "--sentences and --shard_size must be >= 1")
