@@ -90,6 +90,10 @@ def _training_speed_table(seeds: tuple[int, ...] | None = None) -> Callable[[dic
   return render
 
 
+def _profile_table(data: dict) -> str:
+  return _call("training_speed", "profile_markdown", data["loops"])
+
+
 @dataclasses.dataclass(frozen=True)
 class Block:
   """One generated block: its name on the page, its JSON (relative to the
@@ -124,11 +128,13 @@ PAGES: dict[str, tuple[Block, ...]] = {
         for run in ("atis_f0.05", "atis_f0.1", "atis_f0.02", "atis_f0.25",
                     "vader_sentiment_f0.02_texts", "vader_sentiment_f1")),
     "docs/results/training_speed.md": (
-        Block("training_speed_atis", f"{RESULTS_DATA}/training_speed_atis_pqrnn_base.json",
+        Block("training_speed_atis", f"{RESULTS_DATA}/training_speed_atis_pqrnn_base_full.json",
               _training_speed_table()),
-        Block("training_speed_atis_seed2",
-              f"{RESULTS_DATA}/training_speed_atis_pqrnn_base.json",
-              _training_speed_table((2,)))),
+        Block("training_speed_profile",
+              f"{RESULTS_DATA}/training_speed_profile_atis_pqrnn_base.json", _profile_table),
+        Block("training_speed_profile_8ae999e",
+              f"{RESULTS_DATA}/training_speed_profile_atis_pqrnn_base_8ae999e.json",
+              _profile_table)),
 }
 
 
