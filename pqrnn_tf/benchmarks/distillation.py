@@ -43,6 +43,7 @@ from pqrnn_tf.benchmarks import commands, provenance
 
 from pqrnn_tf.data.augment import AugmentConfig
 from pqrnn_tf.metrics import METRICS_FILE
+from pqrnn_tf.preset_files import preset_name
 from pqrnn_tf.train.distillation import DistillConfig
 
 FLAGS = flags.FLAGS
@@ -204,11 +205,6 @@ def flag_augment_suffix(every: bool = False) -> str:
   """`augment_suffix` of the flags."""
   return augment_suffix(FLAGS.augment_operations, FLAGS.augment_multiplier,
                         FLAGS.augment_source, every)
-
-
-def preset_name(preset: str) -> str:
-  """A preset's name: itself, or a JSON file's name without its extension."""
-  return os.path.splitext(os.path.basename(preset))[0] if preset.endswith(".json") else preset
 
 
 def flag_settings(distilled: bool = True) -> str:

@@ -67,6 +67,7 @@ from absl import app, flags
 from pqrnn_tf import cli_errors
 from pqrnn_tf.benchmarks import provenance
 from pqrnn_tf.metrics import HEADLINE_METRICS, METRICS_FILE
+from pqrnn_tf.preset_files import preset_name
 
 FLAGS = flags.FLAGS
 PROGRAM = "python -m pqrnn_tf.benchmarks.training_speed"
@@ -126,10 +127,6 @@ def define_flags() -> None:
 
 def preset_of(dataset: str) -> str:
   return FLAGS.preset or DEFAULT_PRESETS.get(dataset, "pqrnn_base")
-
-
-def preset_name(preset: str) -> str:
-  return os.path.splitext(os.path.basename(preset))[0]
 
 
 def training_settings() -> dict:
