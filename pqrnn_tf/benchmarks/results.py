@@ -127,6 +127,12 @@ PAGES: dict[str, tuple[Block, ...]] = {
               _distillation_table)
         for run in ("atis_f0.05", "atis_f0.1", "atis_f0.02", "atis_f0.25",
                     "vader_sentiment_f0.02_texts", "vader_sentiment_f1")),
+    "docs/results/preset_by_task.md": tuple(
+        Block(f"preset_by_task_{dataset}", f"{RESULTS_DATA}/preset_by_task.json",
+              _accuracy_table(dataset))
+        for dataset in ("atis_intents", "multilingual_langid", "vader_sentiment")) + (
+        Block("preset_by_task_tfidf_langid", f"{RESULTS_DATA}/preset_by_task_tfidf_langid.json",
+              _accuracy_table("multilingual_langid")),),
     "docs/results/training_speed.md": (
         Block("training_speed_atis", f"{RESULTS_DATA}/training_speed_atis_pqrnn_base_full.json",
               _training_speed_table()),
