@@ -92,6 +92,58 @@ def test_the_profile_table_renders_from_its_json():
   assert "| _MklMatMul | 1988.9 | 2520 |" in table and "baseline: top" not in table
 
 
+def _checkout(path) -> str:
+  """A git checkout at `path` whose pqrnn_tf says where it is."""
+  os.makedirs(os.path.join(path, "pqrnn_tf"))
+  with open(os.path.join(path, "pqrnn_tf", "__init__.py"), "w") as f:
+    f.write("WHERE = 'the other checkout'\n")
+  git = ["git", "-C", str(path), "-c", "user.name=t", "-c", "user.email=t@t"]
+  subprocess.run(["git", "init", "-q", str(path)], check=True)
+  subprocess.run(git + ["add", "."], check=True)
+  subprocess.run(git + ["commit", "-q", "-m", "c"], check=True)
+  return str(path)
+
+
+def test_the_baseline_imports_the_other_checkout_from_the_repository_root(tmp_path):
+  """`python -m` and `-c` put the working directory first on sys.path; the
+  baseline's pqrnn_tf must still be the other checkout's."""
+  other = _checkout(tmp_path / "other")
+  script = f"""
+import subprocess, sys
+from absl import flags
+from pqrnn_tf.benchmarks import training_speed
+training_speed.define_flags()
+flags.FLAGS(["training_speed", "--baseline_code={other}"])
+for loop in ("baseline", "fast"):
+  env = training_speed.launcher(loop)[1]
+  print(subprocess.run([sys.executable, "-c", "import pqrnn_tf; print(getattr(pqrnn_tf, 'WHERE', 'here'))"],
+                       env=env, capture_output=True, text=True, check=True).stdout.strip())
+"""
+  out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                       text=True, check=True).stdout.split()
+  assert out[-4:] == ["the", "other", "checkout", "here"], out
+
+
+def test_compare_writes_its_table_with_the_labels(tmp_path):
+  """compare() to its end (the runs faked): the JSON names the loops by label."""
+  script = f"""
+from absl import flags
+from pqrnn_tf.benchmarks import training_speed
+training_speed.define_flags()
+flags.FLAGS(["training_speed", "--output_dir={tmp_path}", "--baseline_code={ROOT}"])
+def fake_run(dataset, preset, loop, seed, num_train):
+  return {{"loop": training_speed.loop_label(loop), "seed": seed, "dev": {{}}, "test": {{}},
+          "wall_seconds": 300.0 if loop == "baseline" else 100.0}}
+training_speed.run_one = fake_run
+training_speed.compare()
+"""
+  subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, check=True)
+  with open(tmp_path / "training_speed_atis_pqrnn_base.json") as f:
+    written = json.load(f)
+  assert written["settings"]["loops"][0].startswith("baseline@")
+  assert written["summary"]["fast"]["speedup_over_baseline"]["wall_seconds"] == 3.0
+
+
 def test_xla_flags_are_added_once_and_others_kept():
   from pqrnn_tf.benchmarks import training_speed  # pylint: disable=g-import-not-at-top
   assert training_speed.with_xla({})["TF_XLA_FLAGS"].split() == list(training_speed.XLA_FLAGS)

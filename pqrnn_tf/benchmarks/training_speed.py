@@ -193,8 +193,11 @@ def launcher(loop: str) -> tuple[list[str], dict]:
   if FLAGS.threads:
     env["TF_NUM_INTRAOP_THREADS"] = env["TF_NUM_INTEROP_THREADS"] = str(FLAGS.threads)
   if loop == "baseline" and FLAGS.baseline_code:
-    env["PYTHONPATH"] = os.pathsep.join(
-        [os.path.abspath(FLAGS.baseline_code)] + env.get("PYTHONPATH", "").split(os.pathsep))
+    # `python -m` would put the working directory (this checkout, run from its
+    # root) ahead of PYTHONPATH: PYTHONSAFEPATH keeps it off sys.path.
+    others = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env["PYTHONPATH"] = os.pathsep.join([os.path.abspath(FLAGS.baseline_code)] + others)
+    env["PYTHONSAFEPATH"] = "1"
   return prefix, env
 
 
@@ -361,8 +364,8 @@ def compare() -> None:
                         f"training_speed_{dataset}_{preset_name(preset)}{settings_tag()}")
     settings = {k: FLAGS[k].value for k in ("epochs", "batch_size", "learning_rate", "cpus",
                                             "threads", "nice", "seeds")}
-    settings.update(dataset=dataset, preset=preset, loops=labels)
     labels = [loop_label(loop) for loop in FLAGS.loops]
+    settings.update(dataset=dataset, preset=preset, loops=labels)
     table = markdown(runs, labels)
     with open(stem + ".json", "w") as f:
       json.dump({provenance.KEY: provenance.measured(PROGRAM), "settings": settings,
