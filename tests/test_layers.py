@@ -244,7 +244,7 @@ def test_qrnn_matches_numpy_reference(kernel_width, bidirectional,
   harness.assert_close(got, np_qrnn(layer, x, mask), atol=1e-5)
 
 
-@pytest.mark.parametrize("time", [1, 2, 8])
+@pytest.mark.parametrize("time", [1, 2, 3, 8])
 @pytest.mark.parametrize("implementation", ["op", "unrolled", "scan"])
 def test_qrnn_training_path_matches_numpy_reference(time, implementation):
   """The gates built for training (no dropout or zoneout drawn), on padded

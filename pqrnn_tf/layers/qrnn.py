@@ -12,6 +12,7 @@ from pqrnn_tf.layers.float_scope import FLOAT_SCOPE
 from pqrnn_tf.layers.fo_pooling import fo_pool, fo_pool_log_depth
 from pqrnn_tf.layers.initializers import (fresh_initializer, set_weight_settings,
                                           weight_settings_config)
+from pqrnn_tf.layers.training_mode import static_training
 
 IMPLEMENTATIONS = ("op", "unrolled", "scan")
 
@@ -220,7 +221,7 @@ class QRNN(keras.layers.Layer):
 
   def call(self, inputs, mask=None, training=None):
     x = tf.convert_to_tensor(inputs, dtype=self.compute_dtype)
-    if self.implementation == "op" and self._is_inference(training):
+    if self.implementation == "op" and static_training(training) is False:
       return self._call_fused(x, mask)
     if self.dropout > 0.0:
       x = self.input_dropout(x, training=training)
@@ -256,14 +257,6 @@ class QRNN(keras.layers.Layer):
           [self._last_valid_step(h_fw, mask_f), h_bw[:, 0, :]], axis=-1)
     h = tf.concat([h_fw, h_bw], axis=-1)
     return h if mask_f is None else h * mask_f
-
-  @staticmethod
-  def _is_inference(training) -> bool:
-    """Whether `training` is statically off (None: the Keras learning phase)."""
-    if training is None:
-      training = keras.backend.learning_phase()
-    value = tf.get_static_value(training)
-    return value is not None and not bool(value)
 
   def _fused_weights(self, dtype):
     """The kernel `[features, directions * kernel_width * 3 * units]` and bias
@@ -321,10 +314,13 @@ class QRNN(keras.layers.Layer):
     fewer CPU seconds than strided windows of a padded input and a 3-D
     einsum (docs/results/training_speed.md).
     """
-    batch, time, features = tf.shape(x)[0], tf.shape(x)[1], x.shape[-1]
+    # A static length (the "unrolled" export) keeps the shifts Python ints.
+    time = x.shape[1] if x.shape[1] is not None else tf.shape(x)[1]
+    batch, features = tf.shape(x)[0], x.shape[-1]
     shifted = []
     for j in range(self.kernel_width - 1):
-      d = tf.minimum(self.kernel_width - 1 - j, time)
+      d = (min(self.kernel_width - 1 - j, time) if isinstance(time, int)
+           else tf.minimum(self.kernel_width - 1 - j, time))
       if backward:
         tap = tf.pad(tf.slice(x, [0, d, 0], [-1, -1, -1]), [[0, 0], [0, d], [0, 0]])
       else:

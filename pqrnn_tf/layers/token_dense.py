@@ -4,6 +4,8 @@ from __future__ import annotations
 import tensorflow as tf
 import tf_keras as keras
 
+from pqrnn_tf.layers.training_mode import static_training
+
 
 def token_matmul(x, kernel, training=None):
   """`x [..., in]` times `kernel [in, out]`, shaped for where it runs.
@@ -15,9 +17,7 @@ def token_matmul(x, kernel, training=None):
   costs about a third fewer CPU seconds forward and backward on
   `[32, 20, 512] x [512, 256]`.
   """
-  if training is None:
-    training = keras.backend.learning_phase()
-  if x.shape.rank is None or x.shape.rank <= 2 or not tf.get_static_value(training):
+  if x.shape.rank is None or x.shape.rank <= 2 or not static_training(training):
     return tf.matmul(x, kernel)
   y = tf.matmul(tf.reshape(x, [-1, x.shape[-1]]), kernel)
   return tf.reshape(y, tf.concat([tf.shape(x)[:-1], tf.shape(kernel)[-1:]], axis=0))
