@@ -22,9 +22,9 @@ def preset_file(name_or_path: str) -> str:
   return os.path.join(PRESETS_DIR, name_or_path + ".json")
 
 
-def preset_name(name_or_path: str) -> str:
-  """A preset's name in run directories and tables: a shipped preset's name,
-  or a JSON file's name without its folder and extension."""
-  if name_or_path.endswith(".json"):
+def preset_label(name_or_path: str) -> str:
+  """A preset in run directories and tables: a shipped preset's name, or a
+  file's name without its folder and extension."""
+  if name_or_path.endswith(".json") or os.sep in name_or_path:
     return os.path.splitext(os.path.basename(name_or_path))[0]
   return name_or_path

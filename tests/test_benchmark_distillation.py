@@ -78,8 +78,9 @@ def test_each_augmentation_ablation_names_its_own_files():
 def test_a_preset_file_names_its_runs_by_its_file_name():
   """--preset may be a JSON path (as for pqrnn-train): its runs and tables are
   named by the file's name, not nested under its directories."""
-  assert distillation.preset_name("pqrnn_base") == "pqrnn_base"
-  assert distillation.preset_name("runs/architecture/presets/state_256.json") == "state_256"
+  assert distillation.preset_label("pqrnn_base") == "pqrnn_base"
+  assert distillation.preset_label("runs/architecture/presets/state_256.json") == "state_256"
+  assert distillation.preset_label("runs/presets/state_256") == "state_256"
 
 
 def test_the_table_has_every_finished_seed_not_only_those_trained_now(tmp_path):

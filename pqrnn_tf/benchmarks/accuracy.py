@@ -24,7 +24,7 @@ from absl import app, flags
 
 from pqrnn_tf.benchmarks import commands, provenance
 from pqrnn_tf.metrics import HEADLINE_METRICS, METRICS_FILE
-from pqrnn_tf.preset_files import preset_file, preset_name
+from pqrnn_tf.preset_files import preset_file, preset_label
 
 FLAGS = flags.FLAGS
 PROGRAM = "python -m pqrnn_tf.benchmarks.accuracy"
@@ -129,7 +129,7 @@ def dataset_table(dataset: str) -> dict:
     runs = []
     for seed in FLAGS.seeds:
       model_dir = os.path.join(FLAGS.runs_dir, dataset,
-                               f"{preset_name(preset)}_s{seed}{FLAGS.run_suffix}")
+                               f"{preset_label(preset)}_s{seed}{FLAGS.run_suffix}")
       metrics_path = os.path.join(model_dir, METRICS_FILE)
       if FLAGS.only_finished:
         if os.path.exists(metrics_path):
@@ -139,7 +139,7 @@ def dataset_table(dataset: str) -> dict:
         runs.append(train_run(dataset, preset, int(seed), model_dir, flag_train_args(),
                               FLAGS.threads))
     if runs:
-      table[preset_name(preset) + FLAGS.run_suffix] = summarize(runs)
+      table[preset_label(preset) + FLAGS.run_suffix] = summarize(runs)
   if FLAGS.baselines and not FLAGS.only_finished:
     from pqrnn_tf.benchmarks import linear_baselines  # pylint: disable=g-import-not-at-top
     from pqrnn_tf.data import datasets  # pylint: disable=g-import-not-at-top

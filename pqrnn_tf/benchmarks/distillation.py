@@ -26,8 +26,9 @@ the teacher labels. Dev and test are unchanged. For each fraction:
      student closes.
 
 Every stage runs the toolkit's own commands and is skipped when its output
-exists, so an interrupted run resumes where it stopped and the table is
-rebuilt cheaply. Writes distillation_<task>_f<F>[<settings>].json and .md to
+exists (sharded teacher logits, --logit_shard_size, run again and resume,
+keeping finished shards), so an interrupted run resumes where it stopped and
+the table is rebuilt cheaply. Writes distillation_<task>_f<F>[<settings>].json and .md to
 --output_dir (settings: the distillation flags that differ from the defaults).
 """
 from __future__ import annotations
@@ -43,7 +44,7 @@ from pqrnn_tf.benchmarks import commands, provenance
 
 from pqrnn_tf.data.augment import AugmentConfig
 from pqrnn_tf.metrics import METRICS_FILE
-from pqrnn_tf.preset_files import preset_name
+from pqrnn_tf.preset_files import preset_label
 from pqrnn_tf.train.distillation import DistillConfig
 
 FLAGS = flags.FLAGS
@@ -93,7 +94,7 @@ def define_flags() -> None:
                     "augmented: pqrnn-augment's operations (an ablation: one at a time).")
   flags.DEFINE_integer("logit_shard_size", 0, "Teacher logits in shards of this many "
                        "texts (pqrnn-teacher logits --shard_size), which the distilled "
-                       "students stream (--teacher_logits='DIR/shard-*'); 0: one .npz "
+                       "students stream (--teacher_logits=DIR); 0: one .npz "
                        "file, loaded whole.", lower_bound=0)
   flags.DEFINE_list("teacher_args", [], "Extra `pqrnn-teacher train` flags, e.g. "
                     "min_steps=600 (the run directory's name records them).")
@@ -143,8 +144,9 @@ def write_data(work_dir: str) -> dict[str, str]:
 
 def teacher_logits(teacher_dir: str, texts: str, stem: str) -> str:
   """The teacher's logits of `texts`: `stem`.npz, or with --logit_shard_size
-  the shards in `stem`_shards<N>/ (run every time: the command resumes, keeping
-  finished shards); returns what pqrnn-train --teacher_logits takes."""
+  the directory `stem`_shards<N>/ of shards and index.json (run every time:
+  the command resumes, keeping finished shards); returns what pqrnn-train
+  --teacher_logits takes (a directory: its index.json is checked)."""
   args = (f"--model_dir={teacher_dir}", f"--input={texts}")
   if not FLAGS.logit_shard_size:
     return ensure(stem + ".npz", "pqrnn_tf.teacher.cli", "logits", *args,
@@ -153,7 +155,7 @@ def teacher_logits(teacher_dir: str, texts: str, stem: str) -> str:
   if not FLAGS.only_finished:
     commands.run("pqrnn_tf.teacher.cli", "logits", *args, f"--output={shards}",
                  f"--shard_size={FLAGS.logit_shard_size}")
-  return os.path.join(shards, "shard-*")
+  return shards
 
 
 def teacher(work_dir: str, data: dict[str, str]) -> dict[str, str]:
@@ -218,7 +220,7 @@ def run_prefix(name: str) -> str:
   that differ from the defaults, and the preset."""
   distilled = name != "alone"
   augmented = flag_augment_suffix() if name == "augmented" else ""
-  return f"{name}{augmented}{flag_settings(distilled)}_{preset_name(FLAGS.preset)}"
+  return f"{name}{augmented}{flag_settings(distilled)}_{preset_label(FLAGS.preset)}"
 
 
 def student_dir(work_dir: str, prefix: str, seed: int) -> str:
@@ -369,7 +371,7 @@ def main(argv) -> None:
            if (r := student_row(name, tflites[name], test_examples)) is not None]
   rows = summarize(rows)
   augmented = ("augmented" in FLAGS.students and flag_augment_suffix()) or ""
-  preset_suffix = "" if FLAGS.preset == DEFAULT_PRESET else "_" + preset_name(FLAGS.preset)
+  preset_suffix = "" if FLAGS.preset == DEFAULT_PRESET else "_" + preset_label(FLAGS.preset)
   stem = os.path.join(FLAGS.output_dir, f"distillation_{FLAGS.task}_f{FLAGS.label_fraction:g}"
                       f"{flag_settings()}{augmented}{preset_suffix}")
   os.makedirs(FLAGS.output_dir, exist_ok=True)
@@ -384,7 +386,7 @@ def main(argv) -> None:
   with open(stem + ".md", "w") as f:
     f.write(table + "\n")
   print(f"\n{FLAGS.task} test set, {FLAGS.label_fraction:g} of the training split labeled "
-        f"(student {preset_name(FLAGS.preset)}; % of teacher and gap closed per metric):\n\n{table}")
+        f"(student {preset_label(FLAGS.preset)}; % of teacher and gap closed per metric):\n\n{table}")
 
 
 if __name__ == "__main__":

@@ -82,12 +82,8 @@ def _distillation_table(data: dict) -> str:
   return _call("distillation", "markdown", data["rows"])
 
 
-def _training_speed_table(seeds: tuple[int, ...] | None = None) -> Callable[[dict], str]:
-  """training_speed's table of the runs of `seeds` (None: all of them)."""
-  def render(data: dict) -> str:
-    runs = [r for r in data["runs"] if seeds is None or r["seed"] in seeds]
-    return _call("training_speed", "markdown", runs, data["settings"]["loops"])
-  return render
+def _training_speed_table(data: dict) -> str:
+  return _call("training_speed", "markdown", data["runs"], data["settings"]["loops"])
 
 
 def _profile_table(data: dict) -> str:
@@ -135,7 +131,7 @@ PAGES: dict[str, tuple[Block, ...]] = {
               _accuracy_table("multilingual_langid")),),
     "docs/results/training_speed.md": (
         Block("training_speed_atis", f"{RESULTS_DATA}/training_speed_atis_pqrnn_base_full.json",
-              _training_speed_table()),
+              _training_speed_table),
         Block("training_speed_profile",
               f"{RESULTS_DATA}/training_speed_profile_atis_pqrnn_base.json", _profile_table),
         Block("training_speed_profile_8ae999e",

@@ -67,7 +67,7 @@ from absl import app, flags
 from pqrnn_tf import cli_errors
 from pqrnn_tf.benchmarks import provenance
 from pqrnn_tf.metrics import HEADLINE_METRICS, METRICS_FILE
-from pqrnn_tf.preset_files import preset_name
+from pqrnn_tf.preset_files import preset_label
 
 FLAGS = flags.FLAGS
 PROGRAM = "python -m pqrnn_tf.benchmarks.training_speed"
@@ -162,7 +162,7 @@ def loop_label(loop: str) -> str:
 
 
 def run_dir(dataset: str, preset: str, loop: str, seed: int) -> str:
-  return os.path.join(FLAGS.runs_dir, f"{dataset}_{preset_name(preset)}{settings_tag()}"
+  return os.path.join(FLAGS.runs_dir, f"{dataset}_{preset_label(preset)}{settings_tag()}"
                                       f"_{loop_label(loop)}_s{seed}")
 
 
@@ -253,7 +253,7 @@ def run_one(dataset: str, preset: str, loop: str, seed: int, num_train: int) -> 
   train_seconds = sum(s[1] for s in steps.values())
   train_cpu = [s[2] for s in steps.values()]
   result = {
-      "dataset": dataset, "preset": preset_name(preset), "loop": loop_label(loop),
+      "dataset": dataset, "preset": preset_label(preset), "loop": loop_label(loop),
       "seed": seed, "command": " ".join(cmd),
       "epochs": len(epochs), "best_epoch": metrics.get("best_epoch"),
       "sentences_per_second": num_train * len(epochs) / train_seconds,
@@ -361,7 +361,7 @@ def compare() -> None:
       for loop in FLAGS.loops:
         runs.append(run_one(dataset, preset, loop, seed, num_train))
     stem = os.path.join(FLAGS.output_dir,
-                        f"training_speed_{dataset}_{preset_name(preset)}{settings_tag()}")
+                        f"training_speed_{dataset}_{preset_label(preset)}{settings_tag()}")
     settings = {k: FLAGS[k].value for k in ("epochs", "batch_size", "learning_rate", "cpus",
                                             "threads", "nice", "seeds")}
     labels = [loop_label(loop) for loop in FLAGS.loops]
@@ -372,7 +372,7 @@ def compare() -> None:
                  "runs": runs, "summary": summarize(runs, labels)}, f, indent=2)
     with open(stem + ".md", "w") as f:
       f.write(table + "\n")
-    print(f"\n{dataset}, {preset_name(preset)} ({len(seeds)} seed(s); "
+    print(f"\n{dataset}, {preset_label(preset)} ({len(seeds)} seed(s); "
           f"taskset -c {FLAGS.cpus or 'all'}, {FLAGS.threads or 'default'} TF "
           f"thread(s)):\n\n{table}")
 
@@ -497,7 +497,7 @@ def profile_loop(dataset: str, preset: str, loop: str, splits: dict) -> dict:
       k: phases["keras fit epoch"][k] - phases["step (+ optimizer)"][k]
       for k in ("wall_seconds", "cpu_seconds")}
   words = sum(len(config.model.tokenization.row_words(e.text)) for e in splits["train"])
-  return {"dataset": dataset, "preset": preset_name(preset), "loop": loop,
+  return {"dataset": dataset, "preset": preset_label(preset), "loop": loop,
           "batches": len(batches), "padding_factor": padded / words,
           "sentences_per_cpu_second": len(splits["train"]) / step_cpu,
           "phases": phases, "top_ops_ms": top}
@@ -536,11 +536,11 @@ def profile() -> None:
                                                replace=False)
       splits["train"] = [splits["train"][i] for i in sorted(chosen)]
     results = [profile_loop(dataset, preset, loop, splits) for loop in FLAGS.loops]
-    text = (f"{dataset}, {preset_name(preset)}, {len(splits['train'])} training sentences: "
+    text = (f"{dataset}, {preset_label(preset)}, {len(splits['train'])} training sentences: "
             f"seconds per epoch (CPU / wall) by phase\n\n{profile_markdown(results)}")
     xla = "_xla" if FLAGS.xla else ""
     stem = os.path.join(FLAGS.output_dir, f"training_speed_profile_{dataset}_"
-                        f"{preset_name(preset)}{settings_tag()}{xla}")
+                        f"{preset_label(preset)}{settings_tag()}{xla}")
     settings = dict(training_settings(), xla=FLAGS.xla, **{
         k: os.environ.get(k) for k in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
                                        "TF_XLA_FLAGS")})
