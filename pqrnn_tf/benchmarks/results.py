@@ -122,6 +122,7 @@ PAGES: dict[str, tuple[Block, ...]] = {
         Block(f"distillation_{run}", f"{RESULTS_DATA}/distillation_{run}.json",
               _distillation_table)
         for run in ("atis_f0.05", "atis_f0.1", "atis_f0.02", "atis_f0.25",
+                    "atis_f0.02_one_file", "atis_f0.02_shards1000",
                     "vader_sentiment_f0.02_texts", "vader_sentiment_f1")),
     "docs/results/preset_by_task.md": tuple(
         Block(f"preset_by_task_{dataset}", f"{RESULTS_DATA}/preset_by_task.json",
