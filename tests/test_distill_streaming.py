@@ -108,6 +108,32 @@ def test_the_order_is_fixed_by_the_seed_and_each_row_comes_once(tmp_path):
   assert sorted(first) == sorted(t for t in texts if t.strip())
 
 
+def test_grouped_by_length_the_same_rows_come_with_less_padding(tmp_path):
+  """The fast loop's stream: batches of similar length (as in-memory data),
+  every row once, the order fixed by the seed."""
+  gold, extra = corpus(40, 160, seed=5)
+  texts = [e.text for e in gold] + extra
+  shards = write_shards(tmp_path / "logits", texts, shard_size=25)
+  config = distillation.DistillConfig(teacher_logits=(shards,), **CONFIG)
+  streamed = distillation.StreamedTeacher(gold, config, INTENTS, TAGS)
+
+  def batches(length_window, seed=0):
+    ds = distillation.make_streaming_dataset(streamed, 8, shuffle=True, seed=seed,
+                                             shuffle_buffer=64, length_window=length_window)
+    return [(t.numpy().tolist(), y[SLOTS_OUTPUT].shape[1]) for t, y in ds]
+
+  def padding(result):  # Padded rows per word.
+    words = sum(len(t.split()) for texts, _ in result for t in texts)
+    return sum(len(texts) * width for texts, width in result) / words
+
+  plain, grouped = batches(0), batches(4)
+  rows = lambda result: sorted(t.decode() for texts, _ in result for t in texts)  # noqa: E731
+  assert rows(grouped) == rows(plain) == sorted(t for t in texts if t.strip())
+  assert len(grouped) == len(plain)  # The same number of steps an epoch.
+  assert grouped == batches(4) and grouped != batches(4, seed=1)
+  assert padding(grouped) < 0.8 * padding(plain), (padding(grouped), padding(plain))
+
+
 def test_workers_read_disjoint_shares_of_the_shards(tmp_path):
   gold, extra = corpus(10, 40, seed=2)
   texts = [e.text for e in gold] + extra

@@ -320,9 +320,10 @@ def make_streaming_dataset(source: ShardedExamples, intents: LabelVocab,
                            repeat: bool = False,
                            shuffle_buffer: int = SHUFFLE_BUFFER,
                            cycle_length: int = CYCLE_LENGTH,
-                           tokenization: Tokenization = Tokenization.words()
-                           ) -> tf.data.Dataset:
-  """Like `make_dataset`, streaming the shards of `source` (this worker's share).
+                           tokenization: Tokenization = Tokenization.words(),
+                           length_window: int = 0) -> tf.data.Dataset:
+  """Like `make_dataset`, streaming the shards of `source` (this worker's share),
+  grouped by length in windows of `length_window` batches (see `batched_shards`).
 
   With `num_workers` > 1 and at least as many shards as workers, worker
   `worker_index` reads only its shards (by FILE); with fewer, it reads them all
@@ -354,17 +355,24 @@ def make_streaming_dataset(source: ShardedExamples, intents: LabelVocab,
   return batched_shards(paths, mode, read, _to_example, batch_size, shuffle=shuffle,
                         seed=seed, num_workers=num_workers, worker_index=worker_index,
                         repeat=repeat, shuffle_buffer=shuffle_buffer,
-                        cycle_length=cycle_length)
+                        cycle_length=cycle_length, length_window=length_window)
 
 
 def batched_shards(paths: Sequence[str], mode: str, read: Callable, to_example: Callable,
                    batch_size: int, *, shuffle: bool, seed: int, num_workers: int,
                    worker_index: int, repeat: bool, shuffle_buffer: int,
-                   cycle_length: int) -> tf.data.Dataset:
+                   cycle_length: int, length_window: int = 0) -> tf.data.Dataset:
   """Padded batches of `to_example` of the elements `read(path)` gives for each
   of `paths` (this worker's share and `mode`, from `worker_shards`):
   `cycle_length` shards read at once, shards and elements shuffled with
-  `seed`, every `num_workers`-th element kept when `mode` is "by data"."""
+  `seed`, every `num_workers`-th element kept when `mode` is "by data".
+
+  Elements are `(text, intent, length, ...)`. With `length_window` > 0 the
+  stream is grouped by length as `length_grouped_batches` groups in-memory
+  data: each window of `length_window` batches' elements is sorted by
+  `length`, cut into batches, and (with `shuffle`) its batches shuffled, so a
+  batch is padded to a length close to its elements' own. Memory holds one
+  window; the batches per epoch stay ceil(elements / batch_size)."""
   files = tf.data.Dataset.from_tensor_slices(list(paths))
   if shuffle:
     files = files.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
@@ -379,8 +387,16 @@ def batched_shards(paths: Sequence[str], mode: str, read: Callable, to_example: 
     ds = ds.shard(num_workers, worker_index)
   if repeat:
     ds = ds.repeat()
-  ds = ds.map(to_example, num_parallel_calls=tf.data.AUTOTUNE)
-  ds = ds.padded_batch(batch_size).prefetch(tf.data.AUTOTUNE)
+  if length_window > 0:
+    def sorted_by_length(*window):  # One window's elements, padded to its longest.
+      order = tf.argsort(window[2], stable=True)
+      return tf.data.Dataset.from_tensor_slices(tuple(tf.gather(c, order) for c in window))
+    # to_example cuts each element's padded rows back to its length.
+    ds = ds.padded_batch(batch_size * length_window).flat_map(sorted_by_length)
+  ds = ds.map(to_example, num_parallel_calls=tf.data.AUTOTUNE).padded_batch(batch_size)
+  if length_window > 0 and shuffle:
+    ds = ds.shuffle(length_window, seed=seed, reshuffle_each_iteration=True)
+  ds = ds.prefetch(tf.data.AUTOTUNE)
   return _no_auto_shard(ds) if num_workers > 1 else ds
 
 

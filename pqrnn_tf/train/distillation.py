@@ -251,10 +251,11 @@ def make_streaming_dataset(teacher: StreamedTeacher, batch_size: int, shuffle: b
                            repeat: bool = False,
                            shuffle_buffer: int = data_lib.SHUFFLE_BUFFER,
                            cycle_length: int = data_lib.CYCLE_LENGTH,
-                           tokenization: Tokenization = Tokenization.words()
-                           ) -> tf.data.Dataset:
+                           tokenization: Tokenization = Tokenization.words(),
+                           length_window: int = 0) -> tf.data.Dataset:
   """Batches of (text, `DistillationLoss` targets) streamed from `teacher`'s
-  shards: like `data.make_streaming_dataset`, with the teacher's targets.
+  shards: like `data.make_streaming_dataset`, with the teacher's targets
+  (grouped by length in windows of `length_window` batches).
 
   With `num_workers` > 1 and at least as many shards as workers, worker
   `worker_index` reads only its shards (by FILE); with fewer, it reads them all
@@ -279,7 +280,8 @@ def make_streaming_dataset(teacher: StreamedTeacher, batch_size: int, shuffle: b
   return data_lib.batched_shards(
       paths, mode, read, data_lib._to_distillation_example, batch_size,  # pylint: disable=protected-access
       shuffle=shuffle, seed=seed, num_workers=num_workers, worker_index=worker_index,
-      repeat=repeat, shuffle_buffer=shuffle_buffer, cycle_length=cycle_length)
+      repeat=repeat, shuffle_buffer=shuffle_buffer, cycle_length=cycle_length,
+      length_window=length_window)
 
 
 @keras.utils.register_keras_serializable(package="pqrnn_tf")

@@ -390,8 +390,8 @@ def training_data(config: TrainConfig, strategy: tf.distribute.Strategy, train_e
                   loop: str = "fast") -> tuple[tf.data.Dataset, int | None]:
   """(the training dataset, steps per epoch or None): in memory or streamed
   from shards; distributed, one pipeline per worker, batched per replica.
-  The fast loop groups in-memory data by length on one worker and turns
-  tf.data's autotuner off (`NO_AUTOTUNE`)."""
+  The fast loop groups data by length (in memory on one worker, and streamed
+  data) and turns tf.data's autotuner off (`NO_AUTOTUNE`)."""
   streaming = isinstance(train_examples, ShardedExamples)
   distributed = strategy.num_replicas_in_sync > 1
 
@@ -405,12 +405,14 @@ def training_data(config: TrainConfig, strategy: tf.distribute.Strategy, train_e
     if isinstance(teacher, distillation.StreamedTeacher):
       return distillation.make_streaming_dataset(
           teacher, batch_size, shuffle=True, seed=config.seed, num_workers=num_workers,
-          worker_index=index, repeat=distributed, tokenization=config.model.tokenization)
+          worker_index=index, repeat=distributed, tokenization=config.model.tokenization,
+          length_window=LENGTH_WINDOW if loop == "fast" else 0)
     if streaming:
       return make_streaming_dataset(
           train_examples, intents, tags, batch_size, shuffle=True, seed=config.seed,
           num_workers=num_workers, worker_index=index, repeat=distributed,
-          tokenization=config.model.tokenization)
+          tokenization=config.model.tokenization,
+          length_window=LENGTH_WINDOW if loop == "fast" else 0)
     return make_dataset(train_examples, intents, tags, batch_size, shuffle=True,
                         seed=config.seed, repeat=distributed,
                         num_shards=num_workers, shard_index=index, teacher=teacher,
