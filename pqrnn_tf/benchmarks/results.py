@@ -133,6 +133,8 @@ PAGES: dict[str, tuple[Block, ...]] = {
     "docs/results/training_speed.md": (
         Block("training_speed_atis", f"{RESULTS_DATA}/training_speed_atis_pqrnn_base_full.json",
               _training_speed_table),
+        Block("training_speed_atis_loop",
+              f"{RESULTS_DATA}/training_speed_atis_pqrnn_base_loop.json", _training_speed_table),
         Block("training_speed_profile",
               f"{RESULTS_DATA}/training_speed_profile_atis_pqrnn_base.json", _profile_table),
         Block("training_speed_profile_8ae999e",
