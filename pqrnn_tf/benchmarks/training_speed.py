@@ -51,6 +51,7 @@ then in the first pass and, for each new batch shape, in the fit epoch.
 from __future__ import annotations
 
 import collections
+import functools
 import glob
 import json
 import os
@@ -144,8 +145,10 @@ def settings_tag() -> str:
   return "".join(f"_{short[k]}{v:g}" for k, v in training_settings().items())
 
 
+@functools.lru_cache(maxsize=None)
 def code_commit(checkout: str) -> str:
-  """The short commit a checkout is at (UsageError when it is not one)."""
+  """The short commit a checkout is at (UsageError when it is not one); asked
+  of git once per checkout, though every run's directory and row names it."""
   result = subprocess.run(["git", "-C", checkout, "rev-parse", "--short", "HEAD"],
                           capture_output=True, text=True)
   if result.returncode or not os.path.isdir(os.path.join(checkout, "pqrnn_tf")):
