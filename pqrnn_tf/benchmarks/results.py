@@ -129,7 +129,9 @@ PAGES: dict[str, tuple[Block, ...]] = {
               _accuracy_table(dataset))
         for dataset in ("atis_intents", "multilingual_langid", "vader_sentiment")) + (
         Block("preset_by_task_tfidf_langid", f"{RESULTS_DATA}/preset_by_task_tfidf_langid.json",
-              _accuracy_table("multilingual_langid")),),
+              _accuracy_table("multilingual_langid")),
+        Block("preset_tuning_langid", f"{RESULTS_DATA}/preset_tuning_langid.json",
+              _accuracy_table("multilingual_langid"))),
     "docs/results/training_speed.md": (
         Block("training_speed_atis", f"{RESULTS_DATA}/training_speed_atis_pqrnn_base_full.json",
               _training_speed_table),

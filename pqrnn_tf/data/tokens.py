@@ -10,8 +10,10 @@ word tags to row tags for training and row predictions back to words.
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
-from typing import Any, Sequence
+import unicodedata
+from typing import Any, Iterable, Sequence
 
 #: The default per-sentence token limit of the pQRNN projection (its
 #: `max_tokens`): training, export and inference keep the first 512 tokens of a
@@ -49,6 +51,34 @@ def _lower(char: str) -> str:
 def _unsegmented(char: str) -> bool:
   c = ord(char)
   return any(lo <= c <= hi for lo, hi in UNSEGMENTED_RANGES)
+
+
+#: A script counts in `mixed_or_unsegmented_scripts` from this share of the letters.
+SCRIPT_SHARE = 0.01
+
+
+def mixed_or_unsegmented_scripts(texts: Iterable[str]) -> bool:
+  """Whether `texts` are written in more than one script, or in one written
+  without spaces (a code point of `UNSEGMENTED_RANGES`): the text that a
+  projection with `split_unsegmented_scripts` and short n-grams serves better.
+
+  Letters are counted by script, the first word of their Unicode name (LATIN,
+  CYRILLIC, HANGUL, ...); a script counts from `SCRIPT_SHARE` of the letters,
+  so a stray foreign word does not make English text "mixed".
+  """
+  letters = collections.Counter()
+  for text in texts:
+    if text.isascii():  # The common case, without a name lookup per letter.
+      letters["LATIN"] += sum(char.isalpha() for char in text)
+      continue
+    for char in text:
+      if char.isalpha():
+        script = ("UNSEGMENTED" if _unsegmented(char)
+                  else unicodedata.name(char, "UNNAMED").split(" ", 1)[0])
+        letters[script] += 1
+  scripts = {script for script, count in letters.items()
+             if count >= SCRIPT_SHARE * sum(letters.values())}
+  return len(scripts) > 1 or "UNSEGMENTED" in scripts
 
 
 @dataclasses.dataclass(frozen=True)

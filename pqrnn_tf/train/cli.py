@@ -42,7 +42,7 @@ import tensorflow as tf
 
 from pqrnn_tf import cli_errors
 from pqrnn_tf.cli_errors import UserError
-from pqrnn_tf.data import data_flags, readers
+from pqrnn_tf.data import data_flags, readers, tokens
 from pqrnn_tf.models import load_preset
 from pqrnn_tf.run_dir import EARLY_STOPPING
 from pqrnn_tf.train import trainer
@@ -55,16 +55,20 @@ _DEFAULTS = trainer.TrainConfig(model=None)
 _DISTILL = DistillConfig()
 DEFAULT_PRESETS = {"pqrnn": "pqrnn_base", "lstm": "lstm_vocab",
                    "transformer": "transformer_base"}
-#: A family's preset for data without slot tags, where it differs.
-CLASSIFICATION_PRESETS = {"pqrnn": "pqrnn_classifier"}
+#: A family's preset, where it differs, for data without slot tags whose text
+#: mixes scripts or has scripts written without spaces. On text in one script
+#: with spaces, pqrnn_classifier measured no better than pqrnn_base
+#: (docs/results/preset_by_task.md).
+MULTISCRIPT_CLASSIFICATION_PRESETS = {"pqrnn": "pqrnn_classifier"}
 
 
 def default_preset(family: str, train, model_dir: str):
   """The ModelConfig of a run started without --preset.
 
   A run resumed in `model_dir` keeps the model it was saved with; a new one
-  gets the family's preset for its task: classification (no slot tags in
-  `train`) or joint intent + slot tagging."""
+  gets the family's default, or its preset for classification (no slot tags
+  in `train`) of text in mixed or unsegmented scripts
+  (`tokens.mixed_or_unsegmented_scripts`)."""
   with contextlib.suppress(OSError, ValueError, TypeError, KeyError):  # check_resume reports it.
     saved = trainer.TrainConfig.load(os.path.join(model_dir, trainer.CONFIG_FILE))
     if saved.model.model == family:
@@ -72,8 +76,10 @@ def default_preset(family: str, train, model_dir: str):
   scan = (train.scan() if isinstance(train, ShardedExamples)
           else trainer.scan_labels([("training data", train)]))
   name = DEFAULT_PRESETS[family]
-  if not scan.tag_labels:
-    name = CLASSIFICATION_PRESETS.get(family, name)
+  if family in MULTISCRIPT_CLASSIFICATION_PRESETS and not scan.tag_labels:
+    texts = train.texts() if isinstance(train, ShardedExamples) else (e.text for e in train)
+    if tokens.mixed_or_unsegmented_scripts(texts):
+      name = MULTISCRIPT_CLASSIFICATION_PRESETS[family]
   return load_preset(name)
 
 
@@ -88,9 +94,9 @@ def define_flags() -> None:
                     train_file="Training data: a .tsv/.jsonl/.atis file, or a glob of "
                     "shards (streamed, not loaded into memory).")
   flags.DEFINE_enum("model", "pqrnn", list(DEFAULT_PRESETS), "Model family.")
-  flags.DEFINE_string("preset", None, "Preset name or JSON path (default per --model and task: "
-                      "pqrnn_classifier for a pQRNN on data without slot tags; a resumed run "
-                      "keeps its own).")
+  flags.DEFINE_string("preset", None, "Preset name or JSON path (default per --model and data: "
+                      "pqrnn_classifier for a pQRNN on data without slot tags in mixed scripts "
+                      "or scripts without spaces; a resumed run keeps its own).")
   flags.DEFINE_string("model_dir", None, "Output directory (resumes if it holds a run).")
   flags.DEFINE_integer("epochs", _DEFAULTS.epochs, "Maximum epochs.")
   flags.DEFINE_integer("batch_size", _DEFAULTS.batch_size,
