@@ -72,3 +72,11 @@ def test_a_stray_foreign_word_does_not_mix_scripts():
   english = ["the flight leaves at nine in the morning"] * 20
   assert not tokens.mixed_or_unsegmented_scripts(english + ["αβγ"])
   assert tokens.mixed_or_unsegmented_scripts(english + ["αβγδεζηθ ικλμνξοπ"] * 5)
+
+
+def test_the_choice_is_said(tmp_path, capsys):
+  cli.default_preset("pqrnn", MULTISCRIPT, str(tmp_path))
+  assert "pqrnn_classifier" in capsys.readouterr().out
+  cli.default_preset("pqrnn", CLASSIFICATION, str(tmp_path))
+  said = capsys.readouterr().out
+  assert "pqrnn_base" in said and "--preset" in said

@@ -75,11 +75,15 @@ def default_preset(family: str, train, model_dir: str):
       return saved.model
   scan = (train.scan() if isinstance(train, ShardedExamples)
           else trainer.scan_labels([("training data", train)]))
-  name = DEFAULT_PRESETS[family]
+  name, why = DEFAULT_PRESETS[family], f"the default of --model={family}"
   if family in MULTISCRIPT_CLASSIFICATION_PRESETS and not scan.tag_labels:
     texts = train.texts() if isinstance(train, ShardedExamples) else (e.text for e in train)
     if tokens.mixed_or_unsegmented_scripts(texts):
       name = MULTISCRIPT_CLASSIFICATION_PRESETS[family]
+      why = "data without slot tags, in mixed scripts or scripts without spaces"
+    else:
+      why = "data without slot tags, in one script with spaces"
+  print(f"Preset {name} ({why}; --preset picks another)", flush=True)
   return load_preset(name)
 
 
