@@ -166,3 +166,27 @@ def test_bad_settings_are_refused_in_one_line(args, named, tmp_path):
   lines = [line for line in result.stderr.splitlines() if line.strip()]
   assert len(lines) == 1 and named in lines[0], result.stderr
   assert not os.listdir(tmp_path)  # Nothing ran.
+
+
+def _package(root, layer="x = 1\n", benchmark="y = 1\n"):
+  for rel, text in (("pqrnn_tf/layers/qrnn.py", layer), ("pqrnn_tf/benchmarks/b.py", benchmark),
+                    ("pqrnn_tf/models/presets/p.json", "{}")):
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+  return str(root / "pqrnn_tf")
+
+
+def test_a_finished_run_is_reused_only_by_the_same_training_code(tmp_path):
+  from pqrnn_tf.benchmarks import training_speed  # pylint: disable=g-import-not-at-top
+  fingerprint = training_speed.training_code_fingerprint
+  before = fingerprint(_package(tmp_path / "a"))
+  assert fingerprint(_package(tmp_path / "b", benchmark="y = 2\n")) == before
+  assert fingerprint(_package(tmp_path / "c", layer="x = 2\n")) != before
+  timing = tmp_path / "timing.json"
+  timing.write_text(json.dumps({"code": before, "wall_seconds": 1.0}))
+  assert training_speed.cached_timing(str(timing), before)["wall_seconds"] == 1.0
+  assert training_speed.cached_timing(str(timing), "other") is None
+  timing.write_text(json.dumps({"wall_seconds": 1.0}))  # From before runs were fingerprinted.
+  assert training_speed.cached_timing(str(timing), before) is None
+  assert training_speed.cached_timing(str(tmp_path / "none.json"), before) is None

@@ -29,7 +29,10 @@ every loop so that they compare) and reports
 (bd89eb2 added the fast loop; its baseline loop is the loop before it.)
 Each run's output is kept in its run directory (train.log, each line with its
 seconds since the start) and its numbers too (timing.json): a finished run
-is not run again (--rerun does), so the table grows seed by seed. Writes
+is not run again while its training code is the same (--rerun does), so the
+table grows seed by seed. "The same" is `training_code_fingerprint`: a
+change to the layers, models, loop or data pipeline runs it again; one to
+docs or benchmarks does not. Writes
 training_speed_<dataset>_<preset>.json and .md to --output_dir. --epochs,
 --batch_size and --learning_rate are passed to every run and named in its
 run directory and the table's file name ("_e10_b64_lr0.002"), so runs with
@@ -53,6 +56,7 @@ from __future__ import annotations
 import collections
 import functools
 import glob
+import hashlib
 import json
 import os
 import shutil
@@ -156,12 +160,52 @@ def code_commit(checkout: str) -> str:
   return result.stdout.strip()
 
 
+def other_checkout(loop: str) -> str | None:
+  """The checkout whose code runs `loop` when it is not this one's:
+  --baseline_code's, for the baseline loop."""
+  return FLAGS.baseline_code if loop == "baseline" and FLAGS.baseline_code else None
+
+
 def loop_label(loop: str) -> str:
   """A loop's name in run directories and tables: "baseline@<commit>" when
   --baseline_code runs it, so runs of other code never mix."""
-  if loop == "baseline" and FLAGS.baseline_code:
-    return f"baseline@{code_commit(FLAGS.baseline_code)}"
-  return loop
+  checkout = other_checkout(loop)
+  return f"baseline@{code_commit(checkout)}" if checkout else loop
+
+
+def training_code_fingerprint(package_dir: str) -> str:
+  """A short hash of the training code of a pqrnn_tf package: its .py and
+  .json files (presets) but the benchmarks'."""
+  digest = hashlib.sha256()
+  files = glob.glob(os.path.join(package_dir, "**", "*.py"), recursive=True) + glob.glob(
+      os.path.join(package_dir, "**", "*.json"), recursive=True)
+  for path in sorted(files):
+    name = os.path.relpath(path, package_dir)
+    if name.split(os.sep)[0] == "benchmarks":
+      continue
+    with open(path, "rb") as f:
+      digest.update(name.encode() + b"\0" + f.read() + b"\0")
+  return digest.hexdigest()[:12]
+
+
+def loop_code(loop: str) -> str:
+  """The fingerprint of the training code that runs `loop`."""
+  checkout = other_checkout(loop)
+  return training_code_fingerprint(os.path.join(checkout, "pqrnn_tf") if checkout
+                                   else os.path.dirname(os.path.dirname(__file__)))
+
+
+def cached_timing(timing_path: str, code: str) -> dict | None:
+  """A finished run's numbers (its timing.json) when the same training code
+  made them, else None (and the run is trained again)."""
+  if not os.path.exists(timing_path):
+    return None
+  with open(timing_path) as f:
+    timing = json.load(f)
+  if timing.get("code") == code:
+    return timing
+  print(f"{timing_path}: made by other training code; training it again", flush=True)
+  return None
 
 
 def run_dir(dataset: str, preset: str, loop: str, seed: int) -> str:
@@ -195,11 +239,12 @@ def launcher(loop: str) -> tuple[list[str], dict]:
   env = dict(os.environ)
   if FLAGS.threads:
     env["TF_NUM_INTRAOP_THREADS"] = env["TF_NUM_INTEROP_THREADS"] = str(FLAGS.threads)
-  if loop == "baseline" and FLAGS.baseline_code:
+  checkout = other_checkout(loop)
+  if checkout:
     # `python -m` would put the working directory (this checkout, run from its
     # root) ahead of PYTHONPATH: PYTHONSAFEPATH keeps it off sys.path.
     others = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-    env["PYTHONPATH"] = os.pathsep.join([os.path.abspath(FLAGS.baseline_code)] + others)
+    env["PYTHONPATH"] = os.pathsep.join([os.path.abspath(checkout)] + others)
     env["PYTHONSAFEPATH"] = "1"
   return prefix, env
 
@@ -224,9 +269,10 @@ def run_one(dataset: str, preset: str, loop: str, seed: int, num_train: int) -> 
   """Trains one run from scratch; returns (and keeps) its numbers."""
   model_dir = run_dir(dataset, preset, loop, seed)
   timing_path = os.path.join(model_dir, TIMING_FILE)
-  if os.path.exists(timing_path) and not FLAGS.rerun:
-    with open(timing_path) as f:
-      return json.load(f)
+  code = loop_code(loop)
+  cached = None if FLAGS.rerun else cached_timing(timing_path, code)
+  if cached is not None:
+    return cached
   shutil.rmtree(model_dir, ignore_errors=True)
   os.makedirs(model_dir)
   prefix, env = launcher(loop)
@@ -257,7 +303,7 @@ def run_one(dataset: str, preset: str, loop: str, seed: int, num_train: int) -> 
   train_cpu = [s[2] for s in steps.values()]
   result = {
       "dataset": dataset, "preset": preset_label(preset), "loop": loop_label(loop),
-      "seed": seed, "command": " ".join(cmd),
+      "seed": seed, "command": " ".join(cmd), "code": code,
       "epochs": len(epochs), "best_epoch": metrics.get("best_epoch"),
       "sentences_per_second": num_train * len(epochs) / train_seconds,
       "sentences_per_cpu_second": (num_train * len(epochs) / sum(train_cpu)
