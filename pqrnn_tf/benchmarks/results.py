@@ -121,9 +121,10 @@ PAGES: dict[str, tuple[Block, ...]] = {
     "docs/results/distillation.md": tuple(
         Block(f"distillation_{run}", f"{RESULTS_DATA}/distillation_{run}.json",
               _distillation_table)
-        for run in ("atis_f0.05", "atis_f0.1", "atis_f0.02", "atis_f0.25",
-                    "atis_f0.02_one_file", "atis_f0.02_shards1000",
-                    "vader_sentiment_f0.02_texts", "vader_sentiment_f1")),
+        for run in ("atis_f0.02", "atis_f0.05", "atis_f0.1", "atis_f0.25",
+                    "atis_f0.02_shards1000", "atis_f0.05_shards1000", "atis_f0.1_shards1000",
+                    "atis_f0.25_shards1000", "vader_sentiment_f0.02_texts",
+                    "vader_sentiment_f1")),
     "docs/results/preset_by_task.md": tuple(
         Block(f"preset_by_task_{dataset}", f"{RESULTS_DATA}/preset_by_task.json",
               _accuracy_table(dataset))
