@@ -1,4 +1,5 @@
-"""pqrnn-train's preset when --preset is not given: by task, or the resumed run's."""
+"""pqrnn-train's preset when --preset is not given: by task and script, or the
+resumed run's."""
 from __future__ import annotations
 
 import json

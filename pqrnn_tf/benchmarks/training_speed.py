@@ -175,7 +175,8 @@ def loop_label(loop: str) -> str:
 
 def training_code_fingerprint(package_dir: str) -> str:
   """A short hash of the training code of a pqrnn_tf package: its .py and
-  .json files (presets) but the benchmarks'."""
+  .json files (presets) but the benchmarks'. The compiled ops are not in it:
+  after changing custom_ops/, train again with --rerun."""
   digest = hashlib.sha256()
   files = glob.glob(os.path.join(package_dir, "**", "*.py"), recursive=True) + glob.glob(
       os.path.join(package_dir, "**", "*.json"), recursive=True)
