@@ -78,6 +78,10 @@ def _quantization_table(data: dict) -> str:
   return _call("quantization", "markdown", data["rows"])
 
 
+def _projection_table(data: dict) -> str:
+  return _call("projection", "markdown_table", data)
+
+
 def _distillation_table(data: dict) -> str:
   return _call("distillation", "markdown", data["rows"])
 
@@ -111,7 +115,8 @@ PAGES: dict[str, tuple[Block, ...]] = {
     "docs/benchmark/portable/benchmark.md": (
         Block(WHOLE, "docs/benchmark/portable/benchmark.json", _benchmark_report),),
     "docs/results/latency.md": (
-        Block("latency_summary", "docs/benchmark/benchmark.json", _benchmark_summary),),
+        Block("latency_summary", "docs/benchmark/benchmark.json", _benchmark_summary),
+        Block("projection_op", f"{RESULTS_DATA}/projection.json", _projection_table)),
     "docs/results/atis.md": (
         Block("atis_accuracy", f"{RESULTS_DATA}/atis_accuracy.json", _accuracy_table("atis")),
         Block("atis_architecture", f"{RESULTS_DATA}/atis_architecture.json",
@@ -125,6 +130,11 @@ PAGES: dict[str, tuple[Block, ...]] = {
                     "atis_f0.02_shards1000", "atis_f0.05_shards1000", "atis_f0.1_shards1000",
                     "atis_f0.25_shards1000", "vader_sentiment_f0.02_texts",
                     "vader_sentiment_f1")),
+    "docs/results/classification.md": tuple(
+        Block(f"classification_{dataset}", f"{RESULTS_DATA}/classification_{dataset}.json",
+              _accuracy_table(dataset))
+        for dataset in ("atis_intents", "multilingual_langid", "vader_sentiment",
+                        "multilingual_topic")),
     "docs/results/preset_by_task.md": tuple(
         Block(f"preset_by_task_{dataset}", f"{RESULTS_DATA}/preset_by_task.json",
               _accuracy_table(dataset))
