@@ -24,8 +24,8 @@ JOINT = [Example("fly to boston", "flight", ("O", "O", "B-city")),
 
 @pytest.mark.parametrize("family, train, expected", [
     ("pqrnn", MULTISCRIPT, "pqrnn_classifier"),
-    # On one script written with spaces, pqrnn_classifier measured no better
-    # than pqrnn_base (docs/results/preset_by_task.md).
+    # On one script written with spaces, neither pqrnn_classifier nor
+    # pqrnn_base was consistently ahead (docs/results/preset_by_task.md).
     ("pqrnn", CLASSIFICATION, "pqrnn_base"),
     ("pqrnn", [Example("только кириллица здесь", "a")], "pqrnn_base"),
     ("pqrnn", [Example("预订航班", "flight")], "pqrnn_classifier"),

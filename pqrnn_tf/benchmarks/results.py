@@ -142,7 +142,10 @@ PAGES: dict[str, tuple[Block, ...]] = {
         Block("preset_by_task_tfidf_langid", f"{RESULTS_DATA}/preset_by_task_tfidf_langid.json",
               _accuracy_table("multilingual_langid")),
         Block("preset_tuning_langid", f"{RESULTS_DATA}/preset_tuning_langid.json",
-              _accuracy_table("multilingual_langid"))),
+              _accuracy_table("multilingual_langid"))) + tuple(
+        Block(f"preset_today_{dataset}", f"{RESULTS_DATA}/preset_today.json",
+              _accuracy_table(dataset))
+        for dataset in ("atis_intents", "vader_sentiment")),
     "docs/results/training_speed.md": (
         Block("training_speed_atis", f"{RESULTS_DATA}/training_speed_atis_pqrnn_base_full.json",
               _training_speed_table),

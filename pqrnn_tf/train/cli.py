@@ -57,7 +57,7 @@ DEFAULT_PRESETS = {"pqrnn": "pqrnn_base", "lstm": "lstm_vocab",
                    "transformer": "transformer_base"}
 #: A family's preset, where it differs, for data without slot tags whose text
 #: mixes scripts or has scripts written without spaces. On text in one script
-#: with spaces, pqrnn_classifier measured no better than pqrnn_base
+#: with spaces, neither it nor pqrnn_base was consistently ahead
 #: (docs/results/preset_by_task.md).
 MULTISCRIPT_CLASSIFICATION_PRESETS = {"pqrnn": "pqrnn_classifier"}
 
