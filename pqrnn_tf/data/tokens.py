@@ -76,8 +76,8 @@ def mixed_or_unsegmented_scripts(texts: Iterable[str]) -> bool:
         script = ("UNSEGMENTED" if _unsegmented(char)
                   else unicodedata.name(char, "UNNAMED").split(" ", 1)[0])
         letters[script] += 1
-  scripts = {script for script, count in letters.items()
-             if count >= SCRIPT_SHARE * sum(letters.values())}
+  least = SCRIPT_SHARE * sum(letters.values())
+  scripts = {script for script, count in letters.items() if count >= least}
   return len(scripts) > 1 or "UNSEGMENTED" in scripts
 
 
